@@ -1,0 +1,60 @@
+# kpilab: the two set-up commands are `make demo` and `make test`.
+# Each creates .venv/ (Python 3.11+) on first use and installs what it needs.
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.kpilab-installed
+DEMO   := data/demo
+AGENTS ?= 60
+MONTHS ?= 12
+SEED   ?= 42
+PYTEST_ARGS ?= -n 2
+
+## Create .venv and install kpilab (editable) with its dev extra
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kpilab needs Python 3.11+")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+.PHONY: install
+install: $(STAMP) ## Install into .venv (done by demo/test when needed)
+
+.PHONY: kernel
+kernel: $(STAMP) ## Register the `kpilab` Jupyter kernel inside .venv (not globally)
+	@$(BIN)/python -m ipykernel install --sys-prefix --name kpilab --display-name "Python (kpilab)" >/dev/null
+	@echo "kernel 'kpilab' registered in $(VENV)"
+
+.PHONY: demo-data
+demo-data: $(STAMP) ## Simulate the demo data (reused when present and current)
+	@$(BIN)/kpilab simulate --out $(DEMO) --agents $(AGENTS) --months $(MONTHS) --seed $(SEED) --reuse
+
+.PHONY: demo
+demo: kernel demo-data ## Run the review pipeline end to end on the demo data; prints the report path
+	@$(BIN)/kpilab run review -p data_dir $(DEMO) -p run_name demo
+
+.PHONY: test
+test: kernel ## Run the whole test suite (notebook executions included)
+	$(BIN)/python -m pytest $(PYTEST_ARGS) tests
+
+.PHONY: lab
+lab: kernel ## Open JupyterLab on the notebooks with the kpilab kernel
+	$(BIN)/jupyter lab notebooks
+
+.PHONY: lint
+lint: $(STAMP) ## ruff check and format check
+	$(BIN)/ruff check kpilab tests bench
+
+.PHONY: bench
+bench: $(STAMP) ## Run the benchmarks in bench/ (by hand; slow)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+.PHONY: clean
+clean: ## Remove .venv and caches (keeps outputs/ and data/)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+.PHONY: help
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/' | expand -t 14

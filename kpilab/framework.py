@@ -1,0 +1,387 @@
+"""The framework file: one YAML document describing a KPI system.
+
+A framework lists the indicators (code, name, pillar, direction, unit, target
+and where the target comes from, definition), the hierarchy indicator ->
+pillar -> index, named weight sets (per role, or any scorecard), grade bands,
+career tiers, cost parameters and exemption windows. It is validated on load;
+every error names the key path (``indicators[3].direction``) and the problem.
+
+The default framework (:func:`default_framework`) is built from the
+commissioning articles (``shared/domain/seed-digest.md``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from kpilab.errors import FrameworkError
+
+__all__ = [
+    "Indicator",
+    "Pillar",
+    "WeightSet",
+    "GradeBand",
+    "Tier",
+    "Exemption",
+    "Framework",
+    "load_framework",
+    "default_framework",
+    "DEFAULT_FRAMEWORK_PATH",
+    "resolve_directions",
+    "align_direction",
+    "parse_direction_overrides",
+]
+
+DirectionKind = Literal["higher", "lower", "band"]
+DEFAULT_FRAMEWORK_PATH = Path(str(resources.files("kpilab") / "frameworks" / "contact_centre.yaml"))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Indicator(_Model):
+    """One indicator of the framework.
+
+    ``direction`` says which values are desirable: ``higher``, ``lower`` or
+    ``band`` (inside ``[band[0], band[1]]``; distance outside the band is
+    undesirable). ``outcome: true`` marks a customer outcome (e.g. retention)
+    that reviews correlate indicators with; outcomes are not scored.
+    """
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    pillar: str
+    direction: DirectionKind
+    band: tuple[float, float] | None = None
+    unit: str = ""
+    target: float | None = None
+    target_source: str = ""
+    definition: str = ""
+    outcome: bool = False
+    level: Literal["agent", "queue"] = "agent"
+    params: dict[str, Any] = Field(default_factory=dict)
+    compute: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _band_matches_direction(self) -> Indicator:
+        if self.direction == "band":
+            if self.band is None:
+                raise ValueError("direction 'band' needs 'band: [low, high]'")
+            if not self.band[0] < self.band[1]:
+                raise ValueError(f"band low must be below band high, got {list(self.band)}")
+        elif self.band is not None:
+            raise ValueError(f"'band' is only allowed with direction 'band' (direction is {self.direction!r})")
+        return self
+
+
+class Pillar(_Model):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    description: str = ""
+
+
+class WeightSet(_Model):
+    """Named weights at ``pillar`` or ``indicator`` level (normalised to sum to 1)."""
+
+    description: str = ""
+    level: Literal["pillar", "indicator"]
+    weights: dict[str, float]
+    source: str = ""
+
+    @field_validator("weights")
+    @classmethod
+    def _non_negative(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: w for k, w in v.items() if not (w >= 0 and math.isfinite(w))}
+        if bad:
+            raise ValueError(f"weights must be finite and >= 0, got {bad}")
+        if sum(v.values()) <= 0:
+            raise ValueError("weights must not all be zero")
+        return v
+
+
+class GradeBand(_Model):
+    grade: str
+    min: float
+    label: str = ""
+
+
+class Tier(_Model):
+    tier: str
+    min: float
+    consecutive_periods: int = 1
+    label: str = ""
+
+
+class Exemption(_Model):
+    start: datetime
+    end: datetime
+    scope: str = "all"
+    reason: str
+    action: Literal["exclude", "relax_target"]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Exemption:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+class Costs(_Model):
+    """Cost parameters for ``cost_per_contact`` (currency per hour / per contact)."""
+
+    currency: str = "CNY"
+    labour_per_hour: float = Field(default=60.0, ge=0)
+    channel_per_contact: dict[str, float] = Field(default_factory=dict)
+
+
+class Framework(_Model):
+    """A validated KPI system. Load with :func:`load_framework`."""
+
+    name: str
+    version: str = "1"
+    description: str = ""
+    index: str = "index"
+    pillars: list[Pillar]
+    indicators: list[Indicator]
+    weight_sets: dict[str, WeightSet] = Field(default_factory=dict)
+    grades: list[GradeBand] = Field(default_factory=list)
+    tiers: list[Tier] = Field(default_factory=list)
+    costs: Costs = Field(default_factory=Costs)
+    exemptions: list[Exemption] = Field(default_factory=list)
+    min_n: int = Field(default=30, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Framework:
+        codes = [i.code for i in self.indicators]
+        dup = sorted({c for c in codes if codes.count(c) > 1})
+        if dup:
+            raise ValueError(f"indicator codes must be unique; repeated: {dup}")
+        pillar_codes = {p.code for p in self.pillars}
+        for k, ind in enumerate(self.indicators):
+            if ind.pillar not in pillar_codes and not ind.outcome:
+                raise ValueError(
+                    f"indicators[{k}] ({ind.code}): pillar {ind.pillar!r} is not declared in 'pillars' "
+                    f"({sorted(pillar_codes)})"
+                )
+        for name, ws in self.weight_sets.items():
+            known = pillar_codes if ws.level == "pillar" else set(codes)
+            unknown = sorted(set(ws.weights) - known)
+            if unknown:
+                raise ValueError(f"weight_sets.{name}: unknown {ws.level} code(s) {unknown}")
+        mins = [g.min for g in self.grades]
+        if mins != sorted(mins, reverse=True):
+            raise ValueError("grades must be listed from the best (highest min) to the worst")
+        return self
+
+    # ------------------------------------------------------------------ access
+    @property
+    def codes(self) -> list[str]:
+        return [i.code for i in self.indicators]
+
+    def indicator(self, code: str) -> Indicator:
+        for ind in self.indicators:
+            if ind.code == code:
+                return ind
+        raise FrameworkError(f"Indicator {code!r} is not in framework {self.name!r}; known: {', '.join(self.codes)}.")
+
+    def directions(self) -> dict[str, str]:
+        """``{code: 'higher'|'lower'|'band'}`` for every indicator."""
+        return {i.code: i.direction for i in self.indicators}
+
+    def outcomes(self) -> list[str]:
+        return [i.code for i in self.indicators if i.outcome]
+
+    def scored(self) -> list[str]:
+        """Codes of the indicators that enter the index (all but outcomes)."""
+        return [i.code for i in self.indicators if not i.outcome]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per indicator: the table ``kpilab framework show`` prints."""
+        rows = []
+        for i in self.indicators:
+            rows.append(
+                {
+                    "code": i.code,
+                    "name": i.name,
+                    "pillar": i.pillar,
+                    "direction": i.direction if i.direction != "band" else f"band {i.band[0]:g}-{i.band[1]:g}",
+                    "unit": i.unit,
+                    "target": i.target,
+                    "target_source": i.target_source,
+                    "outcome": i.outcome,
+                    "level": i.level,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def weight_set(self, name: str, indicators: Iterable[str] | None = None) -> pd.Series:
+        """Indicator-level weights of a named set, summing to 1.
+
+        A pillar-level set shares each pillar's weight equally among its scored
+        indicators (restricted to ``indicators`` when given, e.g. the
+        indicators present in a panel). Pillars left without indicators drop
+        out and the remaining weights are renormalised, which is reported in
+        the Series' ``attrs['dropped']``.
+        """
+        if name not in self.weight_sets:
+            raise FrameworkError(
+                f"Weight set {name!r} is not in framework {self.name!r}; known: {', '.join(self.weight_sets) or 'none'}."
+            )
+        ws = self.weight_sets[name]
+        avail = set(self.scored() if indicators is None else indicators) & set(self.scored())
+        dropped: list[str] = []
+        w: dict[str, float] = {}
+        if ws.level == "indicator":
+            for code, val in ws.weights.items():
+                if code in avail:
+                    w[code] = val
+                else:
+                    dropped.append(code)
+        else:
+            for pillar, val in ws.weights.items():
+                members = [i.code for i in self.indicators if i.pillar == pillar and i.code in avail]
+                if not members:
+                    dropped.append(pillar)
+                    continue
+                for code in members:
+                    w[code] = val / len(members)
+        total = sum(w.values())
+        if total <= 0:
+            raise FrameworkError(
+                f"Weight set {name!r} puts no weight on the available indicators ({', '.join(sorted(avail))})."
+            )
+        out = pd.Series({k: v / total for k, v in w.items()}, name=name, dtype=float)
+        out.index.name = "indicator"
+        out.attrs["dropped"] = dropped
+        return out
+
+    def grade(self, score: float) -> str | None:
+        """Grade band of a 0-100 score (None for NaN)."""
+        if score is None or (isinstance(score, float) and math.isnan(score)):
+            return None
+        for g in self.grades:
+            if score >= g.min:
+                return g.grade
+        return self.grades[-1].grade if self.grades else None
+
+
+def _format_validation_error(err: ValidationError, source: str) -> str:
+    parts = []
+    for e in err.errors()[:5]:
+        path = ""
+        for p in e["loc"]:
+            path += f"[{p}]" if isinstance(p, int) else (f".{p}" if path else str(p))
+        msg = e["msg"].removeprefix("Value error, ")
+        parts.append(f"{path or '(top level)'}: {msg}")
+    more = f" (+{err.error_count() - 5} more)" if err.error_count() > 5 else ""
+    return f"Framework {source} is invalid: " + "; ".join(parts) + more
+
+
+def load_framework(source: str | Path | Mapping[str, Any] | None = None) -> Framework:
+    """Load and validate a framework.
+
+    Parameters
+    ----------
+    source : path, mapping or None
+        A YAML file, an already-parsed mapping, or None for the default.
+
+    Raises
+    ------
+    FrameworkError
+        The file is missing or not YAML, or a key is invalid; the message names
+        the key path, e.g. ``indicators[3].direction: Input should be 'higher',
+        'lower' or 'band'``.
+    """
+    if source is None:
+        source = DEFAULT_FRAMEWORK_PATH
+    if isinstance(source, Mapping):
+        data, label = dict(source), "(mapping)"
+    else:
+        path = Path(source)
+        label = str(path)
+        if not path.is_file():
+            raise FrameworkError(f"Framework file {label} does not exist. Pass a YAML file, or omit it for the default.")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise FrameworkError(f"Framework file {label} is not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise FrameworkError(f"Framework file {label} must hold a mapping at the top level.")
+    try:
+        return Framework.model_validate(data)
+    except ValidationError as exc:
+        raise FrameworkError(_format_validation_error(exc, label)) from None
+
+
+def default_framework() -> Framework:
+    """The shipped contact-centre framework built from the seed articles."""
+    return load_framework(DEFAULT_FRAMEWORK_PATH)
+
+
+# ---------------------------------------------------------------- directions
+def parse_direction_overrides(items: Iterable[str] | None) -> dict[str, str]:
+    """Parse ``['aht=lower', 'csat=higher']`` (the CLI's ``--direction``)."""
+    out: dict[str, str] = {}
+    for item in items or ():
+        code, sep, direction = item.partition("=")
+        if not sep or direction not in ("higher", "lower"):
+            raise FrameworkError(
+                f"--direction {item!r} must look like CODE=higher or CODE=lower."
+            )
+        out[code.strip()] = direction
+    return out
+
+
+def resolve_directions(
+    indicators: Iterable[str],
+    framework: Framework | None = None,
+    overrides: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Direction of each indicator: the framework's, replaced by ``overrides``.
+
+    Raises
+    ------
+    FrameworkError
+        Naming every indicator with no known direction and how to give one.
+    """
+    known = dict(framework.directions()) if framework is not None else {}
+    known.update(overrides or {})
+    indicators = list(indicators)
+    unknown = [c for c in indicators if c not in known]
+    if unknown:
+        raise FrameworkError(
+            f"No direction known for indicator(s) {', '.join(unknown)}: add them to the framework file "
+            f"or pass --direction {unknown[0]}=higher|lower."
+        )
+    return {c: known[c] for c in indicators}
+
+
+def align_direction(
+    values: pd.Series | np.ndarray, direction: str, band: tuple[float, float] | None = None
+) -> pd.Series | np.ndarray:
+    """Direction-aligned values: higher is always better.
+
+    ``higher`` -> x, ``lower`` -> -x, ``band`` -> minus the distance to the
+    band ``[low, high]`` (0 inside it).
+    """
+    if direction == "higher":
+        return values
+    if direction == "lower":
+        return -values
+    if direction == "band":
+        if band is None:
+            raise FrameworkError("direction 'band' needs band limits (low, high).")
+        low, high = band
+        return -(np.maximum(low - values, 0) + np.maximum(values - high, 0))
+    raise FrameworkError(f"Unknown direction {direction!r}: use higher, lower or band.")
