@@ -33,7 +33,7 @@ demo-data: $(STAMP) ## Simulate the demo data (reused when present and current)
 
 .PHONY: demo
 demo: kernel demo-data ## Run the review pipeline end to end on the demo data; prints the report path
-	@$(BIN)/kpilab run review -p data_dir $(DEMO) -p run_name demo
+	@$(BIN)/kpilab run review -p data_dir $(DEMO) --name demo
 
 .PHONY: test
 test: kernel ## Run the whole test suite (notebook executions included)

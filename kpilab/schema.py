@@ -219,6 +219,10 @@ def _kind_ok(series: pd.Series, kind: str) -> bool:
     raise AssertionError(kind)
 
 
+_BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False,
+               "y": True, "n": False, "yes": True, "no": False}
+
+
 def coerce_table(df: pd.DataFrame, table: str) -> pd.DataFrame:
     """Return a copy with canonical dtypes where conversion is lossless.
 
@@ -242,11 +246,7 @@ def coerce_table(df: pd.DataFrame, table: str) -> pd.DataFrame:
                 except (ValueError, TypeError):
                     pass  # mixed naive/aware or garbage: validate_table names it
         elif col.kind == BOOL and not pd.api.types.is_bool_dtype(s):
-            mapping = {
-                "true": True, "false": False, "1": True, "0": False,
-                "y": True, "n": False, "yes": True, "no": False,
-            }
-            lowered = s.map(lambda v: mapping.get(str(v).strip().lower(), v) if pd.notna(v) else v)
+            lowered = s.map(lambda v: _BOOL_WORDS.get(str(v).strip().lower(), v) if pd.notna(v) else v)
             if lowered.dropna().isin([True, False]).all():
                 out[col.name] = lowered.astype("boolean") if lowered.isna().any() else lowered.astype(bool)
     return out
@@ -337,7 +337,7 @@ def validate_table(df: pd.DataFrame, table: str, *, strict: bool = True) -> Vali
     where = np.full(n, None, dtype=object)
 
     def mark(mask: np.ndarray, column: str, why: str) -> None:
-        new = mask & (reason == None)  # noqa: E711  (elementwise on object array)
+        new = mask & (reason == None)  # noqa: E711 (elementwise)
         reason[new] = why
         where[new] = column
 
@@ -376,7 +376,7 @@ def validate_table(df: pd.DataFrame, table: str, *, strict: bool = True) -> Vali
         dup = df[spec.id_column].duplicated(keep="first").to_numpy()
         mark(dup, spec.id_column, "duplicate id")
 
-    bad = reason != None  # noqa: E711
+    bad = reason != None  # noqa: E711 (elementwise)
     issues = pd.DataFrame(
         {
             "row": np.flatnonzero(bad),

@@ -1,0 +1,336 @@
+"""Run parameterised notebooks with papermill into ``outputs/<run_id>/``.
+
+A *target* is a pipeline name (``review``: every ``notebooks/NN_*.ipynb`` in
+order) or a path to one notebook. :func:`execute`
+
+1. reads each notebook's parameters (``papermill.inspect_notebook``) and
+   refuses unknown parameters before anything runs;
+2. creates a new run folder ``outputs/<YYYYmmdd-HHMMSS>-<name>/`` (never an
+   existing one);
+3. executes the notebooks in order with an explicit kernel, working directory
+   and cell timeout, passing each the parameters it declares plus ``run_dir``;
+4. on success renders ``report.html`` (all notebooks, no code cells) and
+   always writes ``run.json`` (parameters, step log, package versions, git
+   commit, input file hashes, timings). A failed notebook leaves its executed
+   copy, ``run.json`` with ``status: failed`` and no report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata as md
+import json
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kpilab import __version__
+from kpilab.errors import RunError
+from kpilab.outputs import PROJ_ROOT
+
+__all__ = [
+    "PIPELINES",
+    "RunResult",
+    "resolve_target",
+    "notebook_parameters",
+    "new_run_dir",
+    "parse_cli_value",
+    "load_params_file",
+    "execute",
+    "default_kernel",
+]
+
+NOTEBOOK_DIR = PROJ_ROOT / "notebooks"
+PIPELINES: dict[str, str] = {"review": "[0-9][0-9]_*.ipynb"}
+RESERVED = {"run_dir"}  # set by the runner, never by the user
+_PACKAGES = ["kpilab", "pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "duckdb",
+             "seaborn", "matplotlib", "papermill", "nbconvert", "pyarrow", "pydantic"]
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    run_dir: Path
+    status: str
+    notebooks: list[Path]
+    report: Path | None
+    seconds: float
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_target(target: str) -> list[Path]:
+    """The notebooks of a pipeline name, or the one notebook a path names."""
+    if target in PIPELINES:
+        nbs = sorted(NOTEBOOK_DIR.glob(PIPELINES[target]))
+        if not nbs:
+            raise RunError(f"Pipeline {target!r} has no notebooks in {NOTEBOOK_DIR}.")
+        return nbs
+    path = Path(target)
+    candidates = [path, PROJ_ROOT / path, NOTEBOOK_DIR / path, NOTEBOOK_DIR / f"{target}.ipynb"]
+    for c in candidates:
+        if c.is_file() and c.suffix == ".ipynb":
+            return [c.resolve()]
+    raise RunError(
+        f"Unknown run target {target!r}: use a pipeline ({', '.join(PIPELINES)}) or a notebook path "
+        f"(e.g. {', '.join(p.name for p in sorted(NOTEBOOK_DIR.glob('*.ipynb'))[:3])})."
+    )
+
+
+def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
+    """Declared parameters of a notebook: ``{name: {default, type, help}}``."""
+    import papermill as pm
+
+    found = pm.inspect_notebook(str(notebook))
+    return {
+        name: {
+            "default": info.get("default"),
+            "type": info.get("inferred_type_name"),
+            "help": info.get("help", ""),
+        }
+        for name, info in found.items()
+    }
+
+
+def parse_cli_value(text: str) -> Any:
+    """Papermill's ``-p`` conversion: ints, floats, booleans and None; else the string."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
+
+
+def load_params_file(path: str | Path) -> dict[str, Any]:
+    """Parameters from a YAML file (dates stay strings) or from an earlier run's ``run.json``."""
+    path = Path(path)
+    if not path.is_file():
+        raise RunError(f"Parameter file {path} does not exist.")
+    if path.suffix == ".json":
+        data = json.loads(path.read_text())
+        data = data.get("parameters", data)  # a run.json replays its parameters
+    else:
+        data = yaml.load(path.read_text(), Loader=_NoDatesLoader)  # noqa: S506 (safe loader subclass)
+    if not isinstance(data, dict):
+        raise RunError(f"Parameter file {path} must hold a mapping of name: value.")
+    return data
+
+
+class _NoDatesLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as strings (papermill issue #345)."""
+
+
+_NoDatesLoader.yaml_implicit_resolvers = {
+    k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def new_run_dir(name: str = "run", root: str | Path | None = None) -> Path:
+    """Create and return a new, empty run folder ``<root>/<timestamp>-<name>``.
+
+    Never returns an existing folder: a clash within the same second gets a
+    ``-2``, ``-3`` ... suffix (``mkdir`` without ``exist_ok`` is atomic).
+    """
+    root = Path(root) if root is not None else PROJ_ROOT / "outputs"
+    root.mkdir(parents=True, exist_ok=True)
+    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name)[:40] or "run"
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for k in range(1, 1000):
+        candidate = root / (f"{stamp}-{safe}" if k == 1 else f"{stamp}-{safe}-{k}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+    raise RunError(f"Could not create a new run folder under {root}.")
+
+
+def default_kernel() -> str:
+    """``$KPILAB_KERNEL``, else the ``kpilab`` kernel when registered, else ``python3``."""
+    import os
+
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    env = os.environ.get("KPILAB_KERNEL")
+    if env:
+        return env
+    specs = KernelSpecManager().find_kernel_specs()
+    return "kpilab" if "kpilab" in specs else "python3"
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJ_ROOT, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJ_ROOT,
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _input_hashes(params: dict[str, Any]) -> dict[str, str]:
+    """sha256 of every file named by a ``*_dir`` / ``*_path`` parameter (inputs only)."""
+    hashes: dict[str, str] = {}
+    for key, value in params.items():
+        if not isinstance(value, str) or not value or key in RESERVED:
+            continue
+        if not (key.endswith("_dir") or key.endswith("_path") or key.endswith("_file")):
+            continue
+        p = Path(value) if Path(value).is_absolute() else PROJ_ROOT / value
+        files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p] if p.is_file() else []
+        for f in files:
+            hashes[str(f.relative_to(PROJ_ROOT) if f.is_relative_to(PROJ_ROOT) else f)] = _sha256(f)
+    return hashes
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in _PACKAGES:
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def execute(
+    target: str,
+    parameters: dict[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    output_root: str | Path | None = None,
+    kernel: str | None = None,
+    execution_timeout: int = 1800,
+    start_timeout: int = 120,
+    log_output: bool = False,
+) -> RunResult:
+    """Execute a pipeline or notebook into a new run folder.
+
+    Parameters
+    ----------
+    target : str
+        ``"review"`` or a notebook path.
+    parameters : dict
+        Values for the notebooks' parameters; each notebook receives those it
+        declares. A name no notebook declares raises before anything runs.
+    name : str, optional
+        Short name appended to the run id (default: the target's stem).
+    output_root : path, optional
+        Folder that holds run folders (default ``outputs/``).
+    kernel : str, optional
+        Jupyter kernel (default :func:`default_kernel`).
+    execution_timeout, start_timeout : int
+        Seconds per cell, and for the kernel to start.
+
+    Raises
+    ------
+    RunError
+        Unknown parameters, or a notebook failed (the message names it and
+        where its executed copy is).
+    """
+    import nbformat
+    import papermill as pm
+
+    notebooks = resolve_target(target)
+    parameters = dict(parameters or {})
+    declared: dict[str, dict[str, dict[str, Any]]] = {nb.name: notebook_parameters(nb) for nb in notebooks}
+    known = set().union(*(set(d) for d in declared.values())) - RESERVED
+    reserved = sorted(set(parameters) & RESERVED)
+    if reserved:
+        raise RunError(f"Parameter(s) {', '.join(reserved)} are set by the runner; do not pass them.")
+    unknown = sorted(set(parameters) - known)
+    if unknown:
+        raise RunError(
+            f"Unknown parameter(s) {', '.join(unknown)} for {target!r}; known: {', '.join(sorted(known))}. "
+            "Nothing was run."
+        )
+
+    kernel = kernel or default_kernel()
+    run_dir = new_run_dir(name or Path(target).stem, output_root)
+    record: dict[str, Any] = {
+        "run_id": run_dir.name,
+        "target": target,
+        "parameters": parameters,
+        "kernel": kernel,
+        "started": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "kpilab_version": __version__,
+        "git_commit": _git_commit(),
+        "versions": _versions(),
+        "inputs": _input_hashes(parameters),
+        "steps": [],
+        "status": "running",
+    }
+    t0 = time.perf_counter()
+    executed: list[Path] = []
+    status = "succeeded"
+    failure: str | None = None
+    for nb in notebooks:
+        nb_params = {k: v for k, v in parameters.items() if k in declared[nb.name]}
+        if "run_dir" in declared[nb.name]:
+            nb_params["run_dir"] = str(run_dir)
+        out = run_dir / nb.name
+        step = {"step": nb.stem, "notebook": str(nb.relative_to(PROJ_ROOT) if nb.is_relative_to(PROJ_ROOT) else nb),
+                "params": {k: v for k, v in nb_params.items() if k != "run_dir"}}
+        s0 = time.perf_counter()
+        try:
+            pm.execute_notebook(
+                str(nb), str(out), parameters=nb_params, kernel_name=kernel, cwd=str(PROJ_ROOT),
+                execution_timeout=execution_timeout, start_timeout=start_timeout,
+                progress_bar=False, log_output=log_output,
+            )
+            step["status"] = "succeeded"
+        except Exception as exc:  # papermill raises its own error types; record and stop
+            step["status"] = "failed"
+            status = "failed"
+            ename = getattr(exc, "ename", type(exc).__name__)
+            evalue = getattr(exc, "evalue", str(exc))
+            failure = f"{nb.name} failed: {ename}: {evalue}".strip()
+            step["error"] = failure
+        step["seconds"] = round(time.perf_counter() - s0, 2)
+        record["steps"].append(step)
+        executed.append(out)
+        if status == "failed":
+            break
+
+    report = None
+    if status == "succeeded":
+        from kpilab.report import build_report
+
+        report = build_report([nbformat.read(str(p), as_version=4) for p in executed], run_dir, record)
+    record["status"] = status
+    record["seconds"] = round(time.perf_counter() - t0, 2)
+    record["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
+    record["outputs"] = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file())
+    (run_dir / "run.json").write_text(json.dumps(record, indent=2, default=str))
+    result = RunResult(run_dir, status, executed, report, record["seconds"], record)
+    if failure:
+        raise RunError(f"{failure}. The executed notebook is {executed[-1]}; no report was written.")
+    return result
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(execute(sys.argv[1]).report)

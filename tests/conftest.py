@@ -1,0 +1,21 @@
+"""Shared test fixtures."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROJ_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("KPILAB_SHARED_DATA", PROJ_ROOT.parent / "shared" / "data"))
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The public real-data folder (../shared/data); tests using it skip when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data folder {SHARED_DATA} is absent (set KPILAB_SHARED_DATA to run these tests)")
+    return SHARED_DATA

@@ -1,0 +1,107 @@
+"""The papermill runner: parameters, run folders, run.json, report, failures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from kpilab.cli import main
+from kpilab.errors import RunError
+from kpilab.report import merge_notebooks
+from kpilab.run import execute, load_params_file, new_run_dir, parse_cli_value, resolve_target
+
+
+def make_notebook(path: Path, body: str = "print('total', a + b)") -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell('a: int = 1  # first\nb: int = 2  # second\nrun_dir: str = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Tiny"),
+        params,
+        nbformat.v4.new_code_cell(body),
+        nbformat.v4.new_markdown_cell("The end."),
+    ]
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def tiny(tmp_path) -> Path:
+    return make_notebook(tmp_path / "tiny.ipynb")
+
+
+def test_unknown_parameter_refused_before_anything_runs(tiny, tmp_path):
+    root = tmp_path / "outputs"
+    with pytest.raises(RunError, match=r"Unknown parameter\(s\) c for .*known: a, b. Nothing was run."):
+        execute(str(tiny), {"c": 3}, output_root=root)
+    assert not root.exists() or not any(root.iterdir())
+
+
+def test_reserved_parameter_refused(tiny, tmp_path):
+    with pytest.raises(RunError, match="set by the runner"):
+        execute(str(tiny), {"run_dir": "/tmp/x"}, output_root=tmp_path)
+
+
+def test_run_writes_notebook_report_and_record(tiny, tmp_path):
+    result = execute(str(tiny), {"a": 40}, output_root=tmp_path / "outputs", kernel="python3", name="smoke")
+    assert result.status == "succeeded" and result.run_dir.name.endswith("-smoke")
+    executed = nbformat.read(result.run_dir / "tiny.ipynb", as_version=4)
+    outputs = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert "total 42" in outputs
+    html = result.report.read_text()
+    assert "total 42" in html and "The end." in html
+    assert "print(" not in html  # no code cells in the report
+    record = json.loads((result.run_dir / "run.json").read_text())
+    assert record["status"] == "succeeded" and record["parameters"] == {"a": 40}
+    assert record["steps"][0]["params"] == {"a": 40} and record["steps"][0]["seconds"] >= 0
+    assert {"pandas", "papermill", "kpilab"} <= set(record["versions"])
+    assert "report.html" in record["outputs"]
+
+
+def test_failed_notebook_leaves_copy_and_no_report(tmp_path):
+    nb = make_notebook(tmp_path / "broken.ipynb", body="raise ValueError('boom')")
+    with pytest.raises(RunError, match=r"broken.ipynb failed: ValueError: boom.*no report"):
+        execute(str(nb), {}, output_root=tmp_path / "outputs", kernel="python3")
+    (run_dir,) = (tmp_path / "outputs").iterdir()
+    assert (run_dir / "broken.ipynb").is_file()
+    assert not (run_dir / "report.html").exists()
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "failed"
+
+
+def test_run_folders_are_never_overwritten(tmp_path):
+    dirs = {new_run_dir("same", tmp_path) for _ in range(5)}
+    assert len(dirs) == 5 and all(d.is_dir() for d in dirs)
+    (next(iter(dirs)) / "keep.txt").write_text("x")
+    assert len({new_run_dir("same", tmp_path) for _ in range(3)} | dirs) == 8
+
+
+def test_parameter_parsing_and_files(tmp_path):
+    assert parse_cli_value("3") == 3 and parse_cli_value("0.3") == 0.3
+    assert parse_cli_value("true") is True and parse_cli_value("spearman") == "spearman"
+    f = tmp_path / "q3.yaml"
+    f.write_text("period_start: 2025-07-01\nthreshold: 0.3\n")
+    assert load_params_file(f) == {"period_start": "2025-07-01", "threshold": 0.3}  # dates stay strings
+    j = tmp_path / "run.json"
+    j.write_text(json.dumps({"parameters": {"threshold": 0.25}}))
+    assert load_params_file(j) == {"threshold": 0.25}
+
+
+def test_resolve_target_errors():
+    with pytest.raises(RunError, match="Unknown run target 'nope'"):
+        resolve_target("nope")
+
+
+def test_report_refuses_failed_notebooks():
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["papermill"] = {"exception": True}
+    with pytest.raises(RunError, match="failed"):
+        merge_notebooks([nb], "x")
+
+
+def test_cli_run_unknown_parameter_exit_code(tiny, capsys):
+    assert main(["run", str(tiny), "-p", "zzz", "1"]) == 2
+    assert "Unknown parameter(s) zzz" in capsys.readouterr().err
