@@ -104,3 +104,70 @@ def channel_overview(contacts: pd.DataFrame) -> pd.DataFrame:
     g["answer_rate"] = g["answered"] / g["offered"]
     g["ci_low"], g["ci_high"] = _wilson(g["answered"], g["offered"])
     return g.reset_index()[["channel", "offered", "answered", "answer_rate", "ci_low", "ci_high", "mean_wait_s"]]
+
+
+def validation_summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Row-level problems per table and reason (lenient validation): ``table, reason, rows, first_ids``."""
+    from kpilab.schema import TABLES, validate_table
+
+    rows = []
+    for name, df in tables.items():
+        if name not in TABLES:
+            continue
+        report = validate_table(df, name, strict=False)
+        if report.issues.empty:
+            rows.append({"table": name, "reason": "(no problems)", "rows": 0, "first_ids": ""})
+            continue
+        for reason, grp in report.issues.groupby("reason", sort=True):
+            rows.append({"table": name, "reason": reason, "rows": len(grp),
+                         "first_ids": ", ".join(map(str, grp["id"].head(3)))})
+    return pd.DataFrame(rows, columns=["table", "reason", "rows", "first_ids"])
+
+
+def plot_agent_csat(overview: pd.DataFrame, target: float | None = None):
+    """Mean CSAT per agent with its 95 % interval; small samples drawn hollow and grey.
+
+    Agents are ordered by the lower bound of their interval, the honest order
+    for ranking on noisy means.
+    """
+    import matplotlib.pyplot as plt
+
+    from kpilab.plots import set_theme
+
+    set_theme()
+    df = overview.dropna(subset=["csat_mean"]).sort_values("csat_ci_low").reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7, max(3, 0.18 * len(df) + 1)))
+    small = df["flag"].eq("small_n").to_numpy()
+    y = np.arange(len(df))
+    for mask, colour, label in ((~small, "C0", "n >= min_n"), (small, "0.6", "small n (not ranked)")):
+        if mask.any():
+            ax.errorbar(df.loc[mask, "csat_mean"], y[mask],
+                        xerr=[df.loc[mask, "csat_mean"] - df.loc[mask, "csat_ci_low"],
+                              df.loc[mask, "csat_ci_high"] - df.loc[mask, "csat_mean"]],
+                        fmt="o", color=colour, mfc=colour if colour == "C0" else "white", capsize=2, label=label)
+    if target is not None:
+        ax.axvline(target, color="C3", ls="--", lw=1, label=f"target {target:g}")
+    ax.set_yticks(y, df["agent_id"], fontsize=7)
+    ax.set_xlabel("mean CSAT (1-5) with 95 % t interval")
+    ax.set_title("CSAT per agent, ordered by the interval's lower bound")
+    ax.legend(loc="lower right", fontsize=8)
+    return fig
+
+
+def describe_overview(inventory: pd.DataFrame, agents: pd.DataFrame, min_n: int) -> str:
+    """A few plain sentences for the report."""
+    contacts = inventory.set_index("table")["rows"].get("contacts", 0)
+    first = inventory.set_index("table")["first"].get("contacts")
+    last = inventory.set_index("table")["last"].get("contacts")
+    n_small = int((agents["flag"] == "small_n").sum())
+    span = f" from {first:%d %b %Y} to {last:%d %b %Y}" if first is not None and pd.notna(first) else ""
+    text = (f"The data holds {contacts:,} contacts{span}, handled by {len(agents)} agents. ")
+    if "csat_n" in agents:
+        med = agents["csat_n"].median()
+        text += (f"Agents have a median of {med:.0f} survey answers each; {n_small} of {len(agents)} have fewer "
+                 f"than {min_n}, so their CSAT is shown but must not be used to rank them. ")
+    if "csat_ci_low" in agents and agents["csat_mean"].notna().any():
+        width = (agents["csat_ci_high"] - agents["csat_ci_low"]).median()
+        text += (f"A typical agent's CSAT interval is {width:.2f} points wide: differences smaller than that "
+                 "between two agents are not evidence of a difference.")
+    return text
