@@ -185,7 +185,8 @@ def read_panel(source: str | Path | pd.DataFrame) -> pd.DataFrame:
             raise DataError(f"Panel file {path} must end in .csv or .parquet.")
     if "indicator" in df.columns and "value" in df.columns:
         df = df.copy()
-        df["flag"] = df["flag"].fillna("") if "flag" in df.columns else ""
+        flag = df["flag"].astype(object) if "flag" in df.columns else pd.Series("", index=df.index, dtype=object)
+        df["flag"] = flag.where(flag.notna(), "").astype(str)
         df["unit_id"] = df["unit_id"].astype(str)
         df["period"] = df["period"].astype(str)
         return validate_panel(df, name=name)
