@@ -1,0 +1,66 @@
+"""First-numbers overview: counts, intervals against independent computations, small-n flags."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from kpilab.overview import agent_overview, channel_overview, data_inventory, validation_summary
+
+T0 = pd.Timestamp("2025-03-03 09:00")
+
+
+@pytest.fixture
+def tables():
+    n = 12
+    contacts = pd.DataFrame({
+        "contact_id": [f"c{i}" for i in range(n)],
+        "channel": ["phone"] * 8 + ["chat"] * 4,
+        "agent_id": ["a1"] * 10 + [None, None],
+        "arrived_at": [T0 + pd.Timedelta(minutes=i) for i in range(n)],
+        "talk_s": [100.0] * n,
+        "abandoned": [False] * 10 + [True, True],
+        "resolved": [True] * 8 + [False] * 2 + [None, None],
+    })
+    contacts["answered_at"] = contacts["arrived_at"] + pd.Timedelta(seconds=10)
+    contacts.loc[contacts["abandoned"], "answered_at"] = pd.NaT
+    contacts["ended_at"] = contacts["arrived_at"] + pd.Timedelta(seconds=200)
+    csat = [5, 4, 4, 3, 5, 2]
+    surveys = pd.DataFrame({"contact_id": [f"c{i}" for i in range(6)], "csat": np.array(csat, float),
+                            "responded_at": [T0] * 6})
+    agents = pd.DataFrame({"agent_id": ["a1"], "team": ["t1"]})
+    return {"contacts": contacts, "surveys": surveys, "agents": agents}
+
+
+def test_agent_overview_matches_independent_intervals(tables):
+    out = agent_overview(tables, min_n=5).set_index("agent_id")
+    row = out.loc["a1"]
+    assert row["contacts"] == 10 and row["team"] == "t1"
+    # Wilson 8/10 -> [0.490, 0.943] (kpi-standards.md, verified example)
+    assert row["resolved_rate"] == pytest.approx(0.8)
+    assert row["resolved_ci_low"] == pytest.approx(0.490, abs=5e-4)
+    assert row["resolved_ci_high"] == pytest.approx(0.943, abs=5e-4)
+    scores = np.array([5, 4, 4, 3, 5, 2], float)
+    low, high = stats.t.interval(0.95, len(scores) - 1, loc=scores.mean(), scale=stats.sem(scores))
+    assert row["csat_n"] == 6 and row["csat_mean"] == pytest.approx(scores.mean())
+    assert row["csat_ci_low"] == pytest.approx(low) and row["csat_ci_high"] == pytest.approx(high)
+    assert row["flag"] == ""
+    assert agent_overview(tables, min_n=30).loc[0, "flag"] == "small_n"
+
+
+def test_channel_overview(tables):
+    ch = channel_overview(tables["contacts"]).set_index("channel")
+    assert ch.loc["phone", "offered"] == 8 and ch.loc["phone", "answered"] == 8
+    assert ch.loc["chat", "answered"] == 2 and ch.loc["chat", "answer_rate"] == pytest.approx(0.5)
+    assert ch.loc["chat", "mean_wait_s"] == pytest.approx(10.0)
+
+
+def test_inventory_and_problems(tables):
+    inv = data_inventory(tables).set_index("table")
+    assert inv.loc["contacts", "rows"] == 12 and inv.loc["contacts", "first"] == T0
+    tables["contacts"].loc[0, "talk_s"] = -1.0
+    probs = validation_summary(tables)
+    bad = probs[probs["table"] == "contacts"]
+    assert bad["reason"].tolist() == ["negative talk_s"] and bad["first_ids"].iloc[0] == "c0"
