@@ -34,5 +34,11 @@ def test_notebook_is_committed_clean_and_parameterised(path):
     params = tagged[0].source
     for name in ("data_dir", "run_dir", "framework_path", "period"):
         assert f"{name}:" in params, f"parameter {name} missing"
+    # papermill must parse every parameter line (an '=' or quote in a comment silently hides it)
+    import papermill as pm
+
+    assigned = [ln.split(":")[0].split("=")[0].strip() for ln in params.splitlines()
+                if ln.strip() and not ln.lstrip().startswith("#")]
+    assert sorted(pm.inspect_notebook(str(path))) == sorted(assigned)
     # thin: no function or class definitions in notebooks (logic lives in kpilab/)
     assert not any(line.lstrip().startswith(("def ", "class ")) for c in code for line in c.source.splitlines())

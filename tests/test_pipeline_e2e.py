@@ -1,0 +1,46 @@
+"""End to end: simulate a tiny centre, run the whole review pipeline, check the run folder."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from kpilab.run import execute, notebook_parameters, resolve_target
+
+pytestmark = pytest.mark.slow
+
+# Small, fast settings for whichever notebooks declare them.
+SMOKE = {"n_boot": 50, "n_bootstrap": 50, "bootstrap": 50, "min_n": 5, "n_runs": 20}
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory):
+    from kpilab.simulate import simulate, write_simulation
+
+    out = tmp_path_factory.mktemp("tiny-centre")
+    write_simulation(simulate(agents=12, months=3, seed=7), out)
+    return out
+
+
+def test_review_pipeline_end_to_end(tiny_data, tmp_path):
+    notebooks = resolve_target("review")
+    declared = set().union(*(notebook_parameters(nb) for nb in notebooks))
+    params = {"data_dir": str(tiny_data)} | {k: v for k, v in SMOKE.items() if k in declared}
+    result = execute("review", params, output_root=tmp_path / "outputs", name="e2e", kernel="python3",
+                     execution_timeout=600)
+    run_dir = result.run_dir
+    assert result.status == "succeeded"
+    assert [p.name for p in result.notebooks] == [nb.name for nb in notebooks]
+    html = result.report.read_text()
+    # the report shows results and narrative but no code
+    assert "The data and the framework" in html
+    assert not re.search(r"jp-InputArea|class=\"input_area\"", html)
+    assert "import kpilab" not in html and "save_table(" not in html
+    assert "Traceback" not in html
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["status"] == "succeeded" and len(record["steps"]) == len(notebooks)
+    assert any(k.endswith("contacts.parquet") for k in record["inputs"])
+    assert (run_dir / "tables" / "agent_overview.csv").is_file()
+    assert (run_dir / "figures" / "agent_csat.png").is_file()
