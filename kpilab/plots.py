@@ -8,11 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)  # headless by default; notebooks switch to inline themselves
-import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt  # backend: inline in notebooks, Agg when headless (matplotlib's own choice)
+import seaborn as sns
 
 __all__ = ["set_theme", "save_figure", "PALETTE", "DIVERGING"]
 

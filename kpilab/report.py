@@ -72,10 +72,12 @@ def build_report(
     """Write ``<run_dir>/report.html`` from executed notebooks; return its path."""
     from nbconvert import HTMLExporter
 
-    merged = merge_notebooks(notebooks, title or f"KPI review - {record.get('run_id', '')}")
+    title = title or f"KPI review - {record.get('run_id', '')}"
+    merged = merge_notebooks(notebooks, title)
+    merged.metadata["title"] = title
     merged.cells.append(nbformat.v4.new_markdown_cell(_provenance_markdown(record)))
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(merged)
+    body, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": title}})
     path = Path(run_dir) / "report.html"
     path.write_text(body, encoding="utf-8")
     return path
