@@ -1,1 +1,35 @@
-"""(filled in by its issue)."""
+"""Indicator health review: which indicators earn their place in the scorecard.
+
+Start with :func:`health_review`, which returns a :class:`HealthReview`
+(``.summary()``, ``.narrative()``, ``.decisions`` and the other tidy tables,
+plotting methods). The building blocks live in ``quality``, ``relevance``,
+``redundancy``, ``coherence`` and ``stability``.
+"""
+
+from kpilab.health.coherence import cronbach_alpha, remove_one_impact
+from kpilab.health.quality import indicator_quality, kurtosis, log_ct, skewness, treat_outliers, winsorise
+from kpilab.health.redundancy import conflicting_pairs, redundant_pairs, vif_table
+from kpilab.health.relevance import bootstrap_correlations, fisher_ci, outcome_correlations
+from kpilab.health.review import DECISION_COLUMNS, HealthReview, IndicatorPruner, decide, health_review
+
+__all__ = [
+    "health_review",
+    "HealthReview",
+    "IndicatorPruner",
+    "decide",
+    "DECISION_COLUMNS",
+    "outcome_correlations",
+    "bootstrap_correlations",
+    "fisher_ci",
+    "indicator_quality",
+    "skewness",
+    "kurtosis",
+    "winsorise",
+    "log_ct",
+    "treat_outliers",
+    "redundant_pairs",
+    "vif_table",
+    "conflicting_pairs",
+    "cronbach_alpha",
+    "remove_one_impact",
+]

@@ -1,0 +1,1070 @@
+"""The panel engine: declarative definitions -> one DuckDB pass per source table.
+
+For every source table (contacts, surveys, qa_reviews, tickets) the engine
+builds a prepared view (canonical columns, derived columns, unit attributes
+from ``agents``, the period, and one exclusion reason per row), then runs a
+single ``GROUP BY GROUPING SETS`` query that computes, for every requested
+unit level and period at once, the counts, sums and sums of squares (or the
+sample quantiles) of every indicator of that table, plus the per-reason row
+counts used for the accounting. Intervals, flags and shrinkage are computed
+afterwards on the (small) aggregated table.
+
+Roll-ups never average: a team's rate is the sum of its rows' successes over
+the sum of its rows' population, and a team's median is the median of the
+team's rows.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from kpilab._validation import Interval, Options, check_param, check_params
+from kpilab.errors import DataError, FrameworkError, KpilabError, SchemaError
+from kpilab.framework import Framework, load_framework
+from kpilab.indicators.accounting import build_accounting
+from kpilab.indicators.catalogue import CATALOGUE, Definition, definition_from_compute
+from kpilab.indicators.stats import (
+    nps_interval,
+    quantile_rank_interval,
+    shrink_beta_binomial,
+    shrink_normal,
+    t_interval,
+    wilson_interval,
+)
+from kpilab.panel import PANEL_COLUMNS, PERIODS, UNIT_LEVELS
+from kpilab.schema import BOOL, DATE, FLOAT, INT, STR, TABLES, TIME, coerce_table, validate_table
+
+__all__ = ["compute_panel", "PanelResult", "wait_profile", "resolve_definitions"]
+
+SOURCE_TIME = {"contacts": "arrived_at", "qa_reviews": "reviewed_at", "tickets": "created_at"}
+_UNIT_COL = {"agent": "agent_id", "team": "team", "role": "role", "site": "site"}
+_SQL_TYPE = {STR: "VARCHAR", FLOAT: "DOUBLE", INT: "BIGINT", BOOL: "BOOLEAN", DATE: "DATE"}
+_GRID = [round(i / 100, 2) for i in range(101)]
+# optional columns whose absence makes an indicator impossible (hold/acw absent count as 0)
+_DERIVED_NEEDS = {
+    "next_gap_s": ("customer_id",), "prev_gap_s": ("customer_id",),
+    "next_gap_topic_s": ("customer_id", "topic"), "prev_gap_topic_s": ("customer_id", "topic"),
+}
+_ZERO_IF_ABSENT = {"hold_s", "acw_s"}
+_ADDITIVE = ("proportion", "mean", "ratio", "count", "nps")
+_NO_UNITS = "CAST(NULL AS VARCHAR) AS team, CAST(NULL AS VARCHAR) AS role, CAST(NULL AS VARCHAR) AS site"
+
+
+# ============================================================================ result
+@dataclass(frozen=True)
+class PanelResult:
+    """What :func:`compute_panel` returns.
+
+    Attributes
+    ----------
+    panel : pandas.DataFrame
+        Long panel, columns :data:`kpilab.panel.PANEL_COLUMNS` (plus
+        ``value_shrunk`` with ``shrinkage=True``), sorted by unit level, unit,
+        period and indicator.
+    accounting : pandas.DataFrame
+        Row accounting, columns ``table, kind, reason, rows, rows_read,
+        rows_used, rows_excluded``: per table one ``used`` row, one
+        ``excluded`` row per reason and ``flagged`` notes (kept but flagged
+        rows); ``rows_read == rows_used + rows_excluded`` for every table.
+    notices : list of str
+        Everything skipped or worth knowing (absent tables, unknown agents...).
+    params : dict
+        The options used (period, units, min_n, indicators and their resolved
+        definitions, start, end, level).
+    """
+
+    panel: pd.DataFrame
+    accounting: pd.DataFrame
+    notices: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The long panel (house rule 3)."""
+        return self.panel
+
+    def definitions(self) -> pd.DataFrame:
+        """One row per computed indicator: the resolved definition the panel used."""
+        rows = [{"indicator": code, **d} for code, d in self.params.get("definitions", {}).items()]
+        return pd.DataFrame(rows)
+
+    def summary(self) -> str:
+        """Plain-text summary: size, levels, periods, indicators, flags, accounting and notices."""
+        p = self.panel
+        lines = [
+            f"Indicator panel: {len(p):,} rows, {p['indicator'].nunique()} indicators, "
+            f"period={self.params.get('period')}, units={', '.join(self.params.get('unit', []))}, "
+            f"min_n={self.params.get('min_n')}",
+        ]
+        if len(p):
+            lines.append(f"Periods: {p['period'].min()} .. {p['period'].max()} ({p['period'].nunique()})")
+            for lvl, g in p.groupby("unit_level", sort=False):
+                small = g["flag"].str.contains("small_n").mean()
+                lines.append(f"  {lvl}: {g['unit_id'].nunique()} units, {len(g):,} cells, {small:.0%} flagged small_n")
+            ex = p["flag"].str.contains("exempted").sum()
+            if ex:
+                lines.append(f"  {ex} cells contain exempted (relax_target) rows")
+        lines.append("Row accounting:")
+        acc = self.accounting
+        for table, g in acc.groupby("table", sort=False):
+            first = g.iloc[0]
+            reasons = "; ".join(f"{r.reason} {r.rows:,}" for r in g.itertuples() if r.kind == "excluded")
+            lines.append(f"  {table}: read {first.rows_read:,} = used {first.rows_used:,} + excluded "
+                         f"{first.rows_excluded:,}" + (f" ({reasons})" if reasons else ""))
+        if self.notices:
+            lines.append("Notices:")
+            lines.extend(f"  - {n}" for n in self.notices)
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebook display
+        return "<pre>" + self.summary().replace("&", "&amp;").replace("<", "&lt;") + "</pre>"
+
+
+# ============================================================================ definitions
+def resolve_definitions(
+    framework: Framework, indicators: Iterable[str] | None = None, notices: list[str] | None = None
+) -> dict[str, Definition]:
+    """The resolved definition of each requested indicator.
+
+    Framework entries override the catalogue: ``params`` are merged into the
+    catalogue defaults, ``compute`` replaces the definition. ``cost_per_contact``
+    takes ``labour_per_hour`` from ``framework.costs`` unless its params set it.
+    With ``indicators=None`` every framework indicator with a definition is used.
+
+    Raises
+    ------
+    FrameworkError
+        An explicitly requested code with no definition, or an invalid ``compute``/``params``.
+    """
+    notices = notices if notices is not None else []
+    explicit = indicators is not None
+    codes = list(dict.fromkeys(indicators)) if explicit else framework.codes
+    fw = {i.code: i for i in framework.indicators}
+    out: dict[str, Definition] = {}
+    for code in codes:
+        ind = fw.get(code)
+        if ind is not None and ind.compute is not None:
+            base = definition_from_compute(
+                code, ind.compute, name=ind.name, direction=ind.direction, unit=ind.unit, level=ind.level,
+                params=ind.params, definition=ind.definition,
+            )
+        elif code in CATALOGUE:
+            base = CATALOGUE[code]
+            if ind is not None:
+                from dataclasses import replace
+
+                base = replace(base, name=ind.name, direction=ind.direction, unit=ind.unit or base.unit,
+                               level=ind.level if ind.level == "queue" else base.level)
+        else:
+            msg = (f"Indicator {code!r} has no definition: it is not in the kpilab catalogue "
+                   f"({', '.join(sorted(CATALOGUE))}) and the framework gives no 'compute:' for it.")
+            if explicit:
+                raise FrameworkError(msg + " Add a compute: block (see docs/indicators.md) or drop it.")
+            notices.append(msg + " Skipped.")
+            continue
+        params = dict(ind.params) if ind is not None else {}
+        if code == "cost_per_contact" and "labour_per_hour" not in params:
+            params["labour_per_hour"] = framework.costs.labour_per_hour
+        out[code] = base.resolve(params)
+    return out
+
+
+# ============================================================================ sources
+@dataclass
+class _Source:
+    name: str
+    n_rows: int
+    columns: list[str]
+    tz: str | None
+    frame: pd.DataFrame | None = None
+    path: Path | None = None
+
+
+def _sample_check(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Structural validation (missing columns, types, mixed time zones) on a sample."""
+    validate_table(df.head(2000), name, strict=False)
+    return df
+
+
+def _table_tz(df: pd.DataFrame, name: str) -> str | None:
+    for c in TABLES[name].columns:
+        if c.kind == TIME and c.name in df.columns:
+            tz = getattr(df[c.name].dtype, "tz", None)
+            if tz is not None:
+                return str(tz)
+    return None
+
+
+def _load_sources(data: Any) -> dict[str, _Source]:
+    from kpilab.ingest import find_tables, read_table
+
+    if isinstance(data, str | Path):
+        found = find_tables(data)
+        if not found:
+            raise DataError(f"Data folder {data} holds no canonical table ({', '.join(TABLES)} as .parquet or .csv).")
+        items: dict[str, Any] = dict(found)
+    elif isinstance(data, Mapping):
+        items = dict(data)
+    else:
+        raise DataError(f"data must be a folder of canonical tables or a dict of DataFrames, got {type(data).__name__}.")
+    out: dict[str, _Source] = {}
+    for name, obj in items.items():
+        if name not in TABLES:
+            raise SchemaError(f"Unknown table {name!r}: canonical tables are {', '.join(TABLES)}.", table=name)
+        if isinstance(obj, str | Path) and Path(obj).suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            pf = pq.ParquetFile(obj)
+            n = pf.metadata.num_rows
+            cols = pf.schema_arrow.names
+            if n:
+                batch = next(pf.iter_batches(batch_size=2000))
+                sample = batch.to_pandas()
+            else:
+                sample = pf.schema_arrow.empty_table().to_pandas()
+            sample = coerce_table(sample, name)
+            _sample_check(sample, name)
+            out[name] = _Source(name, n, cols, _table_tz(sample, name), path=Path(obj))
+            continue
+        if isinstance(obj, str | Path):
+            obj = read_table(obj, name)
+        if not isinstance(obj, pd.DataFrame):
+            raise SchemaError(f"Table {name!r} must be a pandas DataFrame or a file path, got {type(obj).__name__}.",
+                              table=name)
+        df = coerce_table(obj.reset_index(drop=True), name)
+        _sample_check(df, name)
+        out[name] = _Source(name, len(df), list(df.columns), _table_tz(df, name), frame=df)
+    return out
+
+
+# ============================================================================ SQL helpers
+def _q(s: str) -> str:
+    return "'" + str(s).replace("'", "''") + "'"
+
+
+def _ident(s: str) -> str:
+    return '"' + s.replace('"', '""') + '"'
+
+
+def _ts_literal(ts: pd.Timestamp) -> str:
+    return f"TIMESTAMP {_q(pd.Timestamp(ts).strftime('%Y-%m-%d %H:%M:%S.%f'))}"
+
+
+def _period_sql(period: str, t: str) -> str:
+    if period == "day":
+        return f"strftime(CAST({t} AS DATE), '%Y-%m-%d')"
+    return f"strftime(date_trunc('{period}', {t}), '%Y-%m-%d')"
+
+
+def _schema_reason_sql(name: str, present: set[str], dup_join: bool) -> list[tuple[str, str]]:
+    """(condition, reason) pairs mirroring :func:`kpilab.schema.validate_table`, in its order."""
+    spec = TABLES[name]
+    rules: list[tuple[str, str]] = []
+    for c in spec.columns:
+        if c.name in present and not c.nullable:
+            rules.append((f"{_ident(c.name)} IS NULL", f"missing {c.name}"))
+    for c in spec.columns:
+        if c.name not in present or (c.low is None and c.high is None):
+            continue
+        if c.low is not None:
+            label = "negative" if c.low == 0 else f"below {c.low:g}"
+            rules.append((f"{_ident(c.name)} < {c.low}", f"{label} {c.name}"))
+        if c.high is not None:
+            rules.append((f"{_ident(c.name)} > {c.high}", f"{c.name} above {c.high:g}"))
+    for early, late in spec.time_order:
+        if early in present and late in present:
+            rules.append((f"{_ident(late)} < {_ident(early)}", f"{late} before {early}"))
+    if name == "contacts":
+        ans = "NOT COALESCE(abandoned, FALSE)"
+        rules.append((f"{ans} AND agent_id IS NULL", "answered without agent"))
+        rules.append((f"{ans} AND answered_at IS NULL", "answered without answered_at"))
+        rules.append((f"NOT ({ans}) AND answered_at IS NOT NULL", "abandoned but answered_at set"))
+    if name == "exemptions":
+        rules.append(("action IS NULL OR action NOT IN ('exclude', 'relax_target')", "unknown exemption action"))
+    if dup_join:
+        rules.append(("_dup", "duplicate id"))
+    return rules
+
+
+def _case(rules: list[tuple[str, str]]) -> str:
+    if not rules:
+        return "CAST(NULL AS VARCHAR)"
+    return "CASE " + " ".join(f"WHEN ({c}) THEN {_q(r)}" for c, r in rules) + " END"
+
+
+def _words(expr: str | None) -> set[str]:
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr or ""))
+
+
+# ============================================================================ the engine
+class _Engine:
+    def __init__(self, sources: dict[str, _Source], framework: Framework, *, period: str,
+                 start: Any, end: Any, threads: int | None, memory_limit: str | None, notices: list[str]) -> None:
+        self.sources = sources
+        self.framework = framework
+        self.period = period
+        self.notices = notices
+        cfg: dict[str, Any] = {"threads": int(threads or min(os.cpu_count() or 1, 4))}
+        if memory_limit:
+            cfg["memory_limit"] = memory_limit
+        self.con = duckdb.connect(config=cfg)
+        self.con.execute("SET TimeZone='UTC'")
+        self.start = pd.Timestamp(start).tz_localize(None).normalize() if start is not None else None
+        self.end = (pd.Timestamp(end).tz_localize(None).normalize() + pd.Timedelta(days=1)) if end is not None else None
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise KpilabError(f"end ({end}) is before start ({start}); pass start <= end.")
+        self.views: dict[str, str] = {}
+        self.present: dict[str, set[str]] = {}
+        self.windows: list[dict[str, Any]] = []
+        self.relax = False
+
+    # ------------------------------------------------------------------ raw + base views
+    def _register_raw(self, s: _Source) -> None:
+        raw = f"_raw_{s.name}"
+        if s.frame is not None:
+            df = s.frame.assign(_row=np.arange(len(s.frame), dtype=np.int64))
+            self.con.register(raw, df)
+        else:
+            self.con.execute(
+                f"CREATE VIEW {raw} AS SELECT *, file_row_number AS _row "
+                f"FROM read_parquet({_q(str(s.path))}, file_row_number=true)"
+            )
+        types = dict(self.con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {raw})").fetchall())
+        spec = TABLES[s.name]
+        sel = []
+        present = set()
+        for c in spec.columns:
+            target = ("TIMESTAMPTZ" if s.tz else "TIMESTAMP") if c.kind == TIME else _SQL_TYPE[c.kind]
+            if c.name in types:
+                present.add(c.name)
+                have = types[c.name]
+                same = have == target or (target == "TIMESTAMP" and have.startswith("TIMESTAMP")
+                                          and "TIME ZONE" not in have) or (
+                    target == "TIMESTAMPTZ" and have in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"))
+                if target in ("DOUBLE", "BIGINT") and have in ("DOUBLE", "BIGINT", "INTEGER", "FLOAT", "SMALLINT",
+                                                                "TINYINT", "HUGEINT", "DECIMAL"):
+                    expr = f"CAST({_ident(c.name)} AS {target})"
+                elif same:
+                    expr = _ident(c.name)
+                else:
+                    expr = f"TRY_CAST({_ident(c.name)} AS {target})"
+            elif c.name in _ZERO_IF_ABSENT:
+                expr = f"CAST(0 AS {target})"
+            else:
+                expr = f"CAST(NULL AS {target})"
+            sel.append(f"{expr} AS {_ident(c.name)}")
+        self.present[s.name] = present
+        idc = spec.id_column
+        dup = False
+        if idc and idc in present and s.n_rows > 1:
+            # cheap exact screen: if the 64-bit hashes of the ids are all distinct, no id repeats
+            # (a repeat always repeats its hash); only otherwise run the exact string grouping
+            n_ids, n_hashes = self.con.execute(
+                f"SELECT COUNT({_ident(idc)}), COUNT(DISTINCT hash({_ident(idc)})) FROM {raw}").fetchone()
+            screened_unique = n_ids == n_hashes
+        else:
+            screened_unique = True
+        if not screened_unique:
+            self.con.execute(
+                f"CREATE TEMP TABLE _dup_{s.name} AS SELECT {_ident(idc)} AS _id, min(_row) AS _first "
+                f"FROM {raw} WHERE {_ident(idc)} IS NOT NULL GROUP BY 1 HAVING count(*) > 1"
+            )
+            n_dup = self.con.execute(f"SELECT COUNT(*) FROM _dup_{s.name}").fetchone()[0]
+            dup = n_dup > 0  # no join at all when every id is unique
+        join = (f"LEFT JOIN _dup_{s.name} d ON r.{_ident(idc)} = d._id" if dup else "")
+        dup_col = "(d._first IS NOT NULL AND r._row > d._first)" if dup else "FALSE"
+        inner = ", ".join(sel)
+        rules = _schema_reason_sql(s.name, present, dup)
+        self.con.execute(
+            f"CREATE VIEW _b_{s.name} AS SELECT *, {_case(rules)} AS _reason0 FROM ("
+            f"SELECT {inner}, r._row AS _row, {dup_col} AS _dup FROM {raw} r {join}) "
+        )
+
+    def _local(self, table: str, col: str) -> str:
+        tz = self.sources[table].tz
+        return f"timezone({_q(tz)}, {col})" if tz else col
+
+    # ------------------------------------------------------------------ exemptions
+    def _collect_windows(self) -> None:
+        rows: list[dict[str, Any]] = []
+        for k, e in enumerate(self.framework.exemptions):
+            rows.append({"start": e.start, "end": e.end, "scope": e.scope, "action": e.action,
+                         "where": f"framework exemptions[{k}]"})
+        if "exemptions" in self.sources:
+            df = self.con.execute(
+                "SELECT start, \"end\", scope, action, _row AS row_no FROM _b_exemptions WHERE _reason0 IS NULL"
+            ).df()
+            for r in df.itertuples(index=False):
+                rows.append({"start": r.start, "end": r.end, "scope": r.scope, "action": r.action,
+                             "where": f"exemptions table row {r.row_no}"})
+        for r in rows:
+            scope = str(r["scope"] or "all").strip()
+            kind, _, val = scope.partition(":")
+            if not (scope == "all" or (kind in ("team", "queue") and val)):
+                raise SchemaError(
+                    f"Exemption scope {scope!r} ({r['where']}) must be 'all', 'team:<name>' or 'queue:<name>'.",
+                    table="exemptions", column="scope")
+            r["kind"], r["value"] = ("all", None) if scope == "all" else (kind, val)
+        self.windows = rows
+        self.relax = any(r["action"] == "relax_target" for r in rows)
+
+    def _exempt_sql(self, table: str, t: str, has_team: bool, has_queue: bool) -> str:
+        if not self.windows:
+            return "CAST(NULL AS VARCHAR)"
+        tz = self.sources[table].tz
+        parts = []
+        for action in ("exclude", "relax_target"):
+            for w in self.windows:
+                if w["action"] != action:
+                    continue
+                lo, hi = pd.Timestamp(w["start"]), pd.Timestamp(w["end"])
+                if lo.tzinfo is not None:
+                    lo = (lo.tz_convert(tz) if tz else lo).tz_localize(None)
+                if hi.tzinfo is not None:
+                    hi = (hi.tz_convert(tz) if tz else hi).tz_localize(None)
+                cond = f"{t} >= {_ts_literal(lo)} AND {t} < {_ts_literal(hi)}"
+                if w["kind"] == "team":
+                    cond += f" AND team = {_q(w['value'])}" if has_team else " AND FALSE"
+                elif w["kind"] == "queue":
+                    cond += f" AND queue = {_q(w['value'])}" if has_queue else " AND FALSE"
+                parts.append(f"WHEN {cond} THEN {_q(action)}")
+        return "CASE " + " ".join(parts) + " END"
+
+    def _outside_sql(self, t: str) -> str:
+        conds = []
+        if self.start is not None:
+            conds.append(f"{t} < {_ts_literal(self.start)}")
+        if self.end is not None:
+            conds.append(f"{t} >= {_ts_literal(self.end)}")
+        return " OR ".join(conds) if conds else "FALSE"
+
+    # ------------------------------------------------------------------ prepared views
+    def prepare(self, needs: dict[str, set[str]]) -> None:
+        for s in self.sources.values():
+            self._register_raw(s)
+        if "agents" in self.sources:
+            self.con.execute("CREATE VIEW _agents_ok AS SELECT agent_id, team, role, site FROM _b_agents "
+                             "WHERE _reason0 IS NULL")
+        else:
+            self.con.execute("CREATE VIEW _agents_ok AS SELECT CAST(NULL AS VARCHAR) AS agent_id, "
+                             "CAST(NULL AS VARCHAR) AS team, CAST(NULL AS VARCHAR) AS role, "
+                             "CAST(NULL AS VARCHAR) AS site WHERE FALSE")
+        self._collect_windows()
+        if "contacts" in self.sources:
+            self._prepare_contacts(needs.get("contacts", set()))
+        if "surveys" in self.sources:
+            self._prepare_surveys()
+        for name in ("qa_reviews", "tickets"):
+            if name in self.sources:
+                self._prepare_simple(name)
+
+    def _final_reason(self, t: str, exempt: str) -> str:
+        return (f"CASE WHEN _reason0 IS NOT NULL THEN _reason0 WHEN ({self._outside_sql(t)}) "
+                f"THEN 'outside the periods' WHEN {exempt} = 'exclude' THEN 'exempted' END")
+
+    def _prepare_contacts(self, need: set[str]) -> None:
+        t = self._local("contacts", "c.arrived_at")
+        derived = [
+            "NOT COALESCE(c.abandoned, FALSE) AS answered",
+            "CASE WHEN COALESCE(c.abandoned, FALSE) THEN epoch(c.ended_at) - epoch(c.arrived_at) "
+            "ELSE epoch(c.answered_at) - epoch(c.arrived_at) END AS wait_s",
+            "COALESCE(c.talk_s, 0) + COALESCE(c.hold_s, 0) + COALESCE(c.acw_s, 0) AS handle_s",
+        ]
+        costs = self.framework.costs.channel_per_contact
+        if costs:
+            cost = "CASE " + " ".join(f"WHEN c.channel = {_q(k)} THEN {float(v)!r}" for k, v in costs.items()) + \
+                " ELSE 0.0 END"
+        else:
+            cost = "0.0"
+        derived.append(f"{cost} AS channel_cost")
+        team = ("COALESCE(a.team, CASE WHEN c.agent_id IS NULL AND c.queue IN (SELECT team FROM _agents_ok "
+                "WHERE team IS NOT NULL) THEN c.queue END)")
+        exempt = self._exempt_sql("contacts", "_t", True, True)
+        if "agents" in self.sources:
+            self.con.execute(
+                f"CREATE VIEW _p_contacts AS SELECT c.*, {', '.join(derived)}, {team} AS team, a.role AS role, "
+                f"a.site AS site, {t} AS _t, (a.agent_id IS NULL AND c.agent_id IS NOT NULL) AS _unknown_agent "
+                f"FROM _b_contacts c LEFT JOIN _agents_ok a ON c.agent_id = a.agent_id"
+            )
+        else:  # no agents table: no join
+            self.con.execute(
+                f"CREATE VIEW _p_contacts AS SELECT c.*, {', '.join(derived)}, {_NO_UNITS}, {t} AS _t, "
+                f"FALSE AS _unknown_agent FROM _b_contacts c"
+            )
+        reason = self._final_reason("_t", "_exempt")
+        sel = ["*"]
+        if need & {"next_gap_s", "prev_gap_s"}:
+            w = "OVER (PARTITION BY customer_id, _valid ORDER BY arrived_at, contact_id)"
+            sel += [f"epoch(LEAD(arrived_at) {w}) - epoch(arrived_at) AS next_gap_s",
+                    f"epoch(arrived_at) - epoch(LAG(arrived_at) {w}) AS prev_gap_s"]
+        else:
+            sel += ["CAST(NULL AS DOUBLE) AS next_gap_s", "CAST(NULL AS DOUBLE) AS prev_gap_s"]
+        if need & {"next_gap_topic_s", "prev_gap_topic_s"}:
+            w = "OVER (PARTITION BY customer_id, topic, _valid ORDER BY arrived_at, contact_id)"
+            sel += [f"epoch(LEAD(arrived_at) {w}) - epoch(arrived_at) AS next_gap_topic_s",
+                    f"epoch(arrived_at) - epoch(LAG(arrived_at) {w}) AS prev_gap_topic_s"]
+        else:
+            sel += ["CAST(NULL AS DOUBLE) AS next_gap_topic_s", "CAST(NULL AS DOUBLE) AS prev_gap_topic_s"]
+        if "has_survey" in need and "surveys" in self.sources:
+            sel.append("contact_id IN (SELECT contact_id FROM _b_surveys WHERE _reason0 IS NULL AND "
+                       "(responded_at IS NOT NULL OR csat IS NOT NULL OR nps IS NOT NULL OR ces IS NOT NULL)) "
+                       "AS has_survey")
+        else:
+            sel.append("CAST(NULL AS BOOLEAN) AS has_survey")
+        self.con.execute(
+            f"CREATE VIEW _q_contacts AS SELECT *, {exempt} AS _exempt FROM _p_contacts"
+        )
+        self.con.execute(
+            f"CREATE VIEW _r_contacts AS SELECT *, {reason} AS _reason FROM _q_contacts"
+        )
+        self.con.execute(
+            f"CREATE VIEW _v_contacts AS SELECT {', '.join(sel)}, _reason IS NULL AS _ok, "
+            f"COALESCE(_exempt = 'relax_target', FALSE) AS _relax, "
+            f"CASE WHEN _reason IS NULL THEN {_period_sql(self.period, '_t')} END AS _period "
+            f"FROM (SELECT *, (_reason0 IS NULL AND _exempt IS DISTINCT FROM 'exclude') AS _valid FROM _r_contacts)"
+        )
+        self.views["contacts"] = "_v_contacts"
+
+    def _prepare_surveys(self) -> None:
+        if "contacts" in self.views:
+            self.con.execute(
+                "CREATE VIEW _v_surveys AS SELECT s.*, "
+                "(s.responded_at IS NOT NULL OR s.csat IS NOT NULL OR s.nps IS NOT NULL OR s.ces IS NOT NULL) "
+                "AS responded, c.agent_id, c.team, c.role, c.site, c.channel, c.queue, c.topic, c._t, "
+                "CASE WHEN s._reason0 IS NOT NULL THEN s._reason0 "
+                "WHEN c.contact_id IS NULL THEN 'survey for an unknown contact' "
+                "WHEN c._reason IN ('outside the periods', 'exempted') THEN c._reason "
+                "WHEN c._reason IS NOT NULL THEN 'survey of an excluded contact' END AS _reason, "
+                "COALESCE(c._relax, FALSE) AS _relax "
+                "FROM _b_surveys s LEFT JOIN (SELECT * FROM _v_contacts WHERE NOT _dup) c "
+                "ON s.contact_id = c.contact_id"
+            )
+        else:
+            self.con.execute(
+                "CREATE VIEW _v_surveys AS SELECT s.*, FALSE AS responded, CAST(NULL AS VARCHAR) AS agent_id, "
+                "CAST(NULL AS VARCHAR) AS team, CAST(NULL AS VARCHAR) AS role, CAST(NULL AS VARCHAR) AS site, "
+                "CAST(NULL AS VARCHAR) AS channel, CAST(NULL AS VARCHAR) AS queue, CAST(NULL AS VARCHAR) AS topic, "
+                "CAST(NULL AS TIMESTAMP) AS _t, COALESCE(s._reason0, 'no contacts table to attribute the survey') "
+                "AS _reason, FALSE AS _relax FROM _b_surveys s"
+            )
+        self.con.execute(
+            f"CREATE VIEW _w_surveys AS SELECT *, _reason IS NULL AS _ok, "
+            f"CASE WHEN _reason IS NULL THEN {_period_sql(self.period, '_t')} END AS _period FROM _v_surveys"
+        )
+        self.views["surveys"] = "_w_surveys"
+
+    def _prepare_simple(self, name: str) -> None:
+        t = self._local(name, f"x.{SOURCE_TIME[name]}")
+        derived = ""
+        if name == "tickets":
+            derived = (", epoch(x.first_reply_at) - epoch(x.created_at) AS first_response_s, "
+                       "epoch(x.solved_at) - epoch(x.created_at) AS resolution_s, x.solved_at IS NOT NULL AS solved")
+        if "agents" in self.sources:
+            self.con.execute(
+                f"CREATE VIEW _p_{name} AS SELECT x.*{derived}, a.team AS team, a.role AS role, a.site AS site, "
+                f"{t} AS _t, (a.agent_id IS NULL AND x.agent_id IS NOT NULL) AS _unknown_agent "
+                f"FROM _b_{name} x LEFT JOIN _agents_ok a ON x.agent_id = a.agent_id"
+            )
+        else:
+            self.con.execute(
+                f"CREATE VIEW _p_{name} AS SELECT x.*{derived}, {_NO_UNITS}, {t} AS _t, FALSE AS _unknown_agent "
+                f"FROM _b_{name} x"
+            )
+        exempt = self._exempt_sql(name, "_t", True, False)
+        self.con.execute(
+            f"CREATE VIEW _q_{name} AS SELECT *, {exempt} AS _exempt FROM _p_{name}"
+        )
+        reason = self._final_reason("_t", "_exempt")
+        self.con.execute(
+            f"CREATE VIEW _v_{name} AS SELECT *, _reason IS NULL AS _ok, "
+            f"COALESCE(_exempt = 'relax_target', FALSE) AS _relax, "
+            f"CASE WHEN _reason IS NULL THEN {_period_sql(self.period, '_t')} END AS _period "
+            f"FROM (SELECT *, {reason} AS _reason FROM _q_{name})"
+        )
+        self.views[name] = f"_v_{name}"
+
+    # ------------------------------------------------------------------ checks
+    def check_definitions(self, table: str, defs: list[Definition]) -> None:
+        """Bind every expression of the table's definitions (one DESCRIBE; per expression only on failure)."""
+        view = self.views[table]
+        exprs = [(d, key, getattr(d, key)) for d in defs
+                 for key in ("where", "condition", "value", "numerator", "denominator") if getattr(d, key) is not None]
+        if not exprs:
+            return
+        try:
+            self.con.execute(f"DESCRIBE SELECT {', '.join(f'({e})' for _, _, e in exprs)} FROM {view}")
+            return
+        except duckdb.Error:
+            pass
+        for d, key, expr in exprs:
+            try:
+                self.con.execute(f"DESCRIBE SELECT ({expr}) FROM {view}")
+            except duckdb.Error as exc:
+                first = str(exc).strip().splitlines()[0]
+                raise FrameworkError(
+                    f"indicators.{d.code}.compute.{key}: {expr!r} is not a valid expression over table "
+                    f"{d.table!r} ({first})."
+                ) from None
+        raise FrameworkError(f"The {table} indicator definitions do not bind together; check their compute: "
+                             "expressions.")  # pragma: no cover - each binds alone
+
+    # ------------------------------------------------------------------ aggregation
+    @staticmethod
+    def _aggs(d: Definition, relax: bool) -> list[str]:
+        c = d.code
+        w = f"_ok AND ({d.where or 'TRUE'})"
+        a: list[str] = []
+        if d.kind == "proportion":
+            a += [f"COUNT(*) FILTER (WHERE {w}) AS {_ident(c + '__n')}",
+                  f"COUNT(*) FILTER (WHERE {w} AND ({d.condition})) AS {_ident(c + '__k')}"]
+        elif d.kind == "mean":
+            v = f"CAST(({d.value}) AS DOUBLE)"
+            a += [f"COUNT({v}) FILTER (WHERE {w}) AS {_ident(c + '__n')}",
+                  f"SUM({v}) FILTER (WHERE {w}) AS {_ident(c + '__s')}",
+                  f"SUM({v} * {v}) FILTER (WHERE {w}) AS {_ident(c + '__ss')}"]
+        elif d.kind == "quantile":
+            v = f"CAST(({d.value}) AS DOUBLE)"
+            probs = "[" + ", ".join(repr(float(x)) for x in [float(d.quantile), *_GRID]) + "]"
+            a += [f"COUNT({v}) FILTER (WHERE {w}) AS {_ident(c + '__n')}",
+                  f"quantile_cont({v}, {probs}) FILTER (WHERE {w}) AS {_ident(c + '__qs')}"]
+        elif d.kind == "ratio":
+            a += [f"COUNT(*) FILTER (WHERE {w}) AS {_ident(c + '__n')}",
+                  f"SUM(CAST(({d.numerator}) AS DOUBLE)) FILTER (WHERE {w}) AS {_ident(c + '__num')}",
+                  f"SUM(CAST(({d.denominator}) AS DOUBLE)) FILTER (WHERE {w}) AS {_ident(c + '__den')}"]
+        elif d.kind == "per_day":
+            w2 = f"{w} AND agent_id IS NOT NULL"
+            a += [f"COUNT(*) FILTER (WHERE {w2}) AS {_ident(c + '__n')}",
+                  f"COUNT(DISTINCT (agent_id, CAST(_t AS DATE))) FILTER (WHERE {w2}) AS {_ident(c + '__days')}"]
+        elif d.kind == "count":
+            a += [f"COUNT(*) FILTER (WHERE {w}) AS {_ident(c + '__n')}"]
+        elif d.kind == "nps":
+            v = f"CAST(({d.value}) AS DOUBLE)"
+            a += [f"COUNT({v}) FILTER (WHERE {w}) AS {_ident(c + '__n')}",
+                  f"COUNT(*) FILTER (WHERE {w} AND {v} >= 9) AS {_ident(c + '__p')}",
+                  f"COUNT(*) FILTER (WHERE {w} AND {v} <= 6) AS {_ident(c + '__d')}"]
+        else:  # pragma: no cover - guarded by definition_from_compute
+            raise FrameworkError(f"indicators.{c}.compute.kind: unknown kind {d.kind!r}.")
+        if relax:
+            a.append(f"COUNT(*) FILTER (WHERE {w} AND _relax) AS {_ident(c + '__x')}")
+        return a
+
+    def aggregate(self, table: str, defs: list[Definition], levels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        view = self.views[table]
+        keys = [_UNIT_COL[lv] for lv in levels if lv != "centre"]
+        # _reason is in every set: one pass gives the cells (rows with no reason) and, from the first set,
+        # the row accounting (rows per reason) without a second grouping
+        sets = [f"(_period, {k}, _reason)" for k in keys]
+        if "centre" in levels:
+            sets.append("(_period, _reason)")
+        aggs = ["COUNT(*) AS _rows", "COUNT(*) FILTER (WHERE _ok) AS _rows_ok",
+                "COUNT(*) FILTER (WHERE _ok AND _relax) AS _rows_relax",
+                f"COUNT(*) FILTER (WHERE _ok AND {self._unknown(table)}) AS _rows_unknown"]
+        for d in defs:
+            aggs += self._aggs(d, self.relax)
+        gcols = ["_period", *keys, "_reason"]
+        grouping = ", ".join(f"GROUPING({g}) AS {_ident('_g_' + g)}" for g in gcols)
+        additive = all(d.kind in _ADDITIVE for d in defs)
+        if additive:
+            # counts and sums only: one plain GROUP BY over the source at the finest keys (cheaper than
+            # GROUPING SETS on the big table), then the roll-ups as sums over that small aggregate
+            names = [re.search(r"AS (\S+)$", a).group(1) for a in aggs]
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _agg_{table} AS SELECT {', '.join(gcols)}, {', '.join(aggs)} "
+                f"FROM {view} GROUP BY ALL")
+            sums = ", ".join(f"SUM({n}) AS {n}" for n in names)
+            sql = (f"SELECT {', '.join(gcols)}, {grouping}, {sums} FROM _agg_{table} "
+                   f"GROUP BY GROUPING SETS ({', '.join(sets)})")
+        else:  # quantiles / distinct counts must see the rows of every level
+            sql = (f"SELECT {', '.join(gcols)}, {grouping}, {', '.join(aggs)} FROM {view} "
+                   f"GROUP BY GROUPING SETS ({', '.join(sets)})")
+        res = self.con.execute(sql).df()
+        first = (res[f"_g_{keys[0]}"] == 0) if keys else pd.Series(True, index=res.index)
+        acct = res.loc[first, ["_reason", "_rows", "_rows_relax", "_rows_unknown"]]
+        cells = res[res["_reason"].isna()]
+        return cells, acct
+
+    def _unknown(self, table: str) -> str:
+        return "_unknown_agent" if table in ("contacts", "qa_reviews", "tickets") and "agents" in self.sources \
+            else "FALSE"
+
+    def reason_counts(self, table: str) -> pd.DataFrame:
+        """Rows per exclusion reason (None = used), with used rows flagged relax / with an unknown agent."""
+        if table in self.views:
+            return self.con.execute(
+                f"SELECT _reason, COUNT(*) AS _rows, COUNT(*) FILTER (WHERE _ok AND _relax) AS _rows_relax, "
+                f"COUNT(*) FILTER (WHERE _ok AND {self._unknown(table)}) AS _rows_unknown "
+                f"FROM {self.views[table]} GROUP BY 1").df()
+        return self.con.execute(
+            f"SELECT _reason0 AS _reason, COUNT(*) AS _rows, 0 AS _rows_relax, 0 AS _rows_unknown "
+            f"FROM _b_{table} GROUP BY 1").df()
+
+    def close(self) -> None:
+        self.con.close()
+
+
+# ============================================================================ cells -> panel
+def _qarray(x: Any) -> np.ndarray | None:
+    """A DuckDB quantile list as a float array (None when the cell had no values)."""
+    if x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x)):
+        return None
+    arr = np.asarray(list(x), dtype=float)
+    return arr if len(arr) and np.isfinite(arr).all() else None
+
+
+def _split_levels(cells: pd.DataFrame, levels: list[str]) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    """Rows of each unit level (with ``unit_id``) and a mask of rows whose unit is unknown (NULL key)."""
+    out = {}
+    unit_flags = [c for c in cells.columns if c.startswith("_g_") and c not in ("_g__period", "_g__reason")]
+    for lv in levels:
+        if lv == "centre":
+            sub = cells[cells[unit_flags].eq(1).all(axis=1) & (cells["_g__period"] == 0)].copy()
+            sub["unit_id"] = "centre"
+            unknown = np.zeros(len(sub), dtype=bool)
+        else:
+            col = _UNIT_COL[lv]
+            sub = cells[cells[f"_g_{col}"] == 0].copy()
+            unknown = sub[col].isna().to_numpy()
+            sub["unit_id"] = sub[col].astype(str)
+        keep = sub["_period"].notna().to_numpy()
+        sub = sub[keep]
+        sub["unit_level"] = lv
+        out[lv] = (sub.reset_index(drop=True), unknown[keep])
+    return out
+
+
+def _cells_to_rows(split: dict[str, tuple[pd.DataFrame, np.ndarray]], d: Definition, min_n: int,
+                   level: float) -> tuple[pd.DataFrame, int]:
+    """Panel rows of one indicator from the aggregated cells; also the count of dropped unknown-unit rows."""
+    frames = []
+    dropped = 0
+    n_col = f"{d.code}__n"
+    cols = [c for c in next(iter(split.values()))[0].columns if c.startswith(d.code + "__")]
+    for lv, (cells, unknown) in split.items():
+        if d.level == "queue" and lv in ("agent", "role", "site"):
+            continue
+        sub = cells[["unit_id", "unit_level", "_period", "_rows_ok", *cols]]
+        if unknown.any():
+            dropped += int(sub.loc[unknown, n_col].fillna(0).sum())
+            sub = sub[~unknown]
+        frames.append(sub)
+    if not frames:
+        return pd.DataFrame(columns=PANEL_COLUMNS), 0
+    sub = pd.concat(frames, ignore_index=True)
+    c = d.code
+    n = sub[f"{c}__n"].to_numpy(dtype=float)
+    nan = np.full(len(sub), np.nan)
+    extra_var = nan.copy()
+    if d.kind == "proportion":
+        k = sub[f"{c}__k"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = k / n
+        lo, hi = wilson_interval(k, n, level)
+        num, den = k, n
+    elif d.kind == "mean":
+        s = sub[f"{c}__s"].to_numpy(dtype=float)
+        ss = sub[f"{c}__ss"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = s / n
+            extra_var = np.maximum(ss - s * s / n, 0) / (n - 1)
+        lo, hi = t_interval(s, ss, n, level)
+        num, den = s, n
+    elif d.kind == "quantile":
+        qs = [_qarray(x) for x in sub[f"{c}__qs"].tolist()]
+        value = np.array([x[0] if x is not None else np.nan for x in qs], dtype=float)
+        plo, phi = quantile_rank_interval(float(d.quantile), n, level)
+        grid = np.array(_GRID)
+        lo = np.array([np.interp(pl, grid, x[1:]) if x is not None and nn > 0 else np.nan
+                       for x, pl, nn in zip(qs, plo, n, strict=True)], dtype=float)
+        hi = np.array([np.interp(ph, grid, x[1:]) if x is not None and nn > 0 else np.nan
+                       for x, ph, nn in zip(qs, phi, n, strict=True)], dtype=float)
+        num, den = nan, n
+    elif d.kind == "ratio":
+        num = sub[f"{c}__num"].to_numpy(dtype=float)
+        den = sub[f"{c}__den"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = np.where(den != 0, num / den, np.nan)
+        lo, hi = nan, nan
+    elif d.kind == "per_day":
+        num = n
+        den = sub[f"{c}__days"].to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            value = np.where(den > 0, num / den, np.nan)
+        lo, hi = nan, nan
+    elif d.kind == "count":
+        value, num, den, lo, hi = n.copy(), n.copy(), nan, nan, nan
+    else:  # nps
+        p = sub[f"{c}__p"].to_numpy(dtype=float)
+        dd = sub[f"{c}__d"].to_numpy(dtype=float)
+        value, lo, hi = nps_interval(p, dd, n, level)
+        num, den = p - dd, n
+    scale = d.scale
+    out = pd.DataFrame({
+        "unit_id": sub["unit_id"].to_numpy(), "unit_level": sub["unit_level"].to_numpy(),
+        "period": sub["_period"].astype(str).to_numpy(), "indicator": c,
+        "value": value * scale, "numerator": num, "denominator": den, "n": n,
+        "ci_low": np.asarray(lo, dtype=float) * scale, "ci_high": np.asarray(hi, dtype=float) * scale,
+    })
+    if scale < 0:
+        out["ci_low"], out["ci_high"] = out["ci_high"].copy(), out["ci_low"].copy()
+    small = (n < min_n) if d.kind != "count" else np.zeros(len(sub), dtype=bool)
+    relax = sub[f"{c}__x"].to_numpy(dtype=float) > 0 if f"{c}__x" in sub.columns else np.zeros(len(sub), bool)
+    out["flag"] = np.where(small & relax, "small_n;exempted",
+                           np.where(small, "small_n", np.where(relax, "exempted", "")))
+    out["_var"] = extra_var
+    out["_kind"] = d.kind
+    keep = (sub["_rows_ok"].to_numpy() > 0) if d.kind == "count" else (n > 0)
+    return out[keep], dropped
+
+
+def _shrink(panel: pd.DataFrame, agent_team: pd.Series) -> pd.Series:
+    """value_shrunk: agent rows shrunk toward their team within (indicator, period); others copy value."""
+    out = panel["value"].copy()
+    is_agent = panel["unit_level"] == "agent"
+    team = panel["unit_id"].map(agent_team).fillna("(no team)")
+    key = panel["indicator"] + "|" + panel["period"] + "|" + team.astype(str)
+    prop = is_agent & (panel["_kind"] == "proportion")
+    if prop.any():
+        out[prop] = shrink_beta_binomial(panel.loc[prop, "numerator"], panel.loc[prop, "n"], key[prop])
+    mean = is_agent & (panel["_kind"] == "mean")
+    if mean.any():
+        out[mean] = shrink_normal(panel.loc[mean, "value"], panel.loc[mean, "_var"], panel.loc[mean, "n"], key[mean])
+    return out
+
+
+# ============================================================================ public API
+@functools.lru_cache(maxsize=1)
+def _default_framework() -> Framework:
+    """The shipped framework, parsed once per process (it is immutable)."""
+    return load_framework(None)
+
+
+def compute_panel(
+    data: Any,
+    *,
+    period: str = "month",
+    unit: str | list[str] = "agent",
+    framework: Framework | str | Path | Mapping[str, Any] | None = None,
+    indicators: list[str] | None = None,
+    min_n: int | None = None,
+    shrinkage: bool = False,
+    start: Any = None,
+    end: Any = None,
+    level: float = 0.95,
+    threads: int | None = None,
+    memory_limit: str | None = "1GB",
+) -> PanelResult:
+    r"""Compute the long indicator panel from canonical tables.
+
+    One DuckDB query per source table computes every requested indicator of
+    that table at every requested unit level (``GROUPING SETS``) for every
+    period; roll-ups sum counts and sums, quantiles are taken over each
+    level's own rows.
+
+    Parameters
+    ----------
+    data : folder path or dict
+        A folder of canonical tables (``contacts.parquet``, ``surveys.csv``...)
+        or ``{table name: DataFrame or file path}``.
+    period : {"day", "week", "month", "quarter"}
+        Period length; weeks start on Monday; ``period`` holds the first day (YYYY-MM-DD).
+    unit : str or list of str
+        Unit level(s) among agent, team, role, site, centre.
+    framework : Framework, path, mapping or None
+        Indicator definitions (params, compute), costs, exemptions and min_n;
+        the default framework when None.
+    indicators : list of str, optional
+        Indicator codes (framework or catalogue); default: every framework indicator.
+    min_n : int, optional
+        Cells with ``n < min_n`` get ``flag = small_n`` (default ``framework.min_n``).
+    shrinkage : bool
+        Add ``value_shrunk``: agent proportions shrunk toward their team
+        (beta-binomial, method of moments), means by normal-normal shrinkage;
+        other rows copy ``value``.
+    start, end : date-like, optional
+        Keep events from ``start`` through ``end`` (inclusive days, local time).
+    level : float
+        Confidence level of the intervals.
+    threads, memory_limit :
+        DuckDB settings (explicit for reproducible speed and memory).
+
+    Returns
+    -------
+    PanelResult
+
+    Notes
+    -----
+    Proportions carry Wilson intervals, means Student-t intervals, NPS the
+    interval with :math:`SE = 100\sqrt{(p_P + p_D - (p_P - p_D)^2)/n}`,
+    quantiles a distribution-free order-statistic interval. Every input row
+    is used or excluded with one reason (:attr:`PanelResult.accounting`).
+
+    References
+    ----------
+    ``shared/domain/kpi-standards.md`` (definitions, variants, statistics).
+
+    Raises
+    ------
+    ParameterError, FrameworkError, SchemaError, DataError
+    """
+    units = [unit] if isinstance(unit, str) else list(unit)
+    check_params({"period": period, "min_n": min_n, "shrinkage": shrinkage, "level": level},
+                 {"period": Options(*PERIODS), "min_n": (Interval(1, None, integer=True), None),
+                  "shrinkage": Options(True, False), "level": Interval(0, 1, closed="neither")},
+                 caller="compute_panel")
+    if not units:
+        check_param("unit", unit, Options(*UNIT_LEVELS), caller="compute_panel")
+    for u in units:
+        check_param("unit", u, Options(*UNIT_LEVELS), caller="compute_panel")
+    units = list(dict.fromkeys(units))
+    fw = framework if isinstance(framework, Framework) else (
+        _default_framework() if framework is None else load_framework(framework))
+    min_n = int(min_n if min_n is not None else fw.min_n)
+    notices: list[str] = []
+    defs = resolve_definitions(fw, indicators, notices)
+    sources = _load_sources(data)
+
+    # which tables / columns each definition needs
+    by_table: dict[str, list[Definition]] = {}
+    needs: dict[str, set[str]] = {}
+    present_cols = {n: set(s.columns) for n, s in sources.items()}
+    for d in defs.values():
+        if d.table not in sources:
+            notices.append(f"{d.code}: skipped, table {d.table!r} is absent.")
+            continue
+        words = set().union(*(_words(getattr(d, k)) for k in ("where", "condition", "value", "numerator",
+                                                               "denominator")))
+        spec_cols = {c.name for c in TABLES[d.table].columns if not c.required}
+        missing = sorted((words & spec_cols) - present_cols[d.table] - _ZERO_IF_ABSENT)
+        for derived, cols in _DERIVED_NEEDS.items():
+            if derived in words:
+                missing += [c for c in cols if c not in present_cols[d.table]]
+        if d.table == "surveys" and "contacts" not in sources:
+            missing.append("(contacts table, to attribute surveys)")
+        if "has_survey" in words and "surveys" not in sources:
+            notices.append(f"{d.code}: skipped, table 'surveys' is absent.")
+            continue
+        if missing:
+            notices.append(f"{d.code}: skipped, table {d.table!r} has no column(s) {', '.join(sorted(set(missing)))}.")
+            continue
+        by_table.setdefault(d.table, []).append(d)
+        needs.setdefault(d.table, set()).update(words)
+
+    levels = list(units)
+    if any(u in ("team", "role", "site") for u in units):
+        if "agents" not in sources:
+            lost = [u for u in units if u in ("team", "role", "site")]
+            notices.append(f"unit level(s) {', '.join(lost)} skipped: no agents table to map agents to them.")
+            levels = [u for u in units if u not in lost]
+        else:
+            for u in ("role", "site"):
+                if u in units and u not in present_cols["agents"]:
+                    notices.append(f"unit level {u!r} skipped: the agents table has no {u!r} column.")
+                    levels.remove(u)
+    if not levels:
+        raise DataError(f"No unit level left to compute (asked for {', '.join(units)}); add an agents table "
+                        "with team/role/site, or use unit='agent' or 'centre'.")
+
+    eng = _Engine(sources, fw, period=period, start=start, end=end, threads=threads,
+                  memory_limit=memory_limit, notices=notices)
+    try:
+        eng.prepare(needs)
+        for table, table_defs in by_table.items():
+            eng.check_definitions(table, table_defs)
+        rows: list[pd.DataFrame] = []
+        acct_counts: dict[str, pd.DataFrame] = {}
+        for table, table_defs in by_table.items():
+            try:
+                cells, acct = eng.aggregate(table, table_defs, levels)
+            except duckdb.Error as exc:
+                first = str(exc).strip().splitlines()[0]
+                raise DataError(f"Computing the {table} indicators failed in DuckDB ({first}); "
+                                f"check the compute: expressions of {', '.join(d.code for d in table_defs)}.") from None
+            acct_counts[table] = acct
+            split = _split_levels(cells, levels)
+            for d in table_defs:
+                r, dropped = _cells_to_rows(split, d, min_n, level)
+                if dropped:
+                    notices.append(f"{d.code}: {dropped:,} counted row(s) have no known "
+                                   f"{'/'.join(lv for lv in levels if lv != 'centre')}: they count only at centre "
+                                   "level.")
+                rows.append(r)
+        flagged = {}
+        for table in sources:
+            if table not in acct_counts:
+                acct_counts[table] = eng.reason_counts(table)
+            if sources[table].n_rows == 0:
+                notices.append(f"table {table!r} has zero rows.")
+            unknown = int(acct_counts[table]["_rows_unknown"].sum())
+            if unknown:
+                notices.append(f"{table}: {unknown:,} used row(s) name an agent_id absent from the agents table "
+                               "(no team/role/site for them).")
+            flagged[table] = int(acct_counts[table]["_rows_relax"].sum())
+        agent_team = (eng.con.execute("SELECT agent_id, team FROM _agents_ok").df().drop_duplicates("agent_id")
+                      .set_index("agent_id")["team"]) if shrinkage else None
+    finally:
+        eng.close()
+
+    accounting = build_accounting({t: sources[t].n_rows for t in sources}, acct_counts, flagged)
+    for t in sources:
+        counted = int(acct_counts[t]["_rows"].sum()) if len(acct_counts[t]) else 0
+        if counted != sources[t].n_rows:  # pragma: no cover - invariant of the engine
+            raise KpilabError(f"Row accounting for {t!r} does not add up ({counted} counted, "
+                              f"{sources[t].n_rows} read); please report this.")
+
+    panel = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=[*PANEL_COLUMNS, "_var", "_kind"])
+    if panel.empty:
+        used = accounting.groupby("table")["rows_used"].first().to_dict()
+        raise DataError(
+            f"No panel rows: nothing to compute for indicators {', '.join(defs) or 'none'} at {', '.join(levels)} "
+            f"level (rows used per table: {used}). Check the tables, the start/end window and the notices: "
+            + " | ".join(notices[:5])
+        )
+    if shrinkage:
+        panel["value_shrunk"] = _shrink(panel, agent_team)
+    order = {lv: i for i, lv in enumerate(UNIT_LEVELS)}
+    panel = panel.assign(_o=panel["unit_level"].map(order)).sort_values(
+        ["_o", "unit_id", "period", "indicator"], kind="mergesort").drop(columns=["_o", "_var", "_kind"])
+    panel = panel.reset_index(drop=True)
+    cols = PANEL_COLUMNS + (["value_shrunk"] if shrinkage else [])
+    panel = panel[cols]
+    for c in ("value", "numerator", "denominator", "n", "ci_low", "ci_high"):
+        panel[c] = panel[c].astype(float)
+    params = {
+        "period": period, "unit": levels, "min_n": min_n, "shrinkage": shrinkage, "level": level,
+        "start": None if start is None else str(start), "end": None if end is None else str(end),
+        "framework": fw.name, "indicators": sorted(panel["indicator"].unique()),
+        "definitions": {d.code: {**d.to_dict(), "params": d.params, "level": d.level} for d in defs.values()
+                        if d.table in by_table and d in by_table[d.table]},
+    }
+    return PanelResult(panel=panel, accounting=accounting, notices=notices, params=params)
+
+
+def wait_profile(data: Any, *, framework: Framework | str | Path | None = None, start: Any = None,
+                 end: Any = None) -> pd.DataFrame:
+    """Mean queue wait of answered contacts by weekday (0 = Monday) and hour (local time).
+
+    Returns columns ``weekday, hour, n, mean_wait_s`` (the response-time heat map's data).
+    """
+    fw = framework if isinstance(framework, Framework) else (
+        _default_framework() if framework is None else load_framework(framework))
+    sources = _load_sources(data)
+    if "contacts" not in sources:
+        raise DataError("wait_profile needs a contacts table.")
+    eng = _Engine(sources, fw, period="day", start=start, end=end, threads=None, memory_limit="1GB", notices=[])
+    try:
+        eng.prepare({})
+        return eng.con.execute(
+            "SELECT isodow(_t) - 1 AS weekday, hour(_t) AS hour, COUNT(*) AS n, AVG(wait_s) AS mean_wait_s "
+            "FROM _v_contacts WHERE _ok AND answered GROUP BY 1, 2 ORDER BY 1, 2"
+        ).df()
+    finally:
+        eng.close()

@@ -1,0 +1,1184 @@
+"""A synthetic contact centre with planted truth.
+
+:func:`simulate` builds the six canonical tables (contacts, surveys,
+qa_reviews, tickets, agents, exemptions) of a contact centre whose agents have
+known latent traits, so that every later statistic (indicator health, weights,
+driver analysis) can be checked against the truth it should recover.
+
+Times are naive local timestamps (Asia/Shanghai wall clock, which has no
+daylight-saving changes), whole seconds; durations are seconds.
+
+Mechanisms (all vectorised with numpy; the loops run over hours, days,
+months, generations of repeat contacts and queue pools, never over contacts):
+
+* **Agents.** About ten per team (at least two teams); every third team
+  (the second, fifth, ...) is ``technical_support``, the others ``front_line``;
+  teams alternate the sites ``Shanghai`` and ``Chengdu``; 80 % full time. A general
+  skill :math:`g \\sim N(0,1)` and specific traits
+  :math:`t_k = \\sqrt{\\rho}\\,g + \\sqrt{1-\\rho}\\,u_k` with :math:`\\rho = 0.25`
+  (``resolve``, ``empathy``, ``diligence``, ``speed``); pure-noise habits
+  (``hold_habit``, ``acw_habit``, ``shift_length``, ``responsiveness``) are
+  independent of everything. New hires ramp up: every trait is lowered by
+  :math:`0.8\\,e^{-\\text{tenure days}/90}`.
+* **Arrivals.** Poisson counts per day, hour, queue pool and channel:
+  weekday and hour profiles (08:00-22:00 for phone and chat, lunch and evening
+  peaks; e-mail arrives round the clock), a yearly seasonality, the 11.11
+  shopping-festival peak and a two-week product-recall window.
+* **Staffing and waits.** Each role is a queue pool. Full-time (7-10 h with a
+  lunch hour) and part-time (3-6 h) shifts are re-drawn monthly by a greedy rota
+  that follows the hourly profile (long shifts first), with weekly days off
+  (mostly at weekends) and 4 % absence. The planned load of an hour follows
+  square-root staffing, occupancy :math:`1 - 1.2/\\sqrt{n}` (at most 0.8), and
+  the customers' own profile pulls demand away from the rota, so peaks
+  outrun staffing. Per hour and pool an Erlang-C queue
+  (probability of waiting and exponential conditional wait
+  :math:`W \\mid W>0 \\sim \\mathrm{Exp}((N-A)/\\bar h)`) plus a fluid backlog
+  carried across the hours of a day when arrivals outrun capacity. Patience is
+  exponential; a caller abandons when patience < wait; 1.5 % hang up within
+  5 s. E-mail never abandons and waits minutes to hours.
+* **Handling.** Lognormal talk time (medians phone 300 s, chat 450 s, e-mail
+  600 s) shortened by ``speed`` and ``g``; hold from ``hold_habit``; ACW from
+  ``acw_habit``.
+* **Outcomes.** True resolution
+  :math:`P = \\mathrm{logistic}(1.3 + d_{topic} + 0.9\\,resolve + team - 0.3\\,recall)`;
+  the agent flag overstates it (half the unresolved are flagged resolved).
+  Unresolved contacts bring the same customer back (same topic) within 1-5
+  days with probability 0.6, abandoned ones call back within the hour with
+  probability 0.4. CSAT/NPS/CES from ``empathy``, resolution and wait; about
+  16 % answer the survey, happier customers more often. QA reviews a 5 %
+  random sample, score from ``diligence``. One ticket per e-mail.
+* **Customer outcome.**
+  :math:`P(\\text{retained}) = \\mathrm{logistic}(a + 0.40\\,resolve + 0.30\\,empathy
+  + 0.20\\,diligence - 0.35\\,unresolved - 0.30\\,[wait > 120 s] - 0.40\\,recall)`.
+
+References
+----------
+.. [1] Gans, N., Koole, G. and Mandelbaum, A. (2003). Telephone call centers:
+   tutorial, review, and research prospects. *Manufacturing & Service
+   Operations Management* 5(2), 79-141 (Erlang C, abandonment, arrival profiles).
+.. [2] Brown, L. et al. (2005). Statistical analysis of a telephone call center:
+   a queueing-science perspective. *JASA* 100(469), 36-50 (lognormal service
+   times, exponential patience).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from kpilab._validation import Interval, check_params
+from kpilab.errors import ParameterError
+
+__all__ = [
+    "SIMULATOR_VERSION",
+    "SimParams",
+    "check_simulation_params",
+    "Simulation",
+    "simulate",
+    "write_simulation",
+    "read_manifest",
+    "manifest_matches",
+    "TABLE_NAMES",
+    "BETAS",
+]
+
+SIMULATOR_VERSION = "1.0.0"
+TABLE_NAMES = ("contacts", "surveys", "qa_reviews", "tickets", "agents", "exemptions")
+TIMEZONE = "Asia/Shanghai (naive local time)"
+
+# ---------------------------------------------------------------------------
+# constants of the model (documented in truth.json under "mechanisms")
+# ---------------------------------------------------------------------------
+OPEN_H, CLOSE_H = 8, 22
+N_BH = CLOSE_H - OPEN_H
+LIVE_PROFILE = np.array([0.45, 0.75, 0.95, 1.0, 1.2, 1.1, 0.9, 0.85, 0.85, 0.9, 0.95, 1.15, 1.2, 0.8])
+EMAIL_PROFILE = np.array([0.15] * 7 + [0.4] + [1.0] * 14 + [0.6, 0.4])
+DOW_FACTOR = np.array([1.15, 1.05, 1.0, 1.0, 1.0, 0.8, 0.75])  # Mon..Sun
+CHANNELS = ("phone", "chat", "email")
+LIVE_SPLIT = np.array([0.62, 0.38])  # phone, chat among live contacts
+EMAIL_SHARE = 0.13
+TALK_MEDIAN = np.array([300.0, 450.0, 600.0])
+TALK_SIGMA = 0.5
+# ACW and the hold probability are the same on every channel on purpose: an agent's channel mix
+# depends on the hours worked (overnight e-mail is answered in the morning), and channel-specific
+# levels would turn the pure-noise habits into proxies of the shift, hence of waits and retention.
+ACW_MEDIAN = np.array([50.0, 50.0, 50.0])
+HOLD_BASE = np.array([0.2, 0.2, 0.2])  # e-mail "hold": parked while consulting a colleague
+HOLD_MEDIAN = 45.0
+CHAT_CONCURRENCY = 2.0
+PATIENCE_MEAN = np.array([420.0, 600.0])
+SHORT_ABANDON_P = 0.015
+LIVE_FRACTION = 0.65  # share of on-shift time available to the live queue
+PROFILE_WEIGHT = 0.2  # how much of the customers' hourly profile the rota fails to follow
+SQRT_STAFFING_BETA = 1.2
+MAX_OCCUPANCY = 0.8
+REPEAT_INFLATION = 1.2  # expected volume incl. repeat contacts / first contacts
+RHO = 0.25
+RAMP_PENALTY, RAMP_DAYS = 0.8, 90.0
+TRAITS = ("resolve", "empathy", "diligence", "speed")
+HABITS = ("hold_habit", "acw_habit", "shift_length", "responsiveness")
+BETAS = {"resolve": 0.40, "empathy": 0.30, "diligence": 0.20}
+CONTACT_EFFECTS = {"unresolved": -0.35, "long_wait": -0.30, "recall": -0.40}
+LONG_WAIT_S = 120.0
+BASE_RETENTION = 0.85
+RECALL_MULT = {"front_line": 1.7, "technical_support": 1.3}
+HOLIDAY_MULT, HOLIDAY_PRE_MULT = 1.5, 1.15
+REPEAT_P_UNRESOLVED, REPEAT_P_RESOLVED, CALLBACK_P_ABANDONED = 0.6, 0.04, 0.4
+STICKY_ROUTING = 0.6  # share of repeat contacts routed back to the previous agent when on shift
+TOPICS = {
+    "front_line": (
+        ("order_status", 0.30, 0.7),
+        ("delivery", 0.25, 0.3),
+        ("refund", 0.20, -0.1),
+        ("billing", 0.15, -0.3),
+        ("complaint", 0.10, -0.7),
+    ),
+    "technical_support": (
+        ("account_access", 0.30, 0.4),
+        ("device_setup", 0.30, 0.0),
+        ("fault", 0.25, -0.4),
+        ("app_bug", 0.15, -0.6),
+    ),
+}
+RECALL_TOPIC, RECALL_DIFFICULTY = "product_recall", -0.4
+ROLES = ("front_line", "technical_support")
+SITES = ("Shanghai", "Chengdu")
+
+_COMPONENTS = (
+    "agents", "staffing", "arrivals", "queue", "handling", "outcomes", "repeats",
+    "surveys", "qa", "tickets", "retention", "customers",
+)
+
+
+def _logistic(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+# ---------------------------------------------------------------------------
+# parameters and result
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SimParams:
+    """Parameters of one simulation (recorded in the manifest)."""
+
+    agents: int = 60
+    months: int = 12
+    seed: int = 42
+    start: str = "2025-01-01"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Result of :func:`simulate`.
+
+    Attributes
+    ----------
+    tables : dict of str to pandas.DataFrame
+        The canonical tables ``contacts, surveys, qa_reviews, tickets, agents,
+        exemptions`` (see :mod:`kpilab.schema`).
+    truth : dict
+        The planted truth (content of ``truth.json``): agents' traits, the role of
+        every framework indicator, the betas of the customer outcome, event dates.
+    params : SimParams
+        The parameters used.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    truth: dict[str, Any]
+    params: SimParams
+    version: str = SIMULATOR_VERSION
+    row_counts: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line per table with its row count, plus the planted events."""
+        lines = [f"kpilab simulation v{self.version}: {self.params.to_dict()}"]
+        for name, df in self.tables.items():
+            lines.append(f"  {name:<11} {len(df):>10,d} rows")
+        ev = self.truth["events"]
+        lines.append(f"  recall {ev['recall']['start']} .. {ev['recall']['end']}")
+        for h in ev["holiday_peaks"]:
+            lines.append(f"  holiday peak {h['name']} {h['start']} .. {h['end']}")
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table ``table, rows``."""
+        return pd.DataFrame({"table": list(self.tables), "rows": [len(d) for d in self.tables.values()]})
+
+
+def check_simulation_params(agents: Any, months: Any, seed: Any, start: Any) -> pd.Timestamp:
+    """Validate the parameters of :func:`simulate` early; return ``start`` as a Timestamp.
+
+    Raises
+    ------
+    ParameterError
+        Naming the parameter, what it accepts and what it got: ``agents`` an integer
+        >= 2, ``months`` an integer in [1, 36], ``seed`` an integer >= 0, ``start`` a
+        date string ``YYYY-MM-DD``.
+    """
+    check_params(
+        {"agents": agents, "months": months, "seed": seed},
+        {
+            "agents": Interval(2, None, integer=True),
+            "months": Interval(1, 36, integer=True),
+            "seed": Interval(0, None, integer=True),
+        },
+        caller="simulate",
+    )
+    try:
+        ts = pd.Timestamp(start)
+    except (ValueError, TypeError):
+        ts = None
+    if ts is None or ts is pd.NaT or not isinstance(start, str):
+        raise ParameterError(
+            f"The 'start' parameter of simulate must be a date string YYYY-MM-DD. Got {start!r} instead."
+        )
+    if ts.tzinfo is not None or ts != ts.normalize():
+        raise ParameterError(
+            f"The 'start' parameter of simulate must be a plain date YYYY-MM-DD (no time, no zone). "
+            f"Got {start!r} instead."
+        )
+    return ts
+
+
+# ---------------------------------------------------------------------------
+# calendar
+# ---------------------------------------------------------------------------
+@dataclass
+class _Calendar:
+    start: pd.Timestamp
+    days: pd.DatetimeIndex
+    n_days: int
+    dow: np.ndarray
+    month_idx: np.ndarray
+    base_mult: np.ndarray  # seasonality x weekday
+    holiday: np.ndarray  # multiplier (1 outside)
+    recall: np.ndarray  # bool per day
+    recall_start: pd.Timestamp
+    recall_end: pd.Timestamp  # exclusive
+    holidays: list[dict[str, str]]
+
+
+def _calendar(start: pd.Timestamp, months: int) -> _Calendar:
+    end = start + pd.DateOffset(months=months)
+    days = pd.date_range(start, end - pd.Timedelta(days=1), freq="D")
+    n = len(days)
+    dow = days.day_of_week.to_numpy()
+    doy = days.day_of_year.to_numpy()
+    month_idx = ((days.year - start.year) * 12 + days.month - start.month).to_numpy()
+    season = 1.0 + 0.10 * np.cos(2 * np.pi * (doy - 20) / 365.25)
+    base = season * DOW_FACTOR[dow]
+    holiday = np.ones(n)
+    holidays = []
+    for year in range(days[0].year, days[-1].year + 1):
+        pre0, h0, h1 = pd.Timestamp(year, 11, 1), pd.Timestamp(year, 11, 11), pd.Timestamp(year, 11, 17)
+        pre = (days >= pre0) & (days < h0)
+        peak = (days >= h0) & (days <= h1)
+        holiday[pre] = HOLIDAY_PRE_MULT
+        holiday[peak] = HOLIDAY_MULT
+        if peak.any():
+            holidays.append(
+                {"name": f"11.11 shopping festival {year}", "start": str(h0.date()), "end": str(h1.date()),
+                 "multiplier": HOLIDAY_MULT}
+            )
+    # recall: 14 days starting at 45 % of the span, kept inside it
+    length = min(14, max(1, n // 4))
+    first = min(int(n * 0.45), n - length)
+    recall = np.zeros(n, dtype=bool)
+    recall[first:first + length] = True
+    return _Calendar(
+        start=start, days=days, n_days=n, dow=dow, month_idx=month_idx, base_mult=base, holiday=holiday,
+        recall=recall, recall_start=days[first], recall_end=days[first + length - 1] + pd.Timedelta(days=1),
+        holidays=holidays,
+    )
+
+
+# ---------------------------------------------------------------------------
+# agents
+# ---------------------------------------------------------------------------
+def _make_agents(n: int, start: pd.Timestamp, rng: np.random.Generator) -> dict[str, Any]:
+    n_teams = max(2, int(round(n / 10)))
+    team_of = np.sort(np.arange(n) % n_teams)
+    team_role = np.array([ROLES[1] if t % 3 == 1 else ROLES[0] for t in range(n_teams)])
+    team_site = np.array([SITES[t % 2] for t in range(n_teams)])
+    k_lat = 1 + len(TRAITS) + len(HABITS)
+    Z = rng.standard_normal((n, k_lat))  # columns: g, specific parts u_k, habits
+    orthogonal = n >= 3 * k_lat
+    if orthogonal:
+        # make the latent draws exactly uncorrelated in the sample (centred QR, unit SD), so the
+        # planted structure (traits related only through g, habits unrelated to anything) holds
+        # in this sample too and not only in expectation
+        q, r = np.linalg.qr(Z - Z.mean(axis=0))
+        Z = q * np.sign(np.diag(r)) * math.sqrt(n)
+    g = Z[:, 0]
+    traits = {k: math.sqrt(RHO) * g + math.sqrt(1 - RHO) * Z[:, 1 + i] for i, k in enumerate(TRAITS)}
+    habits = {k: Z[:, 1 + len(TRAITS) + i] for i, k in enumerate(HABITS)}
+    team_effect = rng.normal(0.0, 0.25, n_teams)
+    full_time = rng.random(n) < 0.8
+    # tenure: 15 % hired in the 120 days before the start, the rest 0.3-8 years before
+    recent = rng.random(n) < 0.15
+    tenure_days = np.where(recent, rng.uniform(0, 120, n), 110 + rng.exponential(700, n))
+    tenure_days = np.minimum(tenure_days, 8 * 365).astype(int)
+    hire = (start - pd.to_timedelta(tenure_days, unit="D")).to_numpy()
+    ids = np.array([f"A{i + 1:04d}" for i in range(n)])
+    return {
+        "n": n, "ids": ids, "team": team_of, "team_names": np.array([f"T{t + 1:02d}" for t in range(n_teams)]),
+        "role": team_role[team_of], "site": team_site[team_of], "g": g, "traits": traits, "habits": habits,
+        "team_effect": team_effect, "full_time": full_time, "hire": hire,
+        "hire_day": ((hire - start.to_datetime64()) / np.timedelta64(1, "D")).astype(int),
+        "orthogonal": bool(orthogonal),
+    }
+
+
+# ---------------------------------------------------------------------------
+# staffing: on_shift[day, business hour, agent]
+# ---------------------------------------------------------------------------
+def _shift_cover(start: int, length: int) -> np.ndarray:
+    """Business hours (0..13) covered by a shift starting at business hour ``start``, lunch excluded."""
+    cover = np.zeros(N_BH)
+    cover[start:start + length] = 1.0
+    if length >= 7:
+        cover[start + length // 2] = 0.0
+    return cover
+
+
+def _staffing(ag: dict[str, Any], cal: _Calendar, rng: np.random.Generator) -> np.ndarray:
+    n, nd = ag["n"], cal.n_days
+    n_months = int(cal.month_idx.max()) + 1
+    sh = ag["habits"]["shift_length"]
+    length = np.where(ag["full_time"], np.clip(np.round(9 + 0.8 * sh), 7, 10),
+                      np.clip(np.round(4.5 + 0.6 * sh), 3, 6)).astype(int)
+    off_w = 1.0 / DOW_FACTOR**4
+    off_w /= off_w.sum()
+    n_off = np.where(ag["full_time"], 2, 3)
+    start_h = np.empty((n_months, n), dtype=int)
+    off = np.zeros((n_months, n, 7), dtype=bool)
+    covers = {int(L): np.array([_shift_cover(s, int(L)) for s in range(N_BH - int(L) + 1)])
+              for L in np.unique(length)}
+    for m in range(n_months):  # loop over months x agents: cheap
+        for role in ROLES:
+            members = np.flatnonzero(ag["role"] == role)
+            if not len(members):
+                continue
+            total = sum(covers[int(length[a])][0].sum() for a in members)
+            target = LIVE_PROFILE / LIVE_PROFILE.sum() * total
+            deficit = target.copy()
+            perm = rng.permutation(members)
+            for a in perm[np.argsort(-length[perm], kind="stable")]:  # long shifts first, short ones fill gaps
+                # greedy: the start covering the largest relative shortfall (with a little noise)
+                cv = covers[int(length[a])]
+                score = (cv @ (deficit / target)) / cv.sum() + rng.gumbel(0.0, 0.05, len(cv))
+                s0 = int(np.argmax(score))
+                start_h[m, a] = OPEN_H + s0
+                deficit = deficit - cv[s0]
+        for a in range(n):
+            off[m, a, rng.choice(7, size=n_off[a], replace=False, p=off_w)] = True
+    day_m = cal.month_idx
+    works = ~off[day_m[:, None], np.arange(n)[None, :], cal.dow[:, None]]  # (days, agents)
+    works &= rng.random((nd, n)) >= 0.04  # absence
+    works &= np.arange(nd)[:, None] >= ag["hire_day"][None, :]
+    hours = np.arange(OPEN_H, CLOSE_H)[None, :, None]
+    s = start_h[day_m][:, None, :]
+    L = length[None, None, :]
+    lunch = np.where(L >= 7, s + L // 2, -1)
+    on = works[:, None, :] & (hours >= s) & (hours < s + L) & (hours != lunch)
+    # every pool needs two agents (one when it has one member) in every open hour: overtime
+    for role in ROLES:
+        members = np.flatnonzero(ag["role"] == role)
+        if not len(members):
+            continue
+        for _ in range(min(2, len(members))):
+            short = on[:, :, members].sum(axis=2) < min(2, len(members))
+            if not short.any():
+                break
+            di, hi = np.nonzero(short)
+            pick = members[rng.integers(0, len(members), size=len(di))]
+            on[di, hi, pick] = True
+    return on
+
+
+# ---------------------------------------------------------------------------
+# queue model per pool: Erlang C + fluid backlog
+# ---------------------------------------------------------------------------
+def _erlang_c(a: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Probability of waiting, Erlang C, vectorised (a < n required).
+
+    .. math:: B_k = \\frac{a B_{k-1}}{k + a B_{k-1}},\\quad C = \\frac{n B_n}{n - a (1 - B_n)}
+    """
+    b = np.ones_like(a)
+    for k in range(1, int(n.max()) + 1):
+        upd = k <= n
+        b = np.where(upd, a * b / (k + a * b), b)
+    return n * b / (n - a * (1 - b))
+
+
+def _target_occupancy(n_servers: np.ndarray) -> np.ndarray:
+    """Planned occupancy of a pool of ``n_servers`` (array): square-root staffing.
+
+    .. math:: n = a + \\beta\\sqrt{a} \\Rightarrow \\text{occupancy} = a/n \\approx 1 - \\beta/\\sqrt{n},\\ \\beta = 1.2, clipped to [0.25, 0.8]
+
+    (Halfin-Whitt regime; Gans, Koole and Mandelbaum 2003, section 4.1.)
+    """
+    n = np.maximum(np.asarray(n_servers, dtype=float), 1.0)
+    return np.clip(1.0 - SQRT_STAFFING_BETA / np.sqrt(n), 0.25, MAX_OCCUPANCY)
+
+
+def _queue(lam: np.ndarray, staff: np.ndarray, work_s: float, patience: float) -> dict[str, np.ndarray]:
+    """Hourly queue state for one pool; ``lam`` and ``staff`` are (days, business hours)."""
+    n_live = np.maximum(1, np.round(staff * LIVE_FRACTION)).astype(int)
+    a = lam * work_s / 3600.0
+    a_c = np.minimum(a, 0.95 * n_live)
+    pw = _erlang_c(a_c, n_live)
+    cond_mean = work_s / (n_live - a_c)
+    cap = 0.95 * n_live * 3600.0 / work_s  # contacts per hour
+    backlog_w = np.zeros_like(lam)
+    b = np.zeros(lam.shape[0])
+    w_prev = np.zeros(lam.shape[0])
+    for h in range(lam.shape[1]):  # loop over the hours of the day, vectorised over days
+        inflow = lam[:, h] * (1 - w_prev / (w_prev + patience))
+        b_end = np.maximum(0.0, b + inflow - cap[:, h])
+        w = 0.5 * (b + b_end) / cap[:, h] * 3600.0
+        backlog_w[:, h] = w
+        b, w_prev = b_end, w
+    return {"pw": pw, "cond_mean": cond_mean, "backlog_w": backlog_w, "n_live": n_live, "load": a / n_live}
+
+
+# ---------------------------------------------------------------------------
+# the simulation
+# ---------------------------------------------------------------------------
+def _pick_agents(on_pool: np.ndarray, members: np.ndarray, cell: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Uniform pick among the pool's on-shift agents of each contact's cell."""
+    flat = on_pool.reshape(-1, on_pool.shape[-1])
+    rows, cols = np.nonzero(flat)
+    counts = np.bincount(rows, minlength=flat.shape[0])
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    k = counts[cell]
+    idx = starts[cell] + np.minimum((u * k).astype(int), k - 1)
+    return members[cols[idx]]
+
+
+def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2025-01-01") -> Simulation:
+    """Simulate a contact centre with planted truth.
+
+    Parameters
+    ----------
+    agents : int, default 60
+        Number of agents (>= 2); about ten per team.
+    months : int, default 12
+        Length of the simulated period, 1 to 36 months.
+    seed : int, default 42
+        Seed of the single :func:`numpy.random.default_rng`; each component draws
+        from its own spawned child generator.
+    start : str, default "2025-01-01"
+        First day, ``YYYY-MM-DD``.
+
+    Returns
+    -------
+    Simulation
+        ``.tables`` (canonical tables, rows sorted, fixed dtypes), ``.truth``,
+        ``.params``. Same parameters give identical tables.
+
+    Raises
+    ------
+    ParameterError
+        When a parameter is out of range.
+
+    Notes
+    -----
+    The customer outcome of an answered contact is
+
+    .. math::
+        P(\\text{retained}) = \\mathrm{logistic}\\big(a + 0.40\\,resolve_e + 0.30\\,empathy_e
+        + 0.20\\,diligence_e - 0.35\\,\\text{unresolved} - 0.30\\,[W > 120\\,s]
+        - 0.40\\,\\text{recall}\\big)
+
+    with the agent's ramped-up traits (SD units) and :math:`a` set so the base rate is
+    about 0.85. The queue uses Erlang C per hour [1]_ with lognormal service times and
+    exponential patience [2]_.
+
+    References
+    ----------
+    .. [1] Gans, Koole and Mandelbaum (2003), *M&SOM* 5(2), 79-141.
+    .. [2] Brown et al. (2005), *JASA* 100(469), 36-50.
+    """
+    ts = check_simulation_params(agents, months, seed, start)
+    params = SimParams(int(agents), int(months), int(seed), str(ts.date()))
+    root = np.random.default_rng(params.seed)
+    rng = dict(zip(_COMPONENTS, root.spawn(len(_COMPONENTS)), strict=True))
+
+    cal = _calendar(ts, params.months)
+    ag = _make_agents(params.agents, ts, rng["agents"])
+    on = _staffing(ag, cal, rng["staffing"])
+    nd = cal.n_days
+
+    # expected work per live contact (seconds of agent time)
+    ln_mean = math.exp(TALK_SIGMA**2 / 2)
+    hold_mean = HOLD_BASE[:2] * HOLD_MEDIAN * math.exp(0.18)
+    acw_mean = ACW_MEDIAN[:2] * math.exp(0.45**2 / 2)
+    work = TALK_MEDIAN[:2] * ln_mean + hold_mean + acw_mean
+    work[1] /= CHAT_CONCURRENCY
+    live_work = float(LIVE_SPLIT @ work)
+    patience = float(LIVE_SPLIT @ PATIENCE_MEAN)
+
+    # ---- arrivals (generation 0) -------------------------------------------
+    ra = rng["arrivals"]
+    prof = LIVE_PROFILE / LIVE_PROFILE.sum()
+    eprof = EMAIL_PROFILE / EMAIL_PROFILE.sum()
+    arr_parts = []
+    queues = {}
+    pool_members = {}
+    lam_day_norm = {}
+    for p, role in enumerate(ROLES):
+        members = np.flatnonzero(ag["role"] == role)
+        pool_members[role] = members
+        if len(members) == 0:
+            continue
+        staff = on[:, :, members].sum(axis=2).astype(float)
+        # calibrate: normal-day live load = planned occupancy x live capacity
+        n_live = np.maximum(1, np.round(staff * LIVE_FRACTION))
+        # demand shape per weekday and hour: the customers' profile, partly met by the rota
+        # (planners staff to the forecast, imperfectly: peaks outrun staffing)
+        rota = np.array([n_live[cal.dow == d].mean(axis=0) if (cal.dow == d).any() else n_live.mean(axis=0)
+                         for d in range(7)])
+        planned = rota * _target_occupancy(rota)  # Erlangs the rota can carry, per weekday and hour
+        cust = DOW_FACTOR[:, None] * prof[None, :]
+        shape_dh = (planned / planned.mean()) ** (1 - PROFILE_WEIGHT) * (cust / cust.mean()) ** PROFILE_WEIGHT
+        season = cal.base_mult / DOW_FACTOR[cal.dow]
+        shape = season[:, None] * shape_dh[cal.dow]
+        base = planned[cal.dow].sum() * 3600.0 / live_work / shape.sum() / REPEAT_INFLATION
+        rmult = np.where(cal.recall, RECALL_MULT[role], 1.0)
+        day_mult = cal.holiday * rmult
+        lam_live = base * day_mult[:, None] * shape
+        lam_day_norm[role] = cal.holiday * rmult
+        # queue state uses the expected volume incl. repeat contacts (~+20 %)
+        queues[role] = _queue(lam_live * REPEAT_INFLATION, staff, live_work, patience)
+        cnt_live = ra.poisson(lam_live[:, :, None] * LIVE_SPLIT[None, None, :])  # (days, hours, 2)
+        d_i, h_i, c_i = np.nonzero(cnt_live)
+        rep = cnt_live[d_i, h_i, c_i]
+        d_l = np.repeat(d_i, rep)
+        h_l = np.repeat(h_i + OPEN_H, rep)
+        c_l = np.repeat(c_i, rep)
+        e_day = base * shape.sum(axis=1) * day_mult * EMAIL_SHARE / (1 - EMAIL_SHARE)
+        cnt_e = ra.poisson(e_day[:, None] * eprof[None, :])  # (days, 24)
+        d_e, h_e = np.nonzero(cnt_e)
+        rep_e = cnt_e[d_e, h_e]
+        d_e = np.repeat(d_e, rep_e)
+        h_e = np.repeat(h_e, rep_e)
+        d_all = np.concatenate([d_l, d_e])
+        h_all = np.concatenate([h_l, h_e])
+        c_all = np.concatenate([c_l, np.full(len(d_e), 2)])
+        t = d_all * 86400.0 + h_all * 3600.0 + np.floor(ra.random(len(d_all)) * 3600.0)
+        arr_parts.append((t, np.full(len(t), p), c_all))
+    t0 = np.concatenate([x[0] for x in arr_parts])
+    pool0 = np.concatenate([x[1] for x in arr_parts])
+    ch0 = np.concatenate([x[2] for x in arr_parts])
+    n0 = len(t0)
+    # topics
+    topic_names = [name for role in ROLES for name, _, _ in TOPICS[role]] + [RECALL_TOPIC]
+    topic_diff = np.array([d for role in ROLES for _, _, d in TOPICS[role]] + [RECALL_DIFFICULTY])
+    topic0 = np.empty(n0, dtype=int)
+    offset = 0
+    for p, role in enumerate(ROLES):
+        sel = np.flatnonzero(pool0 == p)
+        probs = np.array([w for _, w, _ in TOPICS[role]])
+        topic0[sel] = offset + ra.choice(len(probs), size=len(sel), p=probs)
+        offset += len(probs)
+        day = (t0[sel] // 86400).astype(int)
+        extra = (RECALL_MULT[role] - 1) / RECALL_MULT[role]
+        is_recall = cal.recall[day] & (ra.random(len(sel)) < extra)
+        if role == "front_line":
+            topic0[sel[is_recall]] = len(topic_names) - 1
+    # customers
+    rc = rng["customers"]
+    n_customers = max(1000, 3 * n0)
+    cust0 = rc.integers(0, n_customers, size=n0)
+
+    # ---- process generations -----------------------------------------------
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in (
+        "t", "pool", "ch", "topic", "cust", "gen", "wait", "abandoned", "patience", "agent", "talk", "hold",
+        "acw", "true_res", "flag_res", "recall")}
+    t, pool, ch, topic, cust = t0, pool0, ch0, topic0, cust0
+    prev_agent = np.full(n0, -1)  # agent of the contact a repeat follows up (-1: none)
+    gen = 0
+    rq, rh, ro, rr = rng["queue"], rng["handling"], rng["outcomes"], rng["repeats"]
+    horizon = nd * 86400.0
+    while len(t) and gen < 6:
+        m = len(t)
+        day = (t // 86400).astype(int)
+        hour = ((t % 86400) // 3600).astype(int)
+        live = ch < 2
+        wait = np.zeros(m)
+        abandoned = np.zeros(m, dtype=bool)
+        pat = np.full(m, np.nan)
+        # live waits
+        bh = np.clip(hour - OPEN_H, 0, N_BH - 1)
+        for p, role in enumerate(ROLES):
+            sel = np.flatnonzero(live & (pool == p))
+            if not len(sel):
+                continue
+            q = queues[role]
+            dd, hh = day[sel], bh[sel]
+            w = q["backlog_w"][dd, hh] * rq.uniform(0.7, 1.3, len(sel))
+            waits_c = rq.random(len(sel)) < q["pw"][dd, hh]
+            w += waits_c * rq.exponential(1.0, len(sel)) * q["cond_mean"][dd, hh]
+            wait[sel] = np.round(w)
+        pl = np.flatnonzero(live)
+        pmean = PATIENCE_MEAN[ch[pl]]
+        pt = np.maximum(1.0, np.round(rq.exponential(1.0, len(pl)) * pmean))
+        short = rq.random(len(pl)) < SHORT_ABANDON_P
+        pt[short] = rq.integers(1, 5, short.sum())
+        pat[pl] = pt
+        abandoned[pl] = (pt < wait[pl]) | short
+        # e-mail waits: gap to opening + queue time depending on the day's load
+        pe = np.flatnonzero(~live)
+        if len(pe):
+            te = t[pe]
+            de, he = day[pe], hour[pe]
+            open_t = np.where(he < OPEN_H, de * 86400.0 + OPEN_H * 3600,
+                              np.where(he >= CLOSE_H, (de + 1) * 86400.0 + OPEN_H * 3600, te))
+            load = _email_load(lam_day_norm, pool[pe], np.minimum(de, nd - 1))
+            qwait = rq.exponential(1.0, len(pe)) * 2400.0 * load**3 + rq.uniform(60, 600, len(pe))
+            ans = open_t + qwait
+            for _ in range(4):  # push past-closing answers to the next morning
+                dd = ans // 86400
+                late = (ans - dd * 86400) >= CLOSE_H * 3600
+                ans = np.where(late, ans + (24 - CLOSE_H + OPEN_H) * 3600.0, ans)
+            wait[pe] = np.round(ans - te)
+        answered = ~abandoned
+        # agents: by the cell in which the contact is answered
+        agent = np.full(m, -1)
+        ans_t = t + wait
+        a_day = np.minimum((ans_t // 86400).astype(int), nd - 1)
+        a_hour = np.clip(((ans_t % 86400) // 3600).astype(int) - OPEN_H, 0, N_BH - 1)
+        a_hour = np.where((ans_t // 86400) > nd - 1, N_BH - 1, a_hour)
+        for p, role in enumerate(ROLES):
+            sel = np.flatnonzero(answered & (pool == p))
+            if not len(sel):
+                continue
+            members = pool_members[role]
+            cell = a_day[sel] * N_BH + a_hour[sel]
+            agent[sel] = _pick_agents(on[:, :, members], members, cell, rh.random(len(sel)))
+        # last-agent routing: a repeat goes back to the previous agent when on shift (probability STICKY)
+        pa_ = prev_agent
+        sticky = answered & (pa_ >= 0) & (rh.random(m) < STICKY_ROUTING)
+        sticky[sticky] = on[a_day[sticky], a_hour[sticky], pa_[sticky]]
+        agent[sticky] = pa_[sticky]
+        # handling
+        ia = np.flatnonzero(answered)
+        aa = agent[ia]
+        tenure = day[ia] - ag["hire_day"][aa]
+        ramp = RAMP_PENALTY * np.exp(-np.maximum(tenure, 0) / RAMP_DAYS)
+        g_e = ag["g"][aa] - ramp
+        sp_e = ag["traits"]["speed"][aa] - ramp
+        cha = ch[ia]
+        talk = np.round(TALK_MEDIAN[cha] * np.exp(-0.18 * sp_e - 0.08 * g_e + TALK_SIGMA * rh.standard_normal(len(ia))))
+        hh_ = ag["habits"]["hold_habit"][aa]
+        has_hold = rh.random(len(ia)) < _logistic(np.log(HOLD_BASE[cha] / (1 - HOLD_BASE[cha])) + 0.9 * hh_)
+        hold = np.where(has_hold, np.round(HOLD_MEDIAN * np.exp(0.2 * hh_ + 0.6 * rh.standard_normal(len(ia)))), 0.0)
+        acw = np.round(ACW_MEDIAN[cha] * np.exp(0.35 * ag["habits"]["acw_habit"][aa]
+                                                + 0.45 * rh.standard_normal(len(ia))))
+        # resolution
+        in_recall = cal.recall[np.minimum(day, nd - 1)]
+        res_logit = (1.3 + topic_diff[topic[ia]] + 0.9 * (ag["traits"]["resolve"][aa] - ramp)
+                     + ag["team_effect"][ag["team"][aa]] - 0.3 * in_recall[ia])
+        true_res = ro.random(len(ia)) < _logistic(res_logit)
+        flag = true_res | (ro.random(len(ia)) < 0.5)
+        # store
+        full = {
+            "talk": np.full(m, np.nan), "hold": np.full(m, np.nan), "acw": np.full(m, np.nan),
+            "true_res": np.zeros(m, dtype=np.int8) - 1, "flag_res": np.zeros(m, dtype=np.int8) - 1,
+        }
+        full["talk"][ia], full["hold"][ia], full["acw"][ia] = talk, hold, acw
+        full["true_res"][ia], full["flag_res"][ia] = true_res, flag
+        for k, v in (("t", t), ("pool", pool), ("ch", ch), ("topic", topic), ("cust", cust),
+                     ("gen", np.full(m, gen)), ("wait", wait), ("abandoned", abandoned), ("patience", pat),
+                     ("agent", agent), ("recall", in_recall)):
+            cols[k].append(v)
+        for k, v in full.items():
+            cols[k].append(v)
+        # repeats of this generation
+        tr = full["true_res"]
+        p_rep = np.where(tr == 0, REPEAT_P_UNRESOLVED, np.where(tr == 1, REPEAT_P_RESOLVED, 0.0))
+        p_rep = np.where(abandoned & (pat >= 5), CALLBACK_P_ABANDONED, p_rep)
+        go = rr.random(m) < p_rep
+        idx = np.flatnonzero(go)
+        is_cb = abandoned[idx]
+        new_ch = np.where(rr.random(len(idx)) < 0.75, ch[idx], 0)
+        new_ch = np.where(is_cb, ch[idx], new_ch)
+        base_day = day[idx] + rr.integers(1, 6, len(idx))
+        base_day = np.where(tr[idx] == 1, day[idx] + rr.integers(1, 11, len(idx)), base_day)
+        hour_new = np.where(new_ch < 2, OPEN_H + rr.choice(N_BH, len(idx), p=prof),
+                            rr.choice(24, len(idx), p=eprof))
+        t_new = base_day * 86400.0 + hour_new * 3600.0 + np.floor(rr.random(len(idx)) * 3600.0)
+        # callbacks after an abandon: 1-60 min later, next morning when closed
+        t_cb = t[idx] + pat[idx] + np.floor(rr.uniform(60, 3600, len(idx)))
+        sod = t_cb % 86400
+        t_cb = np.where(sod >= CLOSE_H * 3600, (t_cb // 86400 + 1) * 86400 + OPEN_H * 3600 + (sod % 1800), t_cb)
+        t_new = np.where(is_cb, t_cb, t_new)
+        keep = t_new < horizon
+        idx, t_new, new_ch = idx[keep], t_new[keep], new_ch[keep]
+        t, pool, ch, topic, cust = t_new, pool[idx], new_ch, topic[idx], cust[idx]
+        prev_agent = agent[idx]
+        gen += 1
+
+    # one sorted copy of every column (rows sorted by arrival, customer, generation)
+    key = (np.concatenate(cols["t"]).astype(np.int64) << 34) | (np.concatenate(cols["cust"]).astype(np.int64) << 3)
+    key |= np.concatenate(cols["gen"]).astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    del key
+    C = {}
+    for k in list(cols):
+        C[k] = np.concatenate(cols.pop(k))[order]
+    del order
+    tables, extra = _build_tables(C, ag, cal, params, rng, topic_names, queues)
+    truth = _truth(ag, cal, params, extra)
+    for name in TABLE_NAMES:
+        tables[name] = tables[name].reset_index(drop=True)
+    return Simulation(tables=tables, truth=truth, params=params,
+                      row_counts={k: len(v) for k, v in tables.items()})
+
+
+def _email_load(lam_day_norm: dict[str, np.ndarray], pool: np.ndarray, day: np.ndarray) -> np.ndarray:
+    out = np.empty(len(pool))
+    for p, role in enumerate(ROLES):
+        sel = pool == p
+        if sel.any():
+            out[sel] = lam_day_norm[role][day[sel]]
+    return out
+
+
+def _ts(start: pd.Timestamp, seconds: np.ndarray) -> pd.Series:
+    base = start.to_datetime64().astype("datetime64[s]")
+    out = np.full(len(seconds), np.datetime64("NaT"), dtype="datetime64[s]")
+    ok = ~np.isnan(seconds)
+    out[ok] = base + seconds[ok].astype("int64").astype("timedelta64[s]")
+    return pd.Series(out.astype("datetime64[us]"))
+
+
+def _fmt_ids(prefix: str, nums: np.ndarray, width: int) -> pd.Series:
+    """``prefix`` + zero-padded ``nums`` as a pandas string Series (vectorised, no Python loop)."""
+    nums = np.asarray(nums, dtype=np.int64)
+    n, w = len(nums), len(prefix) + width
+    m = np.empty((n, w), dtype=np.uint8)
+    m[:, :len(prefix)] = np.frombuffer(prefix.encode("ascii"), dtype=np.uint8)
+    for k in range(width):
+        m[:, w - 1 - k] = 48 + (nums // 10**k) % 10
+    offsets = np.arange(0, (n + 1) * w, w, dtype=np.int64)
+    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(m.tobytes()))
+    return pd.Series(arr.cast(pa.string()).to_pandas(), dtype="str")
+
+
+def _ids(prefix: str, n: int, width: int = 9) -> pd.Series:
+    return _fmt_ids(prefix, np.arange(1, n + 1), width)
+
+
+def _take(labels: Any, idx: np.ndarray, mask: np.ndarray | None = None) -> pd.Series:
+    """Labels picked by integer codes (null where ``mask``), as a pandas string Series."""
+    dictionary = pa.array([str(x) for x in labels], type=pa.string())
+    arr = dictionary.take(pa.array(np.asarray(idx, dtype=np.int64), mask=mask))
+    return pd.Series(arr.to_pandas(), dtype="str")
+
+
+def _str(values: Any) -> pd.Series:
+    return pd.Series(list(values), dtype="str")
+
+
+def _build_tables(C, ag, cal, params, rng, topic_names, queues):  # noqa: ANN001, ANN202
+    start = cal.start
+    n = len(C["t"])
+    answered = ~C["abandoned"]
+    ia = np.flatnonzero(answered)
+    agent = C["agent"]
+    arrived = C["t"]
+    ans_s = np.where(answered, arrived + C["wait"], np.nan)
+    end_s = np.where(answered, ans_s + C["talk"] + C["hold"], arrived + C["patience"])
+    contact_id = _ids("c", n)
+    cust_id = _fmt_ids("u", C["cust"], 8)
+    queue_names = [f"{r}_{c}" for r in ROLES for c in CHANNELS]
+    day = np.minimum((arrived // 86400).astype(int), cal.n_days - 1)
+
+    # ---- outcomes per answered contact ------------------------------------
+    aa = agent[ia]
+    tenure = day[ia] - ag["hire_day"][aa]
+    ramp = RAMP_PENALTY * np.exp(-np.maximum(tenure, 0) / RAMP_DAYS)
+    tr = {k: ag["traits"][k][aa] - ramp for k in TRAITS}
+    true_res = C["true_res"][ia] == 1
+    live = C["ch"][ia] < 2
+    wait = C["wait"][ia]
+    long_wait = live & (wait > LONG_WAIT_S)
+    recall = C["recall"][ia]
+    team_eff = ag["team_effect"][ag["team"][aa]]
+    # retention
+    rr = rng["retention"]
+    beta_logit = sum(BETAS[k] * tr[k] for k in BETAS)
+    ctx = (CONTACT_EFFECTS["unresolved"] * ~true_res + CONTACT_EFFECTS["long_wait"] * long_wait
+           + CONTACT_EFFECTS["recall"] * recall)
+    a0 = _logit(BASE_RETENTION) - CONTACT_EFFECTS["unresolved"] * 0.27 - CONTACT_EFFECTS["long_wait"] * 0.15
+    retained = rr.random(len(ia)) < _logistic(a0 + beta_logit + ctx)
+    retained_col = pd.array(np.full(n, pd.NA), dtype="boolean")
+    retained_col[ia] = retained
+
+    res_col = pd.array(np.full(n, pd.NA), dtype="boolean")
+    res_col[ia] = C["flag_res"][ia] == 1
+
+    contacts = pd.DataFrame({
+        "contact_id": contact_id,
+        "channel": _take(CHANNELS, C["ch"]),
+        "queue": _take(queue_names, C["pool"] * 3 + C["ch"]),
+        "customer_id": cust_id,
+        "agent_id": _take(ag["ids"], np.maximum(agent, 0), mask=agent < 0),
+        "arrived_at": _ts(start, arrived),
+        "answered_at": _ts(start, ans_s),
+        "ended_at": _ts(start, end_s),
+        "talk_s": C["talk"],
+        "hold_s": C["hold"],
+        "acw_s": C["acw"],
+        "abandoned": C["abandoned"].astype(bool),
+        "resolved": res_col,
+        "topic": _take(topic_names, C["topic"]),
+        "retained": retained_col,
+    })
+    email_answered = C["ch"][ia] == 2
+    C.clear()  # free the working columns before the other tables are built
+
+    # ---- surveys -------------------------------------------------------------
+    rs = rng["surveys"]
+    m = len(ia)
+    wait_pen = np.where(live, 0.35 * np.log1p(wait / 60.0), 0.15 * np.log1p(wait / 3600.0))
+    latent = (0.45 * tr["empathy"] + 0.9 * (true_res - 0.75) - wait_pen - 0.5 * recall + 0.3 * team_eff
+              + 0.9 * rs.standard_normal(m))
+    csat = 1.0 + np.searchsorted(np.array([-2.0, -1.3, -0.6, 0.4]), latent).astype(float)
+    nps = np.clip(np.round(7.6 + 1.7 * (0.8 * latent + 0.5 * rs.standard_normal(m))), 0, 10)
+    ces = np.clip(np.round(5.3 + 0.45 * tr["empathy"] + 0.6 * (true_res - 0.75) - wait_pen
+                           + 1.0 * rs.standard_normal(m)), 1, 7)
+    respond = rs.random(m) < _logistic(-1.7 + 0.5 * latent)
+    sres = np.where(rs.random(m) < 0.9, true_res, ~true_res)
+    nps_missing = rs.random(m) < 0.1
+    ces_missing = rs.random(m) < 0.15
+    delay = np.round(rs.exponential(2 * 3600.0, m)) + 60
+    si = np.flatnonzero(respond)
+    surveys = pd.DataFrame({
+        "contact_id": contact_id.iloc[ia[si]].reset_index(drop=True),
+        "csat": csat[si],
+        "nps": np.where(nps_missing[si], np.nan, nps[si]),
+        "ces": np.where(ces_missing[si], np.nan, ces[si]),
+        "resolved": pd.array(sres[si], dtype="boolean"),
+        "responded_at": _ts(start, end_s[ia[si]] + delay[si]),
+    })
+
+    # ---- QA reviews ------------------------------------------------------------
+    rqa = rng["qa"]
+    pick = np.flatnonzero(rqa.random(m) < 0.05)
+    calib = pick[rqa.random(len(pick)) < 0.02]  # calibration sessions: reviewed twice
+    rows = np.concatenate([pick, calib])
+    k = len(rows)
+    first_reviewer = rqa.integers(0, 4, len(pick))
+    calib_reviewer = (first_reviewer[np.searchsorted(pick, calib)] + rqa.integers(1, 4, len(calib))) % 4
+    reviewer = np.concatenate([first_reviewer, calib_reviewer])  # a second, different reviewer
+    reviewer_eff = np.array([-2.0, 0.0, 1.0, 2.5])
+    dil = tr["diligence"][rows]
+    score = 82 + 6.0 * dil + reviewer_eff[reviewer] + 5.0 * rqa.standard_normal(k)
+    crit = rqa.random(k) < _logistic(-3.3 - 0.8 * dil)
+    score = np.where(crit, score * 0.5, score)
+    score = np.clip(np.round(score, 1), 0, 100)
+    rev_s = end_s[ia[rows]] + np.round(rqa.uniform(1, 10, k)) * 86400.0
+    qa = pd.DataFrame({
+        "contact_id": contact_id.iloc[ia[rows]].reset_index(drop=True),
+        "agent_id": _take(ag["ids"], aa[rows]),
+        "reviewer_id": _take(["qa1", "qa2", "qa3", "qa4"], reviewer),
+        "score": score,
+        "critical_fail": crit.astype(bool),
+        "reviewed_at": _ts(start, np.floor(rev_s / 86400) * 86400 + 10 * 3600 + (rows % 28800)),
+    })
+    qa = qa.sort_values(["reviewed_at", "contact_id", "reviewer_id"], kind="stable").reset_index(drop=True)
+
+    # ---- tickets: one per e-mail -------------------------------------------------
+    rt = rng["tickets"]
+    ei = np.flatnonzero(email_answered)
+    te = len(ei)
+    ea = aa[ei]
+    resp = ag["habits"]["responsiveness"][ea]
+    first_reply = ans_s[ia[ei]] + np.round(900.0 * np.exp(0.6 * resp + 0.5 * rt.standard_normal(te)))
+    eres = true_res[ei]
+    res_e = tr["resolve"][ei]
+    solve_gap = np.where(
+        eres,
+        np.round(3 * 3600.0 * np.exp(-0.4 * res_e + 0.8 * rt.standard_normal(te))),
+        np.round(rt.uniform(1, 5, te) * 86400.0),
+    )
+    solved = first_reply + solve_gap
+    never = (~eres) & (rt.random(te) < 0.3)
+    solved = np.where(never, np.nan, solved)
+    # P(reopened at least once) = 0.05 when truly resolved, 0.35 when not; then 1 + Poisson(0.3) reopens
+    reopened = (rt.random(te) < np.where(eres, 0.05, 0.35)) & ~never
+    reopens = np.where(reopened, 1 + np.minimum(rt.poisson(0.3, te), 2), 0).astype("int64")
+    replies = (1 + rt.poisson(np.where(eres, 0.6, 1.8), te) + reopens).astype("int64")
+    tickets = pd.DataFrame({
+        "ticket_id": _ids("t", te),
+        "agent_id": _take(ag["ids"], ea),
+        "customer_id": cust_id.iloc[ia[ei]].reset_index(drop=True),
+        "channel": _take(["email"], np.zeros(te, dtype=np.int64)),
+        "created_at": _ts(start, arrived[ia[ei]]),
+        "first_reply_at": _ts(start, first_reply),
+        "solved_at": _ts(start, solved),
+        "reopens": pd.array(reopens, dtype="Int64"),
+        "replies": pd.array(replies, dtype="Int64"),
+    })
+    tickets.insert(1, "contact_id", contact_id.iloc[ia[ei]].reset_index(drop=True))
+
+    agents_df = pd.DataFrame({
+        "agent_id": _str(ag["ids"]),
+        "team": _str(ag["team_names"][ag["team"]]),
+        "role": _str(ag["role"]),
+        "site": _str(ag["site"]),
+        "hire_date": pd.Series(ag["hire"].astype("datetime64[us]")),
+    })
+    exemptions = pd.DataFrame({
+        "start": pd.Series([cal.recall_start.to_datetime64()]).astype("datetime64[us]"),
+        "end": pd.Series([cal.recall_end.to_datetime64()]).astype("datetime64[us]"),
+        "scope": _str(np.array(["all"])),
+        "reason": _str(np.array(["product recall"])),
+        "action": _str(np.array(["relax_target"])),
+    })
+    extra = {
+        "n_contacts": n, "n_answered": int(len(ia)), "abandon_rate": float(contacts["abandoned"].mean()),
+        "mean_retention": float(retained.mean()), "true_resolution_rate": float(true_res.mean()),
+        "agent_flag_resolution_rate": float(contacts["resolved"].mean()),
+        "survey_response_rate": float(respond.mean()), "intercept": a0,
+    }
+    tables = {"contacts": contacts, "surveys": surveys, "qa_reviews": qa, "tickets": tickets,
+              "agents": agents_df, "exemptions": exemptions}
+    return tables, extra
+
+
+INDICATOR_ROLES: dict[str, dict[str, Any]] = {
+    "csat": {"role": "driver", "trait": "empathy",
+             "note": "survey score from empathy, true resolution and wait; empathy has a direct effect on retention"},
+    "csat_top2": {"role": "near_copy", "copy_of": "csat", "trait": "empathy", "note": "share of 4-5 of csat"},
+    "nps": {"role": "correlate", "trait": "empathy", "note": "from the csat latent plus noise; no direct effect"},
+    "ces": {"role": "correlate", "trait": "empathy", "note": "from empathy, resolution and wait; no direct effect"},
+    "fcr": {"role": "driver", "trait": "resolve",
+            "note": "unresolved contacts bring the customer back within 1-5 days; resolve has a direct effect"},
+    "fcr_survey": {"role": "near_copy", "copy_of": "fcr", "trait": "resolve",
+                   "note": "customer-reported resolution, 90 % accurate, on survey responders only"},
+    "fcr_agent": {"role": "near_copy", "copy_of": "fcr", "trait": "resolve",
+                  "note": "agent flag: true resolution plus half of the unresolved (biased upward)"},
+    "repeat_contact_rate": {"role": "correlate", "trait": "resolve",
+                            "note": "mirror image of fcr (previous 7 days), attributed to the agent who takes "
+                                    "the repeat; related to the agent's own fcr only because 60 % of repeats "
+                                    "go back to the previous agent when on shift (r about -0.45 with fcr)"},
+    "qa_score": {"role": "driver", "trait": "diligence",
+                 "note": "5 % sample, score 82 + 6 diligence + reviewer effect + noise; diligence has a direct effect"},
+    "qa_critical_fail_rate": {"role": "near_copy", "copy_of": "qa_score", "trait": "diligence",
+                              "note": "critical fails rarer for diligent agents; a fail halves the score"},
+    "reopen_rate": {"role": "correlate", "trait": "resolve", "note": "reopens likelier when not truly resolved"},
+    "service_level": {"role": "context", "note": "queue-level: staffing vs arrivals"},
+    "abandon_rate": {"role": "context", "note": "queue-level: patience vs wait"},
+    "asa": {"role": "context", "note": "queue-level: Erlang C plus backlog"},
+    "first_response_time": {"role": "noise", "trait": "responsiveness",
+                            "note": "queue wait plus a pure-noise responsiveness habit"},
+    "time_to_resolution": {"role": "correlate", "trait": "resolve",
+                           "note": "solved faster by high-resolve agents; unresolved tickets take days"},
+    "resolved_within_24h": {"role": "near_copy", "copy_of": "time_to_resolution", "trait": "resolve",
+                            "note": "threshold of time_to_resolution"},
+    "aht": {"role": "correlate", "trait": "speed", "note": "talk time from speed and g; no direct effect"},
+    "acw_time": {"role": "noise", "trait": "acw_habit", "note": "pure-noise habit"},
+    "hold_rate": {"role": "noise", "trait": "hold_habit", "note": "pure-noise habit"},
+    "contacts_per_day": {"role": "noise", "trait": "shift_length",
+                         "note": "contacts are spread evenly over on-shift agents; depends on shift length"},
+    "cost_per_contact": {"role": "near_copy", "copy_of": "aht", "trait": "speed",
+                         "note": "handle time x labour cost plus channel cost"},
+    "survey_response_rate": {"role": "correlate", "trait": "empathy",
+                             "note": "happier customers answer more often"},
+    "retention_rate": {"role": "outcome", "note": "share of answered contacts whose customer is retained"},
+}
+
+
+def _mechanisms() -> dict[str, Any]:
+    """The constants of the model, recorded in truth.json."""
+    return {
+        "opening_hours": [OPEN_H, CLOSE_H],
+        "channels": list(CHANNELS),
+        "live_split_phone_chat": LIVE_SPLIT.tolist(),
+        "email_share": EMAIL_SHARE,
+        "talk_median_s": dict(zip(CHANNELS, TALK_MEDIAN.tolist(), strict=True)),
+        "acw_median_s": dict(zip(CHANNELS, ACW_MEDIAN.tolist(), strict=True)),
+        "hold_probability_base": dict(zip(CHANNELS, HOLD_BASE.tolist(), strict=True)),
+        "patience_mean_s": dict(zip(CHANNELS[:2], PATIENCE_MEAN.tolist(), strict=True)),
+        "short_abandon_probability": SHORT_ABANDON_P,
+        "chat_concurrency": CHAT_CONCURRENCY,
+        "live_fraction_of_shift": LIVE_FRACTION,
+        "sqrt_staffing_beta": SQRT_STAFFING_BETA,
+        "max_occupancy": MAX_OCCUPANCY,
+        "profile_weight": PROFILE_WEIGHT,
+        "repeat_probability": {"unresolved": REPEAT_P_UNRESOLVED, "resolved": REPEAT_P_RESOLVED,
+                               "abandoned_callback": CALLBACK_P_ABANDONED},
+        "sticky_routing": STICKY_ROUTING,
+        "long_wait_s": LONG_WAIT_S,
+        "base_retention": BASE_RETENTION,
+        "topics": {role: {name: {"share": w, "difficulty": d} for name, w, d in t} for role, t in TOPICS.items()},
+        "recall_topic": RECALL_TOPIC,
+        "survey_sample": "responses only; P(respond) = logistic(-1.7 + 0.5 * csat latent)",
+        "qa_sample": "5 % of answered contacts, 2 % of them reviewed again by another reviewer",
+        "tickets": "one per answered e-mail (extra column contact_id links them)",
+    }
+
+
+def _truth(ag, cal, params, extra) -> dict[str, Any]:  # noqa: ANN001
+    r6 = lambda x: round(float(x), 6)  # noqa: E731
+    agents = {}
+    for i, aid in enumerate(ag["ids"]):
+        agents[str(aid)] = {
+            "skill": r6(ag["g"][i]),
+            **{k: r6(ag["traits"][k][i]) for k in TRAITS},
+            **{k: r6(ag["habits"][k][i]) for k in HABITS},
+            "team_effect": r6(ag["team_effect"][ag["team"][i]]),
+            "team": str(ag["team_names"][ag["team"][i]]),
+            "role": str(ag["role"][i]),
+            "site": str(ag["site"][i]),
+            "full_time": bool(ag["full_time"][i]),
+            "hire_date": str(pd.Timestamp(ag["hire"][i]).date()),
+        }
+    indicators = {}
+    for code, spec in INDICATOR_ROLES.items():
+        entry = dict(spec)
+        if spec["role"] == "driver":
+            entry["importance"] = BETAS[spec["trait"]]
+        indicators[code] = entry
+    return {
+        "simulator_version": SIMULATOR_VERSION,
+        "params": params.to_dict(),
+        "timezone": TIMEZONE,
+        "outcome": "retention_rate",
+        "betas": {**BETAS, **CONTACT_EFFECTS, "intercept": r6(extra["intercept"])},
+        "rho": RHO,
+        "ramp_up": {"penalty": RAMP_PENALTY, "scale_days": RAMP_DAYS},
+        "latent_orthogonalised": ag["orthogonal"],
+        "events": {
+            "recall": {"start": str(cal.recall_start.date()),
+                       "end": str((cal.recall_end - pd.Timedelta(days=1)).date()),
+                       "multiplier": RECALL_MULT},
+            "holiday_peaks": cal.holidays,
+        },
+        "indicators": indicators,
+        "mechanisms": _mechanisms(),
+        "agents": agents,
+        "summary": {k: (r6(v) if isinstance(v, float) else v) for k, v in extra.items() if k != "intercept"},
+    }
+
+
+# ---------------------------------------------------------------------------
+# writing
+# ---------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, path, compression="zstd", write_statistics=True)
+
+
+def _manifest(sim: Simulation, files: dict[str, Path]) -> dict[str, Any]:
+    from kpilab import __version__
+
+    return {
+        "simulator": "kpilab.simulate",
+        "simulator_version": SIMULATOR_VERSION,
+        "kpilab_version": __version__,
+        "params": sim.params.to_dict(),
+        "tables": {name: len(sim.tables[name]) for name in TABLE_NAMES},
+        "files": {p.name: {"sha256": _sha256(p), "bytes": p.stat().st_size} for p in files.values()},
+    }
+
+
+def write_simulation(sim: Simulation, out_dir: str | os.PathLike) -> list[Path]:
+    """Write the tables (Parquet), ``truth.json`` and ``manifest.json`` to ``out_dir``.
+
+    The files are written to a temporary folder beside ``out_dir`` and then moved
+    in (a new folder is renamed whole; in an existing folder the old manifest is
+    removed first and written last), so a crash never leaves a folder whose
+    manifest describes files that are not there. Same simulation, same bytes.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The written files, manifest last.
+    """
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        files: dict[str, Path] = {}
+        for name in TABLE_NAMES:
+            p = tmp / f"{name}.parquet"
+            _write_parquet(sim.tables[name], p)
+            files[name] = p
+        tp = tmp / "truth.json"
+        tp.write_text(json.dumps(sim.truth, indent=2) + "\n", encoding="utf-8")
+        files["truth"] = tp
+        mp = tmp / "manifest.json"
+        mp.write_text(json.dumps(_manifest(sim, files), indent=2) + "\n", encoding="utf-8")
+        names = [p.name for p in files.values()] + [mp.name]
+        if not out.exists():
+            os.replace(tmp, out)
+        else:
+            (out / "manifest.json").unlink(missing_ok=True)
+            for nm in names:
+                os.replace(tmp / nm, out / nm)
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [out / nm for nm in names]
+
+
+def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """The manifest of a simulation folder, or None when absent or unreadable."""
+    p = Path(out_dir) / "manifest.json"
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def manifest_matches(out_dir: str | os.PathLike, params: SimParams) -> bool:
+    """True when ``out_dir`` holds a complete simulation of ``params`` by this simulator version.
+
+    Checks the parameters, the simulator version, that every table and
+    ``truth.json`` is present and that each file's sha256 matches the manifest.
+    """
+    man = read_manifest(out_dir)
+    if not man or man.get("simulator_version") != SIMULATOR_VERSION or man.get("params") != params.to_dict():
+        return False
+    files = man.get("files", {})
+    expected = {f"{t}.parquet" for t in TABLE_NAMES} | {"truth.json"}
+    if set(files) != expected:
+        return False
+    for name, info in files.items():
+        p = Path(out_dir) / name
+        if not p.is_file() or _sha256(p) != info.get("sha256"):
+            return False
+    return True

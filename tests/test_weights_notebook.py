@@ -1,0 +1,55 @@
+"""Execute notebooks/03_weights.ipynb with papermill on a tiny simulated centre."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NB = ROOT / "notebooks" / "03_weights.ipynb"
+
+
+def test_notebook_is_commit_ready():
+    nb = nbformat.read(NB, as_version=4)
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    src = params[0].source
+    for name in ("data_dir: str", "run_dir: str", "framework_path: str", "period: str", "methods: str"):
+        assert name in src
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.slow
+def test_notebook_runs_with_tiny_parameters(tmp_path):
+    papermill = pytest.importorskip("papermill")
+    from kpilab.simulate import simulate, write_simulation
+
+    data = tmp_path / "data"
+    write_simulation(simulate(agents=20, months=2, seed=3), data)
+    pw = tmp_path / "pw.yaml"
+    pw.write_text('judgements:\n  "fcr:csat": 2\n  "fcr:aht": 4\n  "csat:aht": 2\n')
+    run = tmp_path / "run"
+    papermill.execute_notebook(
+        str(NB), str(tmp_path / "out.ipynb"), kernel_name="python3", cwd=str(ROOT),
+        parameters={"data_dir": str(data), "run_dir": str(run), "n_boot": 20,
+                    "methods": "equal,entropy,critic,pca,regression,front_line",
+                    "constraints": "qa_score>=0.05", "pairwise_path": str(pw), "top_n": 5},
+    )
+    weights = pd.read_csv(run / "tables" / "weights.csv")
+    sets = [c for c in weights.columns if c not in ("indicator", "pillar")]
+    assert {"front_line", "entropy", "critic", "pca", "regression", "ahp"} <= set(sets)
+    assert any(s.startswith("blend_front_line_critic") for s in sets)
+    for s in sets:
+        assert weights[s].sum() == pytest.approx(1.0)
+    blend = [s for s in sets if s.startswith("blend")][0]
+    assert weights.set_index("indicator").loc["qa_score", blend] >= 0.05 - 1e-9
+    for name in ("rank_agreement", "influence", "rank_movers", "scores", "weights_long"):
+        assert (run / "tables" / f"{name}.csv").is_file()
+    for name in ("weights", "rank_agreement", "influence", "rank_movers"):
+        assert (run / "figures" / f"{name}.png").is_file()
