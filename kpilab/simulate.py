@@ -136,7 +136,7 @@ BASE_RETENTION = 0.85
 RECALL_MULT = {"front_line": 1.7, "technical_support": 1.3}
 HOLIDAY_MULT, HOLIDAY_PRE_MULT = 1.5, 1.15
 REPEAT_P_UNRESOLVED, REPEAT_P_RESOLVED, CALLBACK_P_ABANDONED = 0.6, 0.04, 0.4
-STICKY_ROUTING = 0.6  # share of repeat contacts routed back to the previous agent when on shift
+STICKY_ROUTING = 0.6  # share of follow-ups scheduled with the previous agent (when they work that day)
 TOPICS = {
     "front_line": (
         ("order_status", 0.30, 0.7),
@@ -676,9 +676,9 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
             members = pool_members[role]
             cell = a_day[sel] * N_BH + a_hour[sel]
             agent[sel] = _pick_agents(on[:, :, members], members, cell, rh.random(len(sel)))
-        # last-agent routing: a repeat goes back to the previous agent when on shift (probability STICKY)
+        # last-agent routing: a scheduled follow-up goes to the previous agent when on shift then
         pa_ = prev_agent
-        sticky = answered & (pa_ >= 0) & (rh.random(m) < STICKY_ROUTING)
+        sticky = answered & (pa_ >= 0)
         sticky[sticky] = on[a_day[sticky], a_hour[sticky], pa_[sticky]]
         agent[sticky] = pa_[sticky]
         # handling
@@ -727,6 +727,15 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
         base_day = np.where(tr[idx] == 1, day[idx] + rr.integers(1, 11, len(idx)), base_day)
         hour_new = np.where(new_ch < 2, OPEN_H + rr.choice(N_BH, len(idx), p=prof),
                             rr.choice(24, len(idx), p=eprof))
+        # last-agent routing: a share of follow-ups is scheduled with the previous agent, in an hour
+        # that agent works on that day (when they work it); the others go to whoever is free
+        sticky_new = (agent[idx] >= 0) & (rr.random(len(idx)) < STICKY_ROUTING) & (base_day < nd)
+        si_ = np.flatnonzero(sticky_new)
+        shift = on[base_day[si_], :, agent[idx][si_]]  # (k, business hours)
+        works = shift.any(axis=1)
+        pick_h = np.argmax(shift * rr.random(shift.shape), axis=1)
+        hour_new[si_[works]] = OPEN_H + pick_h[works]
+        sticky_new[si_[~works]] = False
         t_new = base_day * 86400.0 + hour_new * 3600.0 + np.floor(rr.random(len(idx)) * 3600.0)
         # callbacks after an abandon: 1-60 min later, next morning when closed
         t_cb = t[idx] + pat[idx] + np.floor(rr.uniform(60, 3600, len(idx)))
@@ -734,9 +743,9 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
         t_cb = np.where(sod >= CLOSE_H * 3600, (t_cb // 86400 + 1) * 86400 + OPEN_H * 3600 + (sod % 1800), t_cb)
         t_new = np.where(is_cb, t_cb, t_new)
         keep = t_new < horizon
-        idx, t_new, new_ch = idx[keep], t_new[keep], new_ch[keep]
+        idx, t_new, new_ch, sticky_new = idx[keep], t_new[keep], new_ch[keep], sticky_new[keep]
         t, pool, ch, topic, cust = t_new, pool[idx], new_ch, topic[idx], cust[idx]
-        prev_agent = agent[idx]
+        prev_agent = np.where(sticky_new, agent[idx], -1)
         gen += 1
 
     # one sorted copy of every column (rows sorted by arrival, customer, generation)
@@ -983,8 +992,8 @@ INDICATOR_ROLES: dict[str, dict[str, Any]] = {
                   "note": "agent flag: true resolution plus half of the unresolved (biased upward)"},
     "repeat_contact_rate": {"role": "correlate", "trait": "resolve",
                             "note": "mirror image of fcr (previous 7 days), attributed to the agent who takes "
-                                    "the repeat; related to the agent's own fcr only because 60 % of repeats "
-                                    "go back to the previous agent when on shift (r about -0.45 with fcr)"},
+                                    "the repeat; related to the agent's own fcr only because 60 % of follow-ups "
+                                    "are scheduled with the previous agent when they work that day"},
     "qa_score": {"role": "driver", "trait": "diligence",
                  "note": "5 % sample, score 82 + 6 diligence + reviewer effect + noise; diligence has a direct effect"},
     "qa_critical_fail_rate": {"role": "near_copy", "copy_of": "qa_score", "trait": "diligence",
@@ -1075,7 +1084,8 @@ def _truth(ag, cal, params, extra) -> dict[str, Any]:  # noqa: ANN001
         "events": {
             "recall": {"start": str(cal.recall_start.date()),
                        "end": str((cal.recall_end - pd.Timedelta(days=1)).date()),
-                       "multiplier": RECALL_MULT},
+                       "multiplier": RECALL_MULT,
+                       "note": "dates inclusive; the exemptions row runs to 00:00 after the last day"},
             "holiday_peaks": cal.holidays,
         },
         "indicators": indicators,
@@ -1128,6 +1138,8 @@ def write_simulation(sim: Simulation, out_dir: str | os.PathLike) -> list[Path]:
         The written files, manifest last.
     """
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"The output folder {str(out)!r} exists and is not a folder; choose another --out.")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:

@@ -533,3 +533,27 @@ def test_quantile_interval_against_numpy_order_statistics():
         assert row["ci_low"] == pytest.approx(np.quantile(x, q - d), abs=tol)
         assert row["ci_high"] == pytest.approx(np.quantile(x, q + d), abs=tol)
         assert row["ci_low"] < row["value"] < row["ci_high"]
+
+
+def test_interval_properties_hypothesis():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=60, deadline=None)
+    @given(n=st.integers(1, 5000), frac=st.floats(0, 1))
+    def wilson_contains_rate(n, frac):
+        k = round(frac * n)
+        lo, hi = wilson_interval([k], [n])
+        assert 0 <= lo[0] <= k / n <= hi[0] <= 1
+
+    @settings(max_examples=60, deadline=None)
+    @given(p=st.integers(0, 300), d=st.integers(0, 300), passive=st.integers(0, 300))
+    def nps_in_range(p, d, passive):
+        n = p + d + passive
+        if n == 0:
+            return
+        v, lo, hi = nps_interval([p], [d], [n])
+        assert -100 <= lo[0] <= v[0] <= hi[0] <= 100
+
+    wilson_contains_rate()
+    nps_in_range()

@@ -36,7 +36,7 @@ def test_review_pipeline_end_to_end(tiny_data, tmp_path):
     html = result.report.read_text()
     # the report shows results and narrative but no code
     assert "The data and the framework" in html
-    assert not re.search(r"jp-InputArea|class=\"input_area\"", html)
+    assert not re.search(r'class="[^"]*(hl-ipython3|jp-CodeMirrorEditor)', html)
     assert "import kpilab" not in html and "save_table(" not in html
     assert "Traceback" not in html
     record = json.loads((run_dir / "run.json").read_text())

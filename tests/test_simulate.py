@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy.stats import spearmanr
 
 from kpilab.cli import main
@@ -412,3 +414,45 @@ def test_parameter_error_names_parameter():
         simulate(agents=1)
     with pytest.raises(ParameterError, match=r"'start'.*YYYY-MM-DD"):
         simulate(start="2025-01-01 10:00")
+
+
+def test_failed_write_leaves_no_half_folder(small, tmp_path, monkeypatch):
+    import kpilab.simulate as sim_mod
+
+    calls = {"n": 0}
+    real = sim_mod._write_parquet
+
+    def flaky(df, path):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full")
+        real(df, path)
+
+    monkeypatch.setattr(sim_mod, "_write_parquet", flaky)
+    with pytest.raises(OSError):
+        write_simulation(small, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []  # neither the folder nor a temp folder
+
+
+def test_write_refuses_a_file_as_folder(small, tmp_path):
+    target = tmp_path / "file"
+    target.write_text("x")
+    with pytest.raises(ParameterError, match="not a folder"):
+        write_simulation(small, target)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(agents=st.integers(2, 14), months=st.integers(1, 2), seed=st.integers(0, 2**32),
+       start=st.sampled_from(["2024-02-29", "2025-01-01", "2025-06-15", "2026-11-01"]))
+def test_property_any_small_config_is_valid_and_consistent(agents, months, seed, start):
+    sim = simulate(agents=agents, months=months, seed=seed, start=start)
+    for name in TABLE_NAMES:
+        validate_table(sim.tables[name], name, strict=True)
+    c = sim.tables["contacts"]
+    answered = set(c.loc[~c["abandoned"], "contact_id"])
+    assert set(c["agent_id"].dropna()) <= set(sim.tables["agents"]["agent_id"])
+    assert set(sim.tables["surveys"]["contact_id"]) <= answered
+    assert set(sim.tables["qa_reviews"]["contact_id"]) <= answered
+    assert c["arrived_at"].min() >= pd.Timestamp(start)
+    assert c["arrived_at"].max() < pd.Timestamp(start) + pd.DateOffset(months=months)
+    assert len(sim.tables["agents"]) == agents

@@ -116,3 +116,39 @@ def test_cli_weights(tmp_path, capsys):
     assert main(["weights", "--panel", str(panel), "--method", "nope", "--out", str(tmp_path / "x.csv")]) == 2
     assert "Unknown weighting method" in capsys.readouterr().err
     assert main(["weights", "--method", "entropy", "--out", str(tmp_path / "x.csv")]) == 2
+
+
+def test_band_direction_uses_distance_to_band():
+    wide = wide_panel(4).assign(contacts_per_day=np.tile([10.0, 20.0, 25.0, 40.0, 22.0], 15))
+    wd = weights_matrix(wide)
+    assert wd.directions["contacts_per_day"] == "band" and wd.bands["contacts_per_day"] == (15.0, 30.0)
+    res = calibrate_weights(wd, "entropy")
+    # band view: 10 -> -5, inside -> 0, 40 -> -10; min-max: 0.5, 1, 1, 0, 1
+    z = np.tile([0.5, 1, 1, 0, 1], 15)
+    X = wide.set_index(["unit_id", "period"])[["csat", "fcr", "aht", "hold_rate"]]
+    X = X.assign(band_view=z)
+    ref = entropy_weights(X, {"aht": "lower", "hold_rate": "lower"})
+    np.testing.assert_allclose(res.weights.to_numpy(), ref.to_numpy(), atol=1e-12)
+
+
+def test_outcome_series_is_aligned_by_index():
+    from kpilab.errors import DataError
+    from kpilab.weights import RegressionWeights
+
+    wide = wide_panel(5).set_index(["unit_id", "period"])
+    y = wide.pop("retention_rate").drop(columns=[], errors="ignore")
+    X = wide[["csat", "fcr", "aht"]]
+    a = RegressionWeights(n_boot=0).fit(X, {"aht": "lower"}, y=y).weights_
+    b = RegressionWeights(n_boot=0).fit(X, {"aht": "lower"}, y=y.iloc[::-1]).weights_
+    pd.testing.assert_series_equal(a, b)
+    with pytest.raises(DataError, match="indexed differently"):
+        RegressionWeights(n_boot=0).fit(X, y=y.set_axis([f"r{i}" for i in range(len(y))]))
+
+
+def test_cli_named_set(tmp_path, capsys):
+    out = tmp_path / "set.csv"
+    assert main(["weights", "--method", "set", "--set", "supermarket", "--out", str(out)]) == 0
+    df = pd.read_csv(out).set_index("indicator")
+    assert df.loc["fcr", "weight"] == pytest.approx(0.25) and (df["method"] == "set:supermarket").all()
+    assert main(["weights", "--method", "set", "--out", str(out)]) == 2
+    assert "--set NAME" in capsys.readouterr().err

@@ -214,3 +214,35 @@ def test_compare_rank_is_row_order_invariant():
     b = compare_weight_sets(X.iloc[::-1], sets)
     pd.testing.assert_frame_equal(a.agreement, b.agreement)
     pd.testing.assert_frame_equal(a.ranks.sort_index(), b.ranks.sort_index())
+
+
+def test_plots_draw_every_set(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from kpilab.weights import RegressionWeights
+    from kpilab.weights.plots import (
+        plot_agreement,
+        plot_influence,
+        plot_rank_shifts,
+        plot_weight_result,
+        plot_weights,
+    )
+
+    X = correlated(6, n=40)
+    sets = {"equal": equal_weights(X), "entropy": entropy_weights(X), "critic": critic_weights(X)}
+    cmp = compare_weight_sets(X, sets, top_n=5)
+    fig = plot_weights(cmp, kind="bar")
+    assert len(fig.axes[0].patches) >= 3 * 4
+    fig = plot_weights(cmp)
+    assert len(fig.axes[0].texts) == 3 * 4  # one annotated cell per indicator and set
+    fig = plot_agreement(cmp, "kendall_tau")
+    assert fig.axes[0].get_title().startswith("Ranking agreement (Kendall")
+    fig = plot_influence(cmp)
+    assert len(fig.axes[0].collections[0].get_offsets()) == 12
+    fig = plot_rank_shifts(cmp, n=5)
+    assert len(fig.axes[0].get_yticks()) == min(5, cmp.movers["unit"].nunique())
+    y = X["a"] + X["c"] + np.random.default_rng(0).normal(size=40)
+    fig = plot_weight_result(RegressionWeights(n_boot=30).fit(X, y=y).result_)
+    assert len(fig.axes[0].patches) == 4
+    fig.savefig(tmp_path / "w.png")
+    plt.close("all")

@@ -180,3 +180,18 @@ def test_regression_bad_input():
         RegressionWeights().fit(X, y=np.ones(5))
     with pytest.raises(DataError, match="more rows than"):
         RegressionWeights(n_boot=0).fit(X.iloc[:5], y=y.iloc[:5])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pca_regression_optimised_are_row_order_invariant(seed):
+    from kpilab.weights import OptimisedWeights
+
+    X = two_block_data(10 + seed, n=120)
+    y = X["a1"] + 0.5 * X["b2"] + np.random.default_rng(seed).normal(size=120)
+    perm = np.random.default_rng(seed).permutation(120)
+    for est, kw in ((PCAWeights(), {}), (RegressionWeights(n_boot=0), {"y": y}), (OptimisedWeights(), {})):
+        w = type(est)(**est.get_params()).fit(X, **kw).weights_
+        kw_perm = {"y": y.iloc[perm]} if kw else {}
+        w_perm = type(est)(**est.get_params()).fit(X.iloc[perm], **kw_perm).weights_
+        assert (w >= 0).all() and w.sum() == pytest.approx(1.0)
+        np.testing.assert_allclose(w_perm, w, atol=1e-6, err_msg=type(est).__name__)

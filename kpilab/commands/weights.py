@@ -89,6 +89,9 @@ def run(args: argparse.Namespace) -> int:
     if res is not base:
         print(f"constrained ({'; '.join(res.params['constraints'])}): moved the weights by "
               f"{res.diagnostics['distance']:.3f} (Euclidean distance)")
+    for row in res.to_frame().sort_values("weight", ascending=False).itertuples():
+        ci = "" if row.ci_low != row.ci_low else f"  [{row.ci_low:.3f}, {row.ci_high:.3f}]"
+        print(f"  {row.indicator:<24s} {row.weight:6.3f}{ci}")
     for note in base.notices:
         print(f"note: {note}")
     print(f"wrote {out}")

@@ -56,7 +56,9 @@ _DERIVED_NEEDS = {
     "next_gap_topic_s": ("customer_id", "topic"), "prev_gap_topic_s": ("customer_id", "topic"),
 }
 _ZERO_IF_ABSENT = {"hold_s", "acw_s"}
-_ADDITIVE = ("proportion", "mean", "ratio", "count", "nps")
+# kinds whose cells at a coarser level are sums of the cells at the finest keys. per_day counts distinct
+# (agent, day) pairs: additive because every agent has a single team, role and site.
+_ADDITIVE = ("proportion", "mean", "ratio", "count", "nps", "per_day")
 _NO_UNITS = "CAST(NULL AS VARCHAR) AS team, CAST(NULL AS VARCHAR) AS role, CAST(NULL AS VARCHAR) AS site"
 
 

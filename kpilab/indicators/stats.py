@@ -48,6 +48,8 @@ def wilson_interval(k, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         centre = (p + z * z / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     low, high = centre - half, centre + half
+    low = np.where(k <= 0, 0.0, low)  # exact limits at the boundaries (avoid 0.9999999999999999)
+    high = np.where(k >= n, 1.0, high)
     bad = ~(n > 0)
     low = np.where(bad, np.nan, np.clip(low, 0, 1))
     high = np.where(bad, np.nan, np.clip(high, 0, 1))

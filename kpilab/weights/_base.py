@@ -34,6 +34,7 @@ class BaseWeights:
     method: str = "base"
     _parameter_constraints: dict[str, Any] = {}
     _min_rows: int = 2
+    _uses_values: bool = True
 
     def get_params(self) -> dict[str, Any]:
         """The constructor arguments as stored."""
@@ -78,6 +79,8 @@ class BaseWeights:
         data = X
         if y is not None:
             data = self._attach_outcome(X, y)
+        if not self._uses_values and isinstance(data, pd.DataFrame):
+            data = data.fillna(0.0)  # only the columns matter (equal weights): no row is dropped
         M = as_matrix(
             data,
             nan_policy=getattr(self, "nan_policy", "drop_rows"),
@@ -121,6 +124,13 @@ class BaseWeights:
         X = X.copy()
         if isinstance(y, pd.Series) and y.index.equals(X.index):
             X["__outcome__"] = y.to_numpy(dtype=float)
+        elif isinstance(y, pd.Series) and y.index.is_unique and X.index.is_unique and set(y.index) == set(X.index):
+            X["__outcome__"] = y.reindex(X.index).to_numpy(dtype=float)
+        elif isinstance(y, pd.Series) and not isinstance(y.index, pd.RangeIndex):
+            raise DataError(
+                "The outcome Series is indexed differently from the data matrix; give it the same index "
+                "(unit_id, period) or pass a plain array in row order."
+            )
         else:
             y = np.asarray(y, dtype=float)
             if y.shape != (len(X),):

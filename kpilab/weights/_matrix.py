@@ -99,7 +99,8 @@ def as_matrix(
     nan_counts = X.isna().sum()
     if nan_counts.any():
         worst = str(nan_counts.idxmax())
-        detail = f"{worst!r} has the most ({int(nan_counts.max())} of {len(X)} rows)"
+        worst = "the outcome" if worst == "__outcome__" else worst
+        detail = f"{worst if worst == 'the outcome' else repr(worst)} has the most ({int(nan_counts.max())} of {len(X)} rows)"
         if nan_policy == "raise":
             rows = X.index[X.isna().any(axis=1)]
             raise DataError(

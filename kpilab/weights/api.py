@@ -155,11 +155,7 @@ def weights_matrix(
             raise FrameworkError(f"Indicator {c!r} has direction 'band' but no band limits; add them to the framework.")
     pillars = {c: fw.indicator(c).pillar for c in cols if c in known}
     X = wide[cols].astype(float)
-    if y is not None:
-        keep = y.notna()
-        if not keep.all():
-            notices.append(f"Dropped {int((~keep).sum())} row(s) with no value of the outcome {outcome!r}.")
-        X, y = X.loc[keep], y.loc[keep]
+    # rows without an outcome value stay: only outcome-based methods drop them (under their nan_policy)
     return WeightingData(X, y, dirs, bands, pillars, notices)
 
 

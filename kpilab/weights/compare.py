@@ -293,6 +293,9 @@ def describe_weights(results: Mapping[str, WeightResult], n_top: int = 2) -> lis
         top = ", ".join(f"{c} ({v:.0%})" for c, v in w.head(n_top).items())
         zero = [c for c, v in w.items() if v < 0.005]
         src = f" from {res.n_rows} rows" if res.n_rows else ""
+        if np.allclose(w.to_numpy(), 1 / len(w)):
+            out.append(f"{name!r} ({res.method}) weighs all {len(w)} indicators equally ({1 / len(w):.1%} each).")
+            continue
         s = f"{name!r} ({res.method}{src}) puts most weight on {top}"
         if zero:
             s += f" and (almost) none on {', '.join(zero)}"

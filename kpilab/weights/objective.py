@@ -65,7 +65,9 @@ def _informative(X: pd.DataFrame, caller: str, notices: list[str]) -> list[str]:
 
 
 class EqualWeights(BaseWeights):
-    r"""Equal weights :math:`w_j = 1/n` over the indicators (columns) of ``X``.
+    r"""Equal weights over the :math:`n` indicators (columns) of ``X``.
+
+    .. math:: w_j = \frac{1}{n}
 
     The data values are not used (a matrix with a single row is fine); the
     columns define the indicators.
@@ -78,6 +80,7 @@ class EqualWeights(BaseWeights):
     method = "equal"
     _parameter_constraints = {"nan_policy": Options(*NAN_POLICIES)}
     _min_rows = 0
+    _uses_values = False
 
     def __init__(self, nan_policy: str = "drop_rows") -> None:
         self.nan_policy = nan_policy

@@ -14,18 +14,29 @@ from kpilab.weights.result import WeightResult
 __all__ = ["plot_weights", "plot_weight_result", "plot_agreement", "plot_influence", "plot_rank_shifts"]
 
 
-def plot_weights(comparison: WeightComparison) -> plt.Figure:
-    """Grouped horizontal bars: the weight of each indicator under each set."""
+def plot_weights(comparison: WeightComparison, kind: str = "heatmap") -> plt.Figure:
+    """The weight of each indicator under each set: a heat map (default, readable with many sets)
+    or grouped horizontal bars (``kind="bar"``). Indicators are grouped by pillar."""
     set_theme()
     sets = [c for c in comparison.weights.columns if c not in ("indicator", "pillar")]
-    long = comparison.weights.melt(id_vars=["indicator", "pillar"], value_vars=sets, var_name="set", value_name="weight")
-    order = comparison.weights.sort_values(["pillar", "indicator"])["indicator"].tolist()
-    fig, ax = plt.subplots(figsize=(8, 0.32 * len(order) * max(1, len(sets) / 3) + 1.5))
-    sns.barplot(data=long, y="indicator", x="weight", hue="set", order=order, palette=PALETTE, ax=ax)
-    ax.set_xlabel("weight")
-    ax.set_ylabel("")
-    ax.set_title("Indicator weights by weight set")
-    ax.legend(title="", loc="lower right", fontsize="small")
+    table = comparison.weights.sort_values(["pillar", "indicator"], kind="stable")
+    labels = [f"{r.indicator} ({r.pillar})" if r.pillar else r.indicator for r in table.itertuples()]
+    if kind == "bar":
+        long = table.melt(id_vars=["indicator", "pillar"], value_vars=sets, var_name="set", value_name="weight")
+        fig, ax = plt.subplots(figsize=(8, 0.32 * len(table) * max(1, len(sets) / 3) + 1.5))
+        sns.barplot(data=long, y="indicator", x="weight", hue="set", order=table["indicator"].tolist(),
+                    palette=PALETTE, ax=ax)
+        ax.set_xlabel("weight")
+        ax.set_ylabel("")
+        ax.legend(title="", bbox_to_anchor=(1.02, 1), loc="upper left", fontsize="small")
+    else:
+        M = pd.DataFrame(table[sets].to_numpy() * 100, index=labels, columns=sets)
+        fig, ax = plt.subplots(figsize=(1.1 * len(sets) + 3.5, 0.36 * len(table) + 1.6))
+        sns.heatmap(M, annot=True, fmt=".0f", cmap="Blues", vmin=0, cbar_kws={"label": "weight (%)"},
+                    linewidths=0.5, linecolor="white", ax=ax)
+        ax.set_xticklabels(ax.get_xticklabels(), rotation=30, ha="right")
+        ax.set_ylabel("")
+    ax.set_title("Indicator weights by weight set (%)" if kind != "bar" else "Indicator weights by weight set")
     return fig
 
 
@@ -59,8 +70,10 @@ def plot_agreement(comparison: WeightComparison, statistic: str = "spearman") ->
     return fig
 
 
-def plot_influence(comparison: WeightComparison) -> plt.Figure:
-    """Nominal weight (x) versus actual influence (y); points off the diagonal drive more or less than weighted."""
+def plot_influence(comparison: WeightComparison, label_top: int = 6) -> plt.Figure:
+    """Nominal weight (x) versus actual influence (y); points off the diagonal drive more or less than weighted.
+
+    The ``label_top`` points furthest from the diagonal are labelled ``indicator (set)``."""
     set_theme()
     df = comparison.influence
     fig, ax = plt.subplots(figsize=(6.5, 5.5))
@@ -69,29 +82,39 @@ def plot_influence(comparison: WeightComparison) -> plt.Figure:
     ax.plot([0, hi], [0, hi], color="grey", lw=1, ls="--")
     ax.set_xlim(0, hi)
     ax.set_ylim(0, hi)
-    for r in df.loc[df["gap"].abs() > 0.05].itertuples():
-        ax.annotate(r.indicator, (r.weight, r.influence), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    for r in df.loc[df["gap"].abs() > 0.03].reindex(df["gap"].abs().sort_values(ascending=False).index).dropna(
+            subset=["gap"]).head(label_top).itertuples():
+        ax.annotate(f"{r.indicator} ({r.set})", (r.weight, r.influence), fontsize=7, xytext=(3, 3),
+                    textcoords="offset points")
     ax.set_xlabel("nominal weight")
     ax.set_ylabel("influence (normalised squared correlation with the score)")
     ax.set_title("Weight versus influence")
-    ax.legend(title="", fontsize="small")
+    ax.legend(title="", fontsize="small", bbox_to_anchor=(1.02, 1), loc="upper left")
     return fig
 
 
 def plot_rank_shifts(comparison: WeightComparison, n: int = 10) -> plt.Figure:
-    """Slope chart: reference rank versus rank under each set for the units that move most."""
+    """Rank range per unit for the ``n`` units that move most: one marker per set, the reference in black."""
     set_theme()
-    mv = comparison.movers.head(n)
-    fig, ax = plt.subplots(figsize=(6.5, 0.35 * max(len(mv), 4) + 1.5))
-    colours = dict(zip(mv["set"].unique(), sns.color_palette(PALETTE), strict=False))
-    for r in mv.itertuples():
-        ax.plot([0, 1], [r.reference_rank, r.rank], marker="o", color=colours[r.set], lw=1.5)
-        ax.annotate(f"{r.unit}", (0, r.reference_rank), xytext=(-4, 0), textcoords="offset points",
-                    ha="right", va="center", fontsize=7)
-        ax.annotate(f"{r.set}", (1, r.rank), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
+    ranks = comparison.ranks.copy()
+    ranks.index = ["/".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in ranks.index]
+    units = list(dict.fromkeys(comparison.movers["unit"]))[:n]
+    sets = list(ranks.columns)
+    others = [s for s in sets if s != comparison.reference]
+    colours = dict(zip(others, sns.color_palette(PALETTE, len(others)), strict=True))
+    markers = dict(zip(others, "osD^vP*Xph", strict=False))
+    fig, ax = plt.subplots(figsize=(7.5, 0.42 * max(len(units), 3) + 1.6))
+    for k, u in enumerate(units):
+        row = ranks.loc[u]
+        ax.hlines(k, row.min(), row.max(), color="lightgrey", lw=3, zorder=1)
+        for s in others:
+            ax.scatter(row[s], k, color=colours[s], marker=markers.get(s, "o"), s=40, zorder=2,
+                       label=s if k == 0 else None)
+        ax.scatter(row[comparison.reference], k, color="black", marker="|", s=250, lw=2.5, zorder=3,
+                   label=f"{comparison.reference} (reference)" if k == 0 else None)
+    ax.set_yticks(range(len(units)), units)
     ax.invert_yaxis()
-    ax.set_xticks([0, 1], [comparison.reference, "alternative set"])
-    ax.set_xlim(-0.4, 1.4)
-    ax.set_ylabel("rank (1 = best)")
+    ax.set_xlabel("rank under each weight set (1 = best)")
     ax.set_title("Units whose rank moves most")
+    ax.legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize="small")
     return fig

@@ -134,6 +134,9 @@ class RegressionWeights(BaseWeights):
     # ------------------------------------------------------------ estimation
     def _coef(self, Z: np.ndarray, zy: np.ndarray) -> np.ndarray:
         if self.estimator == "ols":
+            G = Z.T @ Z
+            if np.linalg.cond(G) < 1e8:  # normal equations: fast and accurate when well conditioned
+                return np.linalg.solve(G, Z.T @ zy)
             return np.linalg.lstsq(Z, zy, rcond=None)[0]
         if self.estimator == "ridge":
             n, p = Z.shape
@@ -211,11 +214,15 @@ class RegressionWeights(BaseWeights):
         groups = _groups(X.index)
         boot_w = np.full((self.n_boot, p), np.nan)
         boot_b = np.full((self.n_boot, p), np.nan)
-        uniq = np.unique(groups)
-        members = {g: np.flatnonzero(groups == g) for g in uniq}
+        uniq, codes_g = np.unique(groups, return_inverse=True)
+        order = np.argsort(codes_g, kind="stable")
+        starts = np.searchsorted(codes_g[order], np.arange(len(uniq) + 1))
         for b in range(self.n_boot):
-            pick = rng.choice(uniq, size=len(uniq), replace=True)
-            idx = np.concatenate([members[g] for g in pick])
+            if len(uniq) == n:  # one row per unit: plain row bootstrap
+                idx = rng.integers(0, n, size=n)
+            else:  # cluster bootstrap: whole units
+                pick = rng.integers(0, len(uniq), size=len(uniq))
+                idx = np.concatenate([order[starts[g]:starts[g + 1]] for g in pick])
             Zb, yb = _standardise(A[idx]), _standardise(y.to_numpy(dtype=float)[idx][:, None])[:, 0]
             try:
                 bb = self._coef(Zb, yb)

@@ -100,8 +100,10 @@ class WeightResult:
         lines = [f"Weight set: {self.method}"]
         if self.params:
             lines.append("Options: " + ", ".join(f"{k}={v!r}" for k, v in self.params.items()))
-        if self.fingerprint:
+        if self.fingerprint and self.n_rows:
             lines.append(f"Data: {self.n_rows} rows, sha256 {self.fingerprint[:12]}...")
+        elif self.fingerprint:
+            lines.append(f"Input sha256 {self.fingerprint[:12]}...")
         for k, v in self.diagnostics.items():
             if isinstance(v, (int, float, np.floating, np.integer, str, bool)):
                 lines.append(f"{k}: {v:.4g}" if isinstance(v, (float, np.floating)) else f"{k}: {v}")
