@@ -43,6 +43,5 @@ def test_regression_weights_rank_planted_drivers_over_20_seeds():
     mean_w = pd.concat(rows, axis=1).mean(axis=1)
     # the drivers' weights, averaged over the 20 seeds, rank them exactly by their true importance
     assert stats.spearmanr(imp[mean_w.index], mean_w).statistic >= 0.9, mean_w.round(3).to_dict()
-    # per seed the ranking is right most of the time; csat also carries resolution, wait and recall
-    # effects in the simulator (its latent score includes them), so csat and fcr can swap in one centre
-    assert np.mean(per_seed_rho) >= 0.7, per_seed_rho
+    # and per seed: the mean Spearman correlation over the 20 centres is at least 0.9
+    assert np.mean(per_seed_rho) >= 0.9, per_seed_rho

@@ -1051,10 +1051,12 @@ def compute_panel(
 
 
 def wait_profile(data: Any, *, framework: Framework | str | Path | None = None, start: Any = None,
-                 end: Any = None) -> pd.DataFrame:
+                 end: Any = None, channels: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
     """Mean queue wait of answered contacts by weekday (0 = Monday) and hour (local time).
 
-    Returns columns ``weekday, hour, n, mean_wait_s`` (the response-time heat map's data).
+    ``channels`` restricts it to live channels (e.g. ``["phone", "chat"]``): e-mail waits
+    are hours, not seconds, and would swamp the map. Returns columns
+    ``weekday, hour, n, mean_wait_s`` (the response-time heat map's data).
     """
     fw = framework if isinstance(framework, Framework) else (
         _default_framework() if framework is None else load_framework(framework))
@@ -1064,9 +1066,13 @@ def wait_profile(data: Any, *, framework: Framework | str | Path | None = None, 
     eng = _Engine(sources, fw, period="day", start=start, end=end, threads=None, memory_limit="1GB", notices=[])
     try:
         eng.prepare({})
+        where, args = "", []
+        if channels:
+            where = f" AND channel IN ({', '.join('?' for _ in channels)})"
+            args = list(channels)
         return eng.con.execute(
             "SELECT isodow(_t) - 1 AS weekday, hour(_t) AS hour, COUNT(*) AS n, AVG(wait_s) AS mean_wait_s "
-            "FROM _v_contacts WHERE _ok AND answered GROUP BY 1, 2 ORDER BY 1, 2"
+            f"FROM _v_contacts WHERE _ok AND answered{where} GROUP BY 1, 2 ORDER BY 1, 2", args
         ).df()
     finally:
         eng.close()

@@ -143,6 +143,12 @@ class EntropyWeights(BaseWeights):
                 )
             keep = _informative(X, caller, notices)
             Z = X[keep]
+            flipped = [c for c in keep if directions.get(c) != "higher"]
+            if flipped:
+                notices.append(
+                    f"{caller}(normalisation='sum') uses raw values: the direction of {', '.join(flipped)} "
+                    "does not change entropy weights."
+                )
         else:
             keep = _informative(X, caller, notices)
             Z = minmax_aligned(X[keep], directions, bands)
