@@ -396,7 +396,7 @@ _ENTRIES: list[dict[str, Any]] = [
     # ---- qa
     dict(code="qa_score", name="QA score (0-100)", direction="higher", unit="points 0-100",
          table="qa_reviews", kind="mean", where="score IS NOT NULL", value="score",
-         definition="Mean score of quality reviews (period of the review).", source=f"{KS} 1.6"),
+         definition="Mean score of quality reviews (period of the reviewed contact).", source=f"{KS} 1.6"),
     dict(code="qa_critical_fail_rate", name="QA critical-fail rate", direction="lower", unit="share",
          table="qa_reviews", kind="proportion", where="critical_fail IS NOT NULL", condition="critical_fail",
          definition="Reviews with a critical (auto-fail) error / reviews.", source=f"{KS} 1.6"),

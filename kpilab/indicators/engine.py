@@ -566,6 +566,13 @@ class _Engine:
 
     def _prepare_simple(self, name: str) -> None:
         t = self._local(name, f"x.{SOURCE_TIME[name]}")
+        join = ""
+        if name == "qa_reviews" and "contacts" in self.sources:
+            # A review scores the agent's work on the reviewed contact, so it belongs to the period of
+            # that contact, not to the (often later) review date; unknown contacts fall back to it.
+            t = f"COALESCE({self._local('contacts', 'rc.arrived_at')}, {t})"
+            join = (" LEFT JOIN (SELECT contact_id, arrived_at FROM _b_contacts WHERE _reason0 IS NULL) rc"
+                    " ON x.contact_id = rc.contact_id")
         derived = ""
         if name == "tickets":
             derived = (", epoch(x.first_reply_at) - epoch(x.created_at) AS first_response_s, "
@@ -574,12 +581,12 @@ class _Engine:
             self.con.execute(
                 f"CREATE VIEW _p_{name} AS SELECT x.*{derived}, a.team AS team, a.role AS role, a.site AS site, "
                 f"{t} AS _t, (a.agent_id IS NULL AND x.agent_id IS NOT NULL) AS _unknown_agent "
-                f"FROM _b_{name} x LEFT JOIN _agents_ok a ON x.agent_id = a.agent_id"
+                f"FROM _b_{name} x LEFT JOIN _agents_ok a ON x.agent_id = a.agent_id{join}"
             )
         else:
             self.con.execute(
                 f"CREATE VIEW _p_{name} AS SELECT x.*{derived}, {_NO_UNITS}, {t} AS _t, FALSE AS _unknown_agent "
-                f"FROM _b_{name} x"
+                f"FROM _b_{name} x{join}"
             )
         exempt = self._exempt_sql(name, "_t", True, False)
         self.con.execute(
