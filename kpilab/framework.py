@@ -21,9 +21,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from kpilab._yaml import read_yaml_mapping
 from kpilab.errors import FrameworkError
 
 __all__ = [
@@ -308,16 +308,9 @@ def load_framework(source: str | Path | Mapping[str, Any] | None = None) -> Fram
     if isinstance(source, Mapping):
         data, label = dict(source), "(mapping)"
     else:
-        path = Path(source)
-        label = str(path)
-        if not path.is_file():
-            raise FrameworkError(f"Framework file {label} does not exist. Pass a YAML file, or omit it for the default.")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise FrameworkError(f"Framework file {label} is not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise FrameworkError(f"Framework file {label} must hold a mapping at the top level.")
+        label = str(source)
+        data = read_yaml_mapping(source, "Framework file", FrameworkError,
+                                 hint="Pass a YAML file, or omit it for the default.")
     try:
         return Framework.model_validate(data)
     except ValidationError as exc:

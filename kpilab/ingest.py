@@ -43,8 +43,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from kpilab._yaml import read_yaml_mapping
 from kpilab.errors import DataError, SchemaError
 from kpilab.schema import TABLES, TIME, coerce_table
 
@@ -144,12 +144,7 @@ def load_mapping(source: str | Path | Mapping[str, Any]) -> ColumnMapping:
     else:
         path = Path(source)
         label = str(path)
-        if not path.is_file():
-            raise SchemaError(f"Column-mapping file {label} does not exist.")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise SchemaError(f"Column-mapping file {label} is not valid YAML: {exc}") from None
+        data = read_yaml_mapping(path, "Column-mapping file", SchemaError)
         base = path.parent
     if not isinstance(data, dict):
         raise SchemaError(f"Column-mapping {label} must be a mapping with 'table' and 'columns'.")

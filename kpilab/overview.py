@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
 
 from kpilab.errors import DataError
+from kpilab.indicators.stats import t_interval, wilson_interval
 
 __all__ = ["data_inventory", "agent_overview", "channel_overview"]
 
@@ -38,24 +37,6 @@ def data_inventory(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["table", "rows", "columns", "first", "last"])
 
 
-def _wilson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    low, high = np.full(k.shape, np.nan), np.full(k.shape, np.nan)
-    ok = n > 0
-    if ok.any():
-        low[ok], high[ok] = proportion_confint(k[ok], n[ok], alpha=0.05, method="wilson")
-    return low, high
-
-
-def _t_interval(mean: np.ndarray, sd: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n)
-    half = np.where(n >= 2, half, np.nan)
-    return mean - half, mean + half
-
-
 def agent_overview(tables: dict[str, pd.DataFrame], *, min_n: int = 30) -> pd.DataFrame:
     """Per agent: contacts handled, mean CSAT and agent-flagged resolution, with n and CI.
 
@@ -76,15 +57,16 @@ def agent_overview(tables: dict[str, pd.DataFrame], *, min_n: int = 30) -> pd.Da
         res = answered.dropna(subset=["resolved"]).groupby("agent_id")["resolved"].agg(["sum", "size"])
         out["resolved_n"] = res["size"]
         out["resolved_rate"] = res["sum"] / res["size"]
-        lo, hi = _wilson(res["sum"].reindex(out.index).fillna(0), out["resolved_n"].fillna(0))
+        lo, hi = wilson_interval(res["sum"].reindex(out.index).fillna(0), out["resolved_n"].fillna(0))
         out["resolved_ci_low"], out["resolved_ci_high"] = lo, hi
     if "surveys" in tables and "csat" in tables["surveys"].columns:
         s = tables["surveys"].merge(answered[["contact_id", "agent_id"]], on="contact_id", how="inner")
-        g = s.dropna(subset=["csat"]).groupby("agent_id")["csat"].agg(["size", "mean", "std"])
+        s = s.dropna(subset=["csat"]).assign(csat_sq=lambda d: d["csat"] ** 2)
+        g = s.groupby("agent_id").agg(n=("csat", "size"), total=("csat", "sum"), sumsq=("csat_sq", "sum"))
         g = g.reindex(out.index)
-        out["csat_n"] = g["size"].fillna(0).astype(int)
-        out["csat_mean"] = g["mean"]
-        out["csat_ci_low"], out["csat_ci_high"] = _t_interval(g["mean"], g["std"], out["csat_n"])
+        out["csat_n"] = g["n"].fillna(0).astype(int)
+        out["csat_mean"] = g["total"] / g["n"]
+        out["csat_ci_low"], out["csat_ci_high"] = t_interval(g["total"], g["sumsq"], g["n"].fillna(0))
     out["flag"] = np.where(out.get("csat_n", pd.Series(0, index=out.index)) < min_n, "small_n", "")
     if "agents" in tables and "team" in tables["agents"].columns:
         out = out.join(tables["agents"].set_index("agent_id")[["team"]], how="left")
@@ -102,7 +84,7 @@ def channel_overview(contacts: pd.DataFrame) -> pd.DataFrame:
     g = df.groupby("channel").agg(offered=("contact_id", "size"), answered=("answered", "sum"),
                                   mean_wait_s=("wait_s", "mean"))
     g["answer_rate"] = g["answered"] / g["offered"]
-    g["ci_low"], g["ci_high"] = _wilson(g["answered"], g["offered"])
+    g["ci_low"], g["ci_high"] = wilson_interval(g["answered"], g["offered"])
     return g.reset_index()[["channel", "offered", "answered", "answer_rate", "ci_low", "ci_high", "mean_wait_s"]]
 
 

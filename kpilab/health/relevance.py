@@ -200,10 +200,7 @@ def bootstrap_correlations(
     with np.errstate(invalid="ignore", divide="ignore"):
         for start in range(0, n_boot, chunk):
             bc = min(chunk, n_boot - start)
-            draws = rng.integers(0, g, size=(bc, g))
-            flat = (draws + (np.arange(bc) * g)[:, None]).ravel()
-            counts = np.bincount(flat, minlength=bc * g).reshape(bc, g).astype(float)
-            w = counts[:, codes] if clusters is not None else counts
+            w = _resample_multiplicities(rng, bc, g, codes if clusters is not None else None)
             s = w @ stacked
             s1, sa, sb, saa, sbb, sab = (s[:, k * p : (k + 1) * p] for k in range(6))
             cov = sab - sa * sb / s1
@@ -213,6 +210,20 @@ def bootstrap_correlations(
             r[(va <= 1e-12 * np.maximum(saa, 1e-300)) | (vb <= 1e-12 * np.maximum(sbb, 1e-300))] = np.nan
             out[start : start + bc] = r
     return out
+
+
+def _resample_multiplicities(
+    rng: np.random.Generator, n_resamples: int, n_groups: int, codes: np.ndarray | None
+) -> np.ndarray:
+    """How often each row appears in each of ``n_resamples`` bootstrap resamples, shape (B, rows).
+
+    Groups (units, or clusters given by ``codes``) are drawn with replacement; a row inherits
+    its cluster's multiplicity, so whole agents are resampled together.
+    """
+    draws = rng.integers(0, n_groups, size=(n_resamples, n_groups))
+    flat = (draws + (np.arange(n_resamples) * n_groups)[:, None]).ravel()
+    counts = np.bincount(flat, minlength=n_resamples * n_groups).reshape(n_resamples, n_groups).astype(float)
+    return counts[:, codes] if codes is not None else counts
 
 
 def _bootstrap_kendall(
@@ -238,10 +249,7 @@ def _bootstrap_kendall(
     with np.errstate(invalid="ignore", divide="ignore"):
         for start in range(0, n_boot, chunk):
             bc = min(chunk, n_boot - start)
-            draws = rng.integers(0, g, size=(bc, g))
-            flat = (draws + (np.arange(bc) * g)[:, None]).ravel()
-            counts = np.bincount(flat, minlength=bc * g).reshape(bc, g).astype(float)
-            w = counts[:, codes] if clusters is not None else counts
+            w = _resample_multiplicities(rng, bc, g, codes if clusters is not None else None)
             num = np.einsum("bi,bi->b", w @ cmat, w)
             den = np.sqrt(np.einsum("bi,bi->b", w @ dx, w) * np.einsum("bi,bi->b", w @ dy, w))
             out[start : start + bc] = num / den

@@ -38,9 +38,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from kpilab._validation import Interval, check_params
+from kpilab._yaml import read_yaml_mapping
 from kpilab.errors import DataError, ParameterError
 from kpilab.weights._base import NotFittedError
 from kpilab.weights._matrix import fingerprint
@@ -118,12 +118,7 @@ def read_pairwise(path: str | Path) -> pd.DataFrame:
             index=list(raw.index), columns=list(raw.columns),
         )
     elif suffix in (".yaml", ".yml"):
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise DataError(f"Pairwise comparison file {path} is not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise DataError(f"Pairwise comparison file {path} must hold a mapping (codes + matrix, or judgements).")
+        data = read_yaml_mapping(path, "Pairwise comparison file", DataError)
         if "judgements" in data:
             M = pairwise_from_judgements(dict(data["judgements"]), data.get("codes"))
         elif isinstance(data.get("matrix"), dict):
