@@ -7,6 +7,7 @@ is attributable:
 * ``panel``: ``compute_panel(folder, period="week", unit="agent",
   indicators=[aht, fcr_agent, acw_time, hold_rate, answered_contacts])``
   (includes validation, duplicate-id check and row accounting);
+* ``trusted``: the same with ``check_duplicate_ids=False`` (ids guaranteed unique by the source);
 * ``hand``: one hand-written DuckDB ``GROUP BY agent_id, week`` query computing
   the same sums and counts (no validation, no accounting, no intervals).
 
@@ -99,9 +100,9 @@ def _child(mode: str, folder: str, threads: int, memory_limit: str) -> None:
     from kpilab.indicators import compute_panel
 
     t0 = time.perf_counter()  # imports excluded: the comparison is inside a running process
-    if mode == "panel":
+    if mode in ("panel", "trusted"):
         r = compute_panel(folder, period="week", unit="agent", indicators=INDICATORS, threads=threads,
-                          memory_limit=memory_limit)
+                          memory_limit=memory_limit, check_duplicate_ids=mode == "panel")
         rows = len(r.panel)
     else:
         con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
@@ -123,15 +124,15 @@ def main() -> None:
         _child(args._child[0], args._child[1], args.threads, args.memory_limit)
         return
     print(f"threads={args.threads} memory_limit={args.memory_limit} indicators={','.join(INDICATORS)}")
-    print(f"{'rows':>12} {'build s':>8} {'panel s':>8} {'hand s':>8} {'ratio':>6} {'panel RSS MB':>13} "
-          f"{'hand RSS MB':>12}")
+    print(f"{'rows':>12} {'build s':>8} {'panel s':>8} {'trusted s':>9} {'hand s':>8} {'ratio':>6} "
+          f"{'trusted ratio':>13} {'panel RSS MB':>13} {'hand RSS MB':>12}")
     for n in [int(s) for s in args.sizes.split(",")]:
         with tempfile.TemporaryDirectory(prefix="kpilab-bench-") as tmp:
             t0 = time.perf_counter()
             build(n, Path(tmp))
             built = time.perf_counter() - t0
             res: dict[str, dict] = {}
-            for mode in ("hand", "panel"):
+            for mode in ("hand", "panel", "trusted"):
                 runs = []
                 for _ in range(args.repeat):
                     out = subprocess.run(
@@ -141,10 +142,10 @@ def main() -> None:
                     runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
                 res[mode] = min(runs, key=lambda r: r["seconds"]) | {
                     "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}
-            p, h = res["panel"], res["hand"]
-            print(f"{n:>12,} {built:>8.1f} {p['seconds']:>8.2f} {h['seconds']:>8.2f} "
-                  f"{p['seconds'] / h['seconds']:>6.2f} {p['peak_rss_mb']:>13.0f} {h['peak_rss_mb']:>12.0f}",
-                  flush=True)
+            p, t, h = res["panel"], res["trusted"], res["hand"]
+            print(f"{n:>12,} {built:>8.1f} {p['seconds']:>8.2f} {t['seconds']:>9.2f} {h['seconds']:>8.2f} "
+                  f"{p['seconds'] / h['seconds']:>6.2f} {t['seconds'] / h['seconds']:>13.2f} "
+                  f"{p['peak_rss_mb']:>13.0f} {h['peak_rss_mb']:>12.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -96,6 +96,20 @@ def test_accounting_identity_and_reasons_on_dirty_data():
     assert aht["n"].item() == 6
 
 
+def test_trusted_ids_skip_the_duplicate_check_and_say_so(sim_tables):
+    checked = compute_panel(sim_tables, indicators=["aht", "csat", "fcr_agent"])
+    trusted = compute_panel(sim_tables, indicators=["aht", "csat", "fcr_agent"], check_duplicate_ids=False)
+    pd.testing.assert_frame_equal(checked.panel, trusted.panel)
+    assert any("duplicate ids were not checked" in n for n in trusted.notices)
+    assert trusted.params["check_duplicate_ids"] is False
+
+
+def test_trusted_ids_that_repeat_fail_loudly():
+    # c0 appears twice in contacts: its survey would count twice, so the accounting refuses
+    with pytest.raises(DataError, match="ids are not unique after all. Rerun with check_duplicate_ids=True"):
+        compute_panel(dirty_tables(), unit=["agent", "centre"], check_duplicate_ids=False)
+
+
 def test_schema_reasons_agree_with_validate_table():
     tables = dirty_tables()
     r = compute_panel(tables, unit="centre")
