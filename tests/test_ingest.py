@@ -118,7 +118,7 @@ def test_folder_with_csv_ids_that_look_numeric(tmp_path):
 
 
 def test_documented_mapping_example_maps_an_export():
-    m = load_mapping(PROJ_ROOT / "docs" / "column_mapping_example.yaml")
+    m = load_mapping(PROJ_ROOT / "data" / "column_mapping_example.yaml")
     export = pd.DataFrame({
         "Call ID": [101, 102], "Line": ["Voice", "Web chat"], "Skill": ["billing", "tech"],
         "Caller": ["k1", "k2"], "Agent": ["ann", None], "Start time": ["02/03/2025 10:00:00"] * 2,

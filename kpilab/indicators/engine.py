@@ -170,7 +170,7 @@ def resolve_definitions(
             msg = (f"Indicator {code!r} has no definition: it is not in the kpilab catalogue "
                    f"({', '.join(sorted(CATALOGUE))}) and the framework gives no 'compute:' for it.")
             if explicit:
-                raise FrameworkError(msg + " Add a compute: block (see docs/indicators.md) or drop it.")
+                raise FrameworkError(msg + " Add a compute: block (see kpilab/indicators/CATALOGUE.md) or drop it.")
             notices.append(msg + " Skipped.")
             continue
         params = dict(ind.params) if ind is not None else {}
