@@ -197,6 +197,22 @@ def warn_constant(cols: list[str], caller: str, notices: list[str] | None) -> No
         notices.append(msg)
 
 
+def varying_columns(X: pd.DataFrame, caller: str, notices: list[str] | None, min_count: int = 1) -> list[str]:
+    """Columns of ``X`` that vary; constant ones are warned about (they get weight 0).
+
+    Raises :class:`DataError` when fewer than ``min_count`` columns vary.
+    """
+    const = constant_columns(X)
+    warn_constant(const, caller, notices)
+    keep = [c for c in X.columns if c not in const]
+    if len(keep) < min_count:
+        if not keep:
+            raise DataError(f"{caller}: every indicator is constant over the {len(X)} rows; "
+                            "no data-driven weights exist.")
+        raise DataError(f"{caller} needs at least {min_count} indicators that vary; got {', '.join(keep)}.")
+    return keep
+
+
 def fingerprint(X: pd.DataFrame | np.ndarray | None) -> str:
     """sha256 of the matrix used (column names, then float64 values in C order, NaN-safe)."""
     if X is None:

@@ -37,7 +37,11 @@ from scipy.special import xlogy
 from kpilab._validation import Options
 from kpilab.errors import DataError, InsufficientDataError
 from kpilab.weights._base import BaseWeights
-from kpilab.weights._matrix import NAN_POLICIES, constant_columns, minmax_aligned, warn_constant
+from kpilab.weights._matrix import (
+    NAN_POLICIES,
+    minmax_aligned,
+    varying_columns,
+)
 
 __all__ = [
     "EqualWeights",
@@ -56,11 +60,7 @@ _Out = tuple[pd.Series, dict[str, Any], dict[str, pd.DataFrame], None]
 
 
 def _informative(X: pd.DataFrame, caller: str, notices: list[str]) -> list[str]:
-    const = constant_columns(X)
-    warn_constant(const, caller, notices)
-    keep = [c for c in X.columns if c not in const]
-    if not keep:
-        raise DataError(f"{caller}: every indicator is constant over the {len(X)} rows; no data-driven weights exist.")
+    keep = varying_columns(X, caller, notices)
     return keep
 
 

@@ -34,9 +34,13 @@ import pandas as pd
 from scipy import optimize, stats
 
 from kpilab._validation import InstanceOf, Interval, Options
-from kpilab.errors import DataError, ParameterError
+from kpilab.errors import ParameterError
 from kpilab.weights._base import BaseWeights
-from kpilab.weights._matrix import NAN_POLICIES, constant_columns, minmax_aligned, warn_constant
+from kpilab.weights._matrix import (
+    NAN_POLICIES,
+    minmax_aligned,
+    varying_columns,
+)
 
 __all__ = ["OptimisedWeights", "influence_shares"]
 
@@ -104,11 +108,7 @@ class OptimisedWeights(BaseWeights):
         self.nan_policy = nan_policy
 
     def _compute(self, X, directions, bands, y, notices):  # type: ignore[override]
-        const = constant_columns(X)
-        warn_constant(const, "OptimisedWeights", notices)
-        codes = [c for c in X.columns if c not in const]
-        if len(codes) < 2:
-            raise DataError("OptimisedWeights needs at least 2 indicators that vary.")
+        codes = varying_columns(X, "OptimisedWeights", notices, min_count=2)
         Z = minmax_aligned(X[codes], directions, bands).to_numpy(dtype=float)
         n = len(codes)
         if self.target is None:

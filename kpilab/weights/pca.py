@@ -42,9 +42,8 @@ import pandas as pd
 from scipy import stats
 
 from kpilab._validation import Interval, Options
-from kpilab.errors import DataError
 from kpilab.weights._base import BaseWeights
-from kpilab.weights._matrix import NAN_POLICIES, constant_columns, warn_constant
+from kpilab.weights._matrix import NAN_POLICIES, varying_columns
 
 __all__ = ["PCAWeights", "varimax", "pca_weights", "kmo", "bartlett_sphericity"]
 
@@ -171,11 +170,7 @@ class PCAWeights(BaseWeights):
         self.nan_policy = nan_policy
 
     def _compute(self, X, directions, bands, y, notices):  # type: ignore[override]
-        const = constant_columns(X)
-        warn_constant(const, "PCAWeights", notices)
-        keep = [c for c in X.columns if c not in const]
-        if len(keep) < 2:
-            raise DataError(f"PCAWeights needs at least 2 indicators that vary; got {keep or 'none'}.")
+        keep = varying_columns(X, "PCAWeights", notices, min_count=2)
         A = X[keep].to_numpy(dtype=float)
         R = np.corrcoef(A, rowvar=False)
         p = len(keep)

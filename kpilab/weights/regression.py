@@ -51,7 +51,7 @@ from scipy.optimize import nnls
 from kpilab._validation import Interval, Options
 from kpilab.errors import DataError
 from kpilab.weights._base import BaseWeights
-from kpilab.weights._matrix import NAN_POLICIES, aligned, constant_columns, warn_constant
+from kpilab.weights._matrix import NAN_POLICIES, aligned, varying_columns
 
 __all__ = ["RegressionWeights", "regression_weights"]
 
@@ -173,9 +173,8 @@ class RegressionWeights(BaseWeights):
             raise DataError("RegressionWeights needs an outcome: fit(X, directions, y=outcome).")
         if np.ptp(y.to_numpy()) == 0:
             raise DataError("RegressionWeights: the outcome is constant over the rows; nothing to explain.")
-        const = constant_columns(X)
-        warn_constant(const, "RegressionWeights", notices)
-        codes = [c for c in X.columns if c not in const]
+        codes = varying_columns(X, "RegressionWeights", notices)
+        const = [c for c in X.columns if c not in codes]
         if len(X) <= len(codes) + 1:
             raise DataError(
                 f"RegressionWeights: {len(X)} rows for {len(codes)} indicators; OLS needs more rows than "
