@@ -16,6 +16,7 @@ column, an optional ``period`` column and one column per indicator).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -129,6 +130,77 @@ def to_wide(
             raise DataError(f"Indicator(s) {', '.join(absent)} are not in the panel; it has {', '.join(wide.columns)}.")
         wide = wide[indicators]
     return wide.sort_index()
+
+
+@dataclass(frozen=True)
+class PooledPanel:
+    """One value per unit over all periods of a panel (see :func:`pool_periods`).
+
+    Attributes
+    ----------
+    values : DataFrame
+        Index ``unit_id``, one column per indicator.
+    n : DataFrame
+        Observations behind each value (summed over periods).
+    method : dict
+        ``{indicator: "pooled_ratio" | "n_weighted_mean"}``.
+    """
+
+    values: pd.DataFrame
+    n: pd.DataFrame
+    method: dict[str, str]
+
+    def small_n(self, min_n: int) -> pd.Series:
+        """Per unit, the indicators backed by fewer than ``min_n`` observations (';'-joined, '' if none)."""
+        low = self.n.lt(min_n) & self.values.notna()
+        return low.apply(lambda row: ";".join(c for c, v in row.items() if v), axis=1).rename("small_n")
+
+
+def pool_periods(
+    panel: pd.DataFrame, *, unit_level: str = "agent", indicators: list[str] | None = None
+) -> PooledPanel:
+    r"""Collapse the periods of a long panel into one value per unit, summing counts.
+
+    A ratio indicator (``value = s * numerator / denominator`` in every row, with
+    ``s`` 1 or 100 as for NPS) is recomputed from the summed counts,
+
+    .. math:: v_u = s \, \frac{\sum_t \mathrm{num}_{ut}}{\sum_t \mathrm{den}_{ut}},
+
+    never by averaging the periods' percentages (``shared/domain/kpi-standards.md``
+    rule 1). Indicators without counts (medians, p90, wide inputs) fall back to
+    the n-weighted mean of the period values (or the plain mean when n is
+    unknown); :attr:`PooledPanel.method` says which was used.
+    """
+    validate_panel(panel)
+    df = panel[panel["unit_level"] == unit_level]
+    if df.empty:
+        raise DataError(f"The panel has no rows at unit level {unit_level!r}.")
+    if indicators is not None:
+        df = df[df["indicator"].isin(indicators)]
+    df = df[df["value"].notna()]
+    values, ns, method = {}, {}, {}
+    for code, g in df.groupby("indicator", sort=False):
+        num, den, val = g["numerator"], g["denominator"], g["value"]
+        ratio = num / den.where(den > 0)
+        scale = next((k for k in (1.0, 100.0) if ratio.notna().all() and np.allclose(val, k * ratio, rtol=1e-6,
+                                                                                      atol=1e-9)), None)
+        n = g["n"].fillna(0)
+        if scale is not None:
+            sums = g.groupby("unit_id")[["numerator", "denominator"]].sum()
+            values[code] = scale * sums["numerator"] / sums["denominator"]
+            method[code] = "pooled_ratio"
+        else:
+            w = n.where(n > 0, 1.0) if g["n"].notna().all() else pd.Series(1.0, index=g.index)
+            tmp = pd.DataFrame({"unit_id": g["unit_id"], "wv": w * val, "w": w})
+            agg = tmp.groupby("unit_id")[["wv", "w"]].sum()
+            values[code] = agg["wv"] / agg["w"]
+            method[code] = "n_weighted_mean"
+        ns[code] = n.groupby(g["unit_id"]).sum()
+    order = [c for c in (indicators or sorted(values)) if c in values]
+    vals = pd.DataFrame(values)[order].sort_index()
+    nframe = pd.DataFrame(ns)[order].reindex(vals.index)
+    vals.index.name = nframe.index.name = "unit_id"
+    return PooledPanel(vals, nframe, method)
 
 
 def wide_to_long(wide: pd.DataFrame, unit_level: str = "agent") -> pd.DataFrame:

@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 
 from kpilab.errors import DataError, SchemaError
-from kpilab.panel import PANEL_COLUMNS, read_panel, to_wide, validate_panel, wide_to_long, write_table
+from kpilab.panel import (
+    PANEL_COLUMNS,
+    pool_periods,
+    read_panel,
+    to_wide,
+    validate_panel,
+    wide_to_long,
+    write_table,
+)
 
 
 def long_panel() -> pd.DataFrame:
@@ -84,3 +92,30 @@ def test_read_panel_errors(tmp_path):
     pd.DataFrame({"unit_id": ["a"], "csat": ["good"]}).to_csv(tmp_path / "w2.csv", index=False)
     with pytest.raises(SchemaError, match="not numeric"):
         read_panel(tmp_path / "w2.csv")
+
+
+def test_pool_periods_sums_counts_instead_of_averaging_rates():
+    rows = [
+        # unit, period, indicator, value, numerator, denominator, n
+        ("a1", "2025-01-01", "fcr", 0.5, 1, 2, 2),
+        ("a1", "2025-02-01", "fcr", 0.9, 90, 100, 100),
+        ("a1", "2025-01-01", "nps", 50.0, 1, 2, 2),          # NPS: value = 100 * (P - D) / n
+        ("a1", "2025-02-01", "nps", 10.0, 10, 100, 100),
+        ("a1", "2025-01-01", "ttr", 100.0, np.nan, 4, 4),    # a median: no numerator, cannot be pooled
+        ("a1", "2025-02-01", "ttr", 200.0, np.nan, 12, 12),
+        ("a2", "2025-01-01", "fcr", 0.25, 1, 4, 4),
+    ]
+    panel = pd.DataFrame(rows, columns=["unit_id", "period", "indicator", "value", "numerator", "denominator", "n"])
+    panel = panel.assign(unit_level="agent", ci_low=np.nan, ci_high=np.nan, flag="")[PANEL_COLUMNS]
+    pooled = pool_periods(panel)
+    assert pooled.values.loc["a1", "fcr"] == pytest.approx(91 / 102)  # not (0.5 + 0.9) / 2
+    assert pooled.values.loc["a1", "nps"] == pytest.approx(100 * 11 / 102)
+    assert pooled.values.loc["a1", "ttr"] == pytest.approx((4 * 100 + 12 * 200) / 16)
+    assert pooled.method == {"fcr": "pooled_ratio", "nps": "pooled_ratio", "ttr": "n_weighted_mean"}
+    assert pooled.n.loc["a1", "fcr"] == 102 and pooled.n.loc["a2", "fcr"] == 4
+    assert np.isnan(pooled.values.loc["a2", "nps"])
+    flags = pooled.small_n(30)
+    assert flags["a2"] == "fcr" and flags["a1"] == "ttr"
+    # row order does not matter
+    shuffled = pool_periods(panel.sample(frac=1, random_state=3))
+    pd.testing.assert_frame_equal(shuffled.values, pooled.values)
