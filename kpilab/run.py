@@ -308,7 +308,7 @@ def execute(
             status = "failed"
             ename = getattr(exc, "ename", type(exc).__name__)
             evalue = getattr(exc, "evalue", str(exc))
-            failure = f"{nb.name} failed: {ename}: {evalue}".strip()
+            failure = f"{nb.name} failed: {ename}: {evalue}".strip().rstrip(".")
             step["error"] = failure
         step["seconds"] = round(time.perf_counter() - s0, 2)
         record["steps"].append(step)

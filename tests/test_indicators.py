@@ -140,11 +140,13 @@ def test_aht_acw_hold_without_hold_and_acw_columns():
     assert cell(r, "aht", "a1")["value"] == pytest.approx(180.0)
     assert cell(r, "acw_time", "a1")["value"] == pytest.approx(20.0)
     assert cell(r, "hold_rate", "a1")["value"] == pytest.approx(0.5)
-    # missing hold and ACW columns count as 0
+    # missing hold and ACW columns count as 0 in handle time; indicators about them are skipped, not zero
     r2 = compute_panel({"contacts": df.drop(columns=["hold_s", "acw_s"])}, unit="agent",
-                       indicators=["aht", "acw_time"])
+                       indicators=["aht", "acw_time", "hold_rate"])
     assert cell(r2, "aht", "a1")["value"] == pytest.approx(150.0)
-    assert cell(r2, "acw_time", "a1")["value"] == pytest.approx(0.0)
+    assert set(r2.panel["indicator"]) == {"aht"}
+    assert any(n.startswith("acw_time: skipped") and "acw_s" in n for n in r2.notices)
+    assert any(n.startswith("hold_rate: skipped") and "hold_s" in n for n in r2.notices)
 
 
 def test_t_interval_matches_scipy():

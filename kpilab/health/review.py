@@ -686,7 +686,8 @@ def health_review(
     if outcome not in wide.columns:
         raise DataError(
             f"The outcome {outcome!r} is not in the panel; it has {', '.join(map(str, wide.columns))}. "
-            "Pass --outcome with one of these codes."
+            "Choose one of these as the outcome (outcome= in Python and notebooks, --outcome on the command "
+            "line), or add an outcome column such as contacts.retained to the data."
         )
     missing_ctrl = [c for c in controls if c not in wide.columns]
     if missing_ctrl:

@@ -323,7 +323,7 @@ _ENTRIES: list[dict[str, Any]] = [
          definition="Mean talk seconds over answered contacts.", source=f"{KS} 1.2"),
     dict(code="acw_time", name="After-contact work time", direction="lower", unit="seconds", table="contacts",
          kind="mean", where="answered", value="COALESCE(acw_s, 0)",
-         definition="Sum of ACW seconds / answered contacts (missing = 0).", source=f"{KS} 1.2"),
+         definition="Sum of ACW seconds / answered contacts (a missing value counts 0; skipped when the log has no acw_s column).", source=f"{KS} 1.2"),
     dict(code="hold_rate", name="Hold rate", direction="lower", unit="share", table="contacts",
          kind="proportion", where="answered", condition="COALESCE(hold_s, 0) > 0",
          definition="Share of answered contacts with hold_s > 0.", source=f"{KS} 4 (hold abuse)"),

@@ -964,7 +964,9 @@ def compute_panel(
         words = set().union(*(_words(getattr(d, k)) for k in ("where", "condition", "value", "numerator",
                                                                "denominator")))
         spec_cols = {c.name for c in TABLES[d.table].columns if not c.required}
-        missing = sorted((words & spec_cols) - present_cols[d.table] - _ZERO_IF_ABSENT)
+        # hold_s / acw_s count as 0 inside handle time (AHT, cost), but an indicator *about* hold or ACW
+        # (hold_rate, acw_time) cannot be computed from a log that does not record them
+        missing = sorted((words & spec_cols) - present_cols[d.table])
         for derived, cols in _DERIVED_NEEDS.items():
             if derived in words:
                 missing += [c for c in cols if c not in present_cols[d.table]]
