@@ -14,7 +14,7 @@ import pandas as pd
 from kpilab.errors import DataError
 from kpilab.indicators.stats import t_interval, wilson_interval
 
-__all__ = ["data_inventory", "agent_overview", "channel_overview"]
+__all__ = ["agent_overview", "channel_overview", "data_inventory", "ticket_overview", "validation_summary"]
 
 _TIME_COLUMNS = {
     "contacts": "arrived_at",
@@ -153,3 +153,27 @@ def describe_overview(inventory: pd.DataFrame, agents: pd.DataFrame, min_n: int)
         text += (f"A typical agent's CSAT interval is {width:.2f} points wide: differences smaller than that "
                  "between two agents are not evidence of a difference.")
     return text
+
+
+def ticket_overview(tickets: pd.DataFrame) -> pd.DataFrame:
+    """Per agent: tickets, share solved and share reopened (Wilson CIs), median hours to first reply.
+
+    Columns: ``agent_id, tickets, solved, solved_rate, solved_ci_low, solved_ci_high,
+    reopened_rate, reopened_ci_low, reopened_ci_high, median_first_reply_h``.
+    """
+    df = tickets[tickets["agent_id"].notna()]
+    if df.empty:
+        raise DataError("Table 'tickets' has no ticket with an agent: nothing to summarise per agent.")
+    solved = df["solved_at"].notna()
+    reopened = (df["reopens"].fillna(0) > 0) & solved if "reopens" in df.columns else pd.Series(False, index=df.index)
+    first_h = (df["first_reply_at"] - df["created_at"]).dt.total_seconds() / 3600
+    g = pd.DataFrame({"agent_id": df["agent_id"], "solved": solved, "reopened": reopened, "first_h": first_h})
+    out = g.groupby("agent_id").agg(tickets=("solved", "size"), solved=("solved", "sum"),
+                                    reopened=("reopened", "sum"), median_first_reply_h=("first_h", "median"))
+    out["solved_rate"] = out["solved"] / out["tickets"]
+    out["solved_ci_low"], out["solved_ci_high"] = wilson_interval(out["solved"], out["tickets"])
+    out["reopened_rate"] = out["reopened"] / out["solved"].where(out["solved"] > 0)
+    out["reopened_ci_low"], out["reopened_ci_high"] = wilson_interval(out["reopened"], out["solved"])
+    cols = ["tickets", "solved", "solved_rate", "solved_ci_low", "solved_ci_high", "reopened_rate",
+            "reopened_ci_low", "reopened_ci_high", "median_first_reply_h"]
+    return out[cols].reset_index()

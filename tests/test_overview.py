@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from kpilab.overview import agent_overview, channel_overview, data_inventory, validation_summary
+from kpilab.overview import (
+    agent_overview,
+    channel_overview,
+    data_inventory,
+    ticket_overview,
+    validation_summary,
+)
 
 T0 = pd.Timestamp("2025-03-03 09:00")
 
@@ -64,3 +70,20 @@ def test_inventory_and_problems(tables):
     probs = validation_summary(tables)
     bad = probs[probs["table"] == "contacts"]
     assert bad["reason"].tolist() == ["negative talk_s"] and bad["first_ids"].iloc[0] == "c0"
+
+
+def test_ticket_overview_rates_and_intervals():
+    t0 = pd.Timestamp("2025-01-06 09:00")
+    tickets = pd.DataFrame({
+        "ticket_id": [f"t{i}" for i in range(10)],
+        "agent_id": ["a1"] * 10,
+        "created_at": [t0] * 10,
+        "first_reply_at": [t0 + pd.Timedelta(hours=h) for h in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)],
+        "solved_at": [t0 + pd.Timedelta(days=1)] * 8 + [pd.NaT] * 2,
+        "reopens": [1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    })
+    row = ticket_overview(tickets).iloc[0]
+    assert row["tickets"] == 10 and row["solved"] == 8 and row["solved_rate"] == pytest.approx(0.8)
+    assert row["solved_ci_low"] == pytest.approx(0.490, abs=5e-4)  # Wilson 8/10, kpi-standards.md
+    assert row["reopened_rate"] == pytest.approx(1 / 8)
+    assert row["median_first_reply_h"] == pytest.approx(5.5)

@@ -44,3 +44,22 @@ def test_review_pipeline_end_to_end(tiny_data, tmp_path):
     assert any(k.endswith("contacts.parquet") for k in record["inputs"])
     assert (run_dir / "tables" / "agent_overview.csv").is_file()
     assert (run_dir / "figures" / "agent_csat.png").is_file()
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("source, outcome", [("pwc", "csat"), ("helpdesk", "reopen_rate")])
+def test_review_pipeline_on_real_exports(shared_data, tmp_path, source, outcome):
+    """The whole review runs on real exports that lack most tables (calls only; tickets only)."""
+    from kpilab.adapters import helpdesk_event_log, pwc_call_log, write_tables
+
+    if source == "pwc":
+        tables = pwc_call_log(shared_data / "pwc-call-center" / "pwc_call_center_dataset.xlsx")
+    else:
+        tables = helpdesk_event_log(shared_data / "helpdesk-eventlog" / "Helpdesk.csv")
+    data = tmp_path / source
+    write_tables(tables, data)
+    result = execute("review", {"data_dir": str(data), "outcome": outcome, "n_boot": 50}, name=source,
+                     output_root=tmp_path / "outputs", kernel="python3", execution_timeout=600)
+    assert result.status == "succeeded" and result.report.is_file()
+    decisions = (result.run_dir / "tables" / "decisions.csv").read_text()
+    assert "decision" in decisions
