@@ -28,6 +28,7 @@ COMMAND_MODULES = [
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``kpilab`` argument parser with one sub-command per module in :data:`COMMAND_MODULES`."""
     parser = argparse.ArgumentParser(
         prog="kpilab",
         description="Design, calibrate and audit customer-service KPI systems.",
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (2 with a one-line reason on a KpilabError)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):

@@ -86,6 +86,8 @@ class Indicator(_Model):
 
 
 class Pillar(_Model):
+    """A group of indicators (indicator -> pillar -> index)."""
+
     code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     name: str
     description: str = ""
@@ -111,12 +113,16 @@ class WeightSet(_Model):
 
 
 class GradeBand(_Model):
+    """A grade given to 0-100 scores of at least ``min`` (listed best first)."""
+
     grade: str
     min: float
     label: str = ""
 
 
 class Tier(_Model):
+    """A career tier: scores of at least ``min`` for ``consecutive_periods`` periods in a row."""
+
     tier: str
     min: float
     consecutive_periods: int = 1
@@ -124,6 +130,8 @@ class Tier(_Model):
 
 
 class Exemption(_Model):
+    """A window whose contacts are excluded or kept with relaxed targets (scope all, team:X, queue:X)."""
+
     start: datetime
     end: datetime
     scope: str = "all"
@@ -187,9 +195,11 @@ class Framework(_Model):
     # ------------------------------------------------------------------ access
     @property
     def codes(self) -> list[str]:
+        """Every indicator code, in framework order."""
         return [i.code for i in self.indicators]
 
     def indicator(self, code: str) -> Indicator:
+        """The indicator with this code (FrameworkError naming the known codes if absent)."""
         for ind in self.indicators:
             if ind.code == code:
                 return ind
@@ -200,6 +210,7 @@ class Framework(_Model):
         return {i.code: i.direction for i in self.indicators}
 
     def outcomes(self) -> list[str]:
+        """Codes of the outcome indicators (not scored)."""
         return [i.code for i in self.indicators if i.outcome]
 
     def scored(self) -> list[str]:

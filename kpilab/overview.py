@@ -8,11 +8,16 @@ always carry their sample size and a 95 % confidence interval, with
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from kpilab.errors import DataError
 from kpilab.indicators.stats import t_interval, wilson_interval
+
+if TYPE_CHECKING:
+    import matplotlib.pyplot as plt
 
 __all__ = ["agent_overview", "channel_overview", "data_inventory", "ticket_overview", "validation_summary"]
 
@@ -106,7 +111,7 @@ def validation_summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["table", "reason", "rows", "first_ids"])
 
 
-def plot_agent_csat(overview: pd.DataFrame, target: float | None = None):
+def plot_agent_csat(overview: pd.DataFrame, target: float | None = None) -> plt.Figure:
     """Mean CSAT per agent with its 95 % interval; small samples drawn hollow and grey.
 
     Agents are ordered by the lower bound of their interval, the honest order

@@ -66,9 +66,11 @@ class TableSpec:
 
     @property
     def required(self) -> list[str]:
+        """Names of the required columns."""
         return [c.name for c in self.columns if c.required]
 
     def column(self, name: str) -> Column:
+        """The column spec called ``name``."""
         for c in self.columns:
             if c.name == name:
                 return c
@@ -189,6 +191,7 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
+        """True when no row has a problem."""
         return self.issues.empty
 
     def excluded_mask(self) -> np.ndarray:
