@@ -105,3 +105,13 @@ def test_report_refuses_failed_notebooks():
 def test_cli_run_unknown_parameter_exit_code(tiny, capsys):
     assert main(["run", str(tiny), "-p", "zzz", "1"]) == 2
     assert "Unknown parameter(s) zzz" in capsys.readouterr().err
+
+
+def test_example_params_file_matches_the_review_notebooks():
+    from kpilab.run import notebook_parameters
+    from tests.conftest import PROJ_ROOT
+
+    params = load_params_file(PROJ_ROOT / "data" / "review_params_example.yaml")
+    declared = set().union(*(notebook_parameters(nb) for nb in resolve_target("review")))
+    assert set(params) <= declared, set(params) - declared
+    assert params["period_start"] == "2025-07-01"
