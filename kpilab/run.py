@@ -301,6 +301,8 @@ def execute(
                 str(nb), str(out), parameters=nb_params, kernel_name=kernel, cwd=str(PROJ_ROOT),
                 execution_timeout=execution_timeout, start_timeout=start_timeout,
                 progress_bar=False, log_output=log_output,
+                # ipykernel 7 warns on every start that local TCP is unencrypted; keep errors only
+                extra_arguments=["--IPKernelApp.log_level=ERROR"],
             )
             step["status"] = "succeeded"
         except Exception as exc:  # papermill raises its own error types; record and stop
