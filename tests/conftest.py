@@ -6,6 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI runs are reproducible (a failure there can be replayed); local runs keep exploring new examples.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 PROJ_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("KPILAB_SHARED_DATA", PROJ_ROOT.parent / "shared" / "data"))
