@@ -363,3 +363,22 @@ def test_vif_perfect_collinearity_is_infinite():
     assert np.isinf(res["vif"]).all() and (res["flag"] == "high_vif").all()
     small = vif_table(df.head(3))
     assert small["vif"].isna().all() and (small["flag"] == "too_few_rows").all()
+
+
+def test_units_to_settle_is_the_smallest_n_whose_fisher_interval_clears_the_threshold():
+    from scipy import stats as st
+
+    from kpilab.health.review import _units_to_settle
+
+    z = st.norm.ppf(0.975)
+    for r in (0.0, 0.1, -0.15, 0.45, 0.6):
+        text = _units_to_settle(r, 0.3, 0.05)
+        n = int(text.split("about ")[1].split(" ")[0].replace(",", ""))
+        zr = np.arctanh(abs(r))
+
+        def clears(m, zr=zr):
+            lo, hi = np.tanh(zr - z / np.sqrt(m - 3)), np.tanh(zr + z / np.sqrt(m - 3))
+            return hi < 0.3 or lo > 0.3
+
+        assert clears(n) and not clears(n - 1)
+    assert "too close" in _units_to_settle(0.31, 0.3, 0.05)

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from kpilab._validation import Interval, Options, check_params
 from kpilab.errors import DataError, InsufficientDataError, ParameterError, SchemaError, format_ids
@@ -208,6 +209,21 @@ def _label(code: str) -> str:
     return code.replace("_", " ")
 
 
+def _units_to_settle(r: float, threshold: float, alpha: float) -> str:
+    r"""A sentence on how many units would put the interval on one side of the threshold.
+
+    Fisher's approximation: the interval around :math:`z = \operatorname{atanh} r` has half-width
+    :math:`z_{1-\alpha/2}/\sqrt{n-3}`, so it clears ``threshold`` once
+    :math:`n \ge (z_{1-\alpha/2} / |\operatorname{atanh}|r| - \operatorname{atanh} t|)^2 + 3`
+    (rank correlations need somewhat more). Assumes the observed size holds.
+    """
+    gap = abs(np.arctanh(min(abs(r), 0.999)) - np.arctanh(threshold))
+    if gap < 0.02:
+        return " Its size is too close to the threshold for any realistic amount of data to settle it."
+    need = int(np.ceil((stats.norm.ppf(1 - alpha / 2) / gap) ** 2 + 3))
+    return f" If the link stays near r = {r:.2f}, about {need:,} units would settle it."
+
+
 def decide(
     correlations: pd.DataFrame,
     quality: pd.DataFrame,
@@ -309,7 +325,7 @@ def decide(
             dec, reason = (
                 "review",
                 f"Unclear: {rtxt}; the interval spans {threshold:g}, so the data cannot yet tell whether the link "
-                "is strong enough. Look again with more periods or units.",
+                "is strong enough. Look again with more periods or units." + _units_to_settle(r, threshold, alpha),
             )
         if sign_conflict and dec != "review":
             reason += (
