@@ -19,6 +19,15 @@ SHARED_DATA = Path(os.environ.get("KPILAB_SHARED_DATA", PROJ_ROOT.parent / "shar
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def parameters_source(notebook: Path) -> str:
+    """Source of a notebook's cell tagged ``parameters`` (test_style checks there is exactly one)."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    (cell,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    return cell.source
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The public real-data folder (../shared/data); tests using it skip when it is absent."""

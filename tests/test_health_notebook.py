@@ -7,23 +7,17 @@ import pandas as pd
 import pytest
 
 from kpilab.outputs import PROJ_ROOT
+from tests.conftest import parameters_source
 
 NB = PROJ_ROOT / "notebooks" / "02_indicator_health.ipynb"
 
 
-def test_notebook_is_clean_and_has_parameters():
-    nb = nbformat.read(NB, as_version=4)
-    assert nb.metadata["kernelspec"]["name"] == "python3"
-    assert nb.cells[0].cell_type == "markdown"
-    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    assert len(params) == 1 and params[0] is nb.cells[1]
-    src = params[0].source
+def test_notebook_has_its_parameters():
+    # generic checks (clean, one parameters cell after the title, python3 kernel) are in test_style.py
+    src = parameters_source(NB)
     for name in ("data_dir: str", "run_dir: str", "framework_path: str", "period: str", "outcome: str",
                  "threshold: float", "method: str", "period_start: str", "period_end: str", "previous_run: str"):
         assert name in src, name
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
     papermill = pytest.importorskip("papermill")
     declared = papermill.inspect_notebook(str(NB))  # every line of the parameters cell must parse
     assert len(declared) == len([ln for ln in src.splitlines() if ln.strip()])

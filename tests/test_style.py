@@ -27,10 +27,13 @@ def test_ruff_clean():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_committed_clean_and_parameterised(path):
     nb = nbformat.read(path, as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"  # the runner picks the kernel explicitly
+    assert nb.cells[0].cell_type == "markdown", "a title cell first"
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), "strip outputs"
     tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+    assert tagged[0] is nb.cells[1], "the parameters cell follows the title"
     params = tagged[0].source
     for name in ("data_dir", "run_dir", "framework_path", "period"):
         assert f"{name}:" in params, f"parameter {name} missing"

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pandas as pd
 import pytest
+
+from tests.conftest import parameters_source
 
 ROOT = Path(__file__).resolve().parents[1]
 NB = ROOT / "notebooks" / "03_weights.ipynb"
 
 
-def test_notebook_is_commit_ready():
-    nb = nbformat.read(NB, as_version=4)
-    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    assert len(params) == 1
-    src = params[0].source
+def test_notebook_has_its_parameters():
+    # generic checks (clean, one parameters cell after the title, python3 kernel) are in test_style.py
+    src = parameters_source(NB)
     for name in ("data_dir: str", "run_dir: str", "framework_path: str", "period: str", "methods: str"):
         assert name in src
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None
-    assert nb.metadata.kernelspec.name == "python3"
 
 
 @pytest.mark.slow

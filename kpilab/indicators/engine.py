@@ -508,18 +508,15 @@ class _Engine:
             )
         reason = self._final_reason("_t", "_exempt")
         sel = ["*"]
-        if need & {"next_gap_s", "prev_gap_s"}:
-            w = "OVER (PARTITION BY customer_id, _valid ORDER BY arrived_at, contact_id)"
-            sel += [f"epoch(LEAD(arrived_at) {w}) - epoch(arrived_at) AS next_gap_s",
-                    f"epoch(arrived_at) - epoch(LAG(arrived_at) {w}) AS prev_gap_s"]
-        else:
-            sel += ["CAST(NULL AS DOUBLE) AS next_gap_s", "CAST(NULL AS DOUBLE) AS prev_gap_s"]
-        if need & {"next_gap_topic_s", "prev_gap_topic_s"}:
-            w = "OVER (PARTITION BY customer_id, topic, _valid ORDER BY arrived_at, contact_id)"
-            sel += [f"epoch(LEAD(arrived_at) {w}) - epoch(arrived_at) AS next_gap_topic_s",
-                    f"epoch(arrived_at) - epoch(LAG(arrived_at) {w}) AS prev_gap_topic_s"]
-        else:
-            sel += ["CAST(NULL AS DOUBLE) AS next_gap_topic_s", "CAST(NULL AS DOUBLE) AS prev_gap_topic_s"]
+        # seconds to the same customer's next / previous contact (repeat-contact FCR), optionally same topic
+        for suffix, partition in (("", "customer_id"), ("_topic", "customer_id, topic")):
+            nxt, prv = f"next_gap{suffix}_s", f"prev_gap{suffix}_s"
+            if need & {nxt, prv}:
+                w = f"OVER (PARTITION BY {partition}, _valid ORDER BY arrived_at, contact_id)"
+                sel += [f"epoch(LEAD(arrived_at) {w}) - epoch(arrived_at) AS {nxt}",
+                        f"epoch(arrived_at) - epoch(LAG(arrived_at) {w}) AS {prv}"]
+            else:
+                sel += [f"CAST(NULL AS DOUBLE) AS {nxt}", f"CAST(NULL AS DOUBLE) AS {prv}"]
         if "has_survey" in need and "surveys" in self.sources:
             sel.append("contact_id IN (SELECT contact_id FROM _b_surveys WHERE _reason0 IS NULL AND "
                        "(responded_at IS NOT NULL OR csat IS NOT NULL OR nps IS NOT NULL OR ces IS NOT NULL)) "
