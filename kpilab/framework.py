@@ -72,6 +72,8 @@ class Indicator(_Model):
     level: Literal["agent", "queue"] = "agent"
     params: dict[str, Any] = Field(default_factory=dict)
     compute: dict[str, Any] | None = None
+    floor: float | None = None
+    normalise: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _band_matches_direction(self) -> Indicator:
@@ -137,6 +139,15 @@ class Exemption(_Model):
     scope: str = "all"
     reason: str
     action: Literal["exclude", "relax_target"]
+    target_relief: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("target_relief")
+    @classmethod
+    def _relief_share(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: r for k, r in v.items() if not (0 <= r < 1)}
+        if bad:
+            raise ValueError(f"target_relief shares must be in [0, 1) (0.10 = target lowered by 10 %), got {bad}")
+        return v
 
     @model_validator(mode="after")
     def _ordered(self) -> Exemption:
@@ -168,6 +179,20 @@ class Framework(_Model):
     costs: Costs = Field(default_factory=Costs)
     exemptions: list[Exemption] = Field(default_factory=list)
     min_n: int = Field(default=30, ge=1)
+    normalise: dict[str, Any] = Field(default_factory=dict)
+    role_weights: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _scoring_keys(self) -> Framework:
+        unknown = {r: s for r, s in self.role_weights.items() if s not in self.weight_sets}
+        if unknown:
+            raise ValueError(f"role_weights: weight set(s) {unknown} not in weight_sets ({sorted(self.weight_sets)})")
+        codes = {i.code for i in self.indicators}
+        for k, e in enumerate(self.exemptions):
+            bad = sorted(set(e.target_relief) - codes)
+            if bad:
+                raise ValueError(f"exemptions[{k}].target_relief: unknown indicator code(s) {bad}")
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> Framework:
