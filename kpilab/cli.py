@@ -49,17 +49,46 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (2 with a one-line reason on a KpilabError)."""
+    """Run the command line; returns the exit status.
+
+    0 on success; 2 with a one-line reason on a :class:`~kpilab.errors.KpilabError`
+    (or an unwritable output); a closed output pipe (``kpilab ... | head``)
+    ends quietly with status 0.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        status = int(args._run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, inside the handler, not at interpreter exit
+        return status
     except KpilabError as exc:
-        print(f"kpilab {args.command}: error: {exc}", file=sys.stderr)
+        print(f"kpilab {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _silence_stdout()
+        return 0
+    except PermissionError as exc:
+        print(f"kpilab {args.command}: error: cannot write {exc.filename or 'the output'} "
+              f"(permission denied); choose a writable --out.", file=sys.stderr)
+        return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _silence_stdout() -> None:
+    """After EPIPE, point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - stdout without a descriptor (in-process tests)
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

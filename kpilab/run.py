@@ -29,9 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from kpilab import __version__
+from kpilab._yaml import parse_yaml
 from kpilab.errors import RunError
 from kpilab.outputs import PROJ_ROOT
 
@@ -115,28 +114,49 @@ def parse_cli_value(text: str) -> Any:
 
 
 def load_params_file(path: str | Path) -> dict[str, Any]:
-    """Parameters from a YAML file (dates stay strings) or from an earlier run's ``run.json``."""
+    """Parameters from a YAML file (dates stay strings) or from an earlier run's ``run.json``.
+
+    Raises
+    ------
+    RunError
+        The file is missing, is not valid YAML or JSON (naming the line and
+        column), repeats a key (naming both lines), or is not a mapping.
+    """
     path = Path(path)
     if not path.is_file():
         raise RunError(f"Parameter file {path} does not exist.")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RunError(f"Parameter file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8.") from None
     if path.suffix == ".json":
-        data = json.loads(path.read_text())
-        data = data.get("parameters", data)  # a run.json replays its parameters
+        try:
+            data = json.loads(text, object_pairs_hook=_unique_json_pairs)
+        except json.JSONDecodeError as exc:
+            raise RunError(f"Parameter file {path} is not valid JSON at line {exc.lineno}, column {exc.colno}: "
+                           f"{exc.msg}.") from None
+        except _DuplicateJsonKey as exc:
+            raise RunError(f"Parameter file {path}: key {exc.args[0]!r} appears twice; keep one.") from None
+        if isinstance(data, dict):
+            data = data.get("parameters", data)  # a run.json replays its parameters
     else:
-        data = yaml.load(path.read_text(), Loader=_NoDatesLoader)  # noqa: S506 (safe loader subclass)
+        data = parse_yaml(text, str(path), "Parameter file", RunError, dates=False)
     if not isinstance(data, dict):
         raise RunError(f"Parameter file {path} must hold a mapping of name: value.")
     return data
 
 
-class _NoDatesLoader(yaml.SafeLoader):
-    """SafeLoader that keeps dates as strings (papermill issue #345)."""
+class _DuplicateJsonKey(ValueError):
+    pass
 
 
-_NoDatesLoader.yaml_implicit_resolvers = {
-    k: [r for r in v if r[0] != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+def _unique_json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateJsonKey(k)
+        out[k] = v
+    return out
 
 
 def new_run_dir(name: str = "run", root: str | Path | None = None) -> Path:
