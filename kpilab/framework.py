@@ -377,16 +377,22 @@ def resolve_directions(
     framework: Framework | None = None,
     overrides: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Direction of each indicator: the framework's, replaced by ``overrides``.
+    """Direction of each indicator: the framework's, else the indicator catalogue's, replaced by ``overrides``.
+
+    An indicator the framework does not list (``answered_contacts``) takes the direction of
+    :data:`kpilab.indicators.CATALOGUE`, which defines every indicator the panel computes.
 
     Raises
     ------
     FrameworkError
         Naming every indicator with no known direction and how to give one.
     """
-    known = dict(framework.directions()) if framework is not None else {}
-    known.update(overrides or {})
+    from kpilab.indicators.catalogue import CATALOGUE
+
     indicators = list(indicators)
+    known = {c: CATALOGUE[c].direction for c in indicators if c in CATALOGUE}
+    known.update(framework.directions() if framework is not None else {})
+    known.update(overrides or {})
     unknown = [c for c in indicators if c not in known]
     if unknown:
         raise FrameworkError(

@@ -14,7 +14,7 @@ from kpilab.health import DECISION_COLUMNS, IndicatorPruner, health_review
 from kpilab.panel import wide_to_long
 
 DIRS = {"drv": "higher", "neg": "lower", "noise": "higher", "copy": "higher", "wrong": "higher", "const": "higher",
-        "patchy": "higher", "retention": "higher", "weak": "higher"}
+        "patchy": "higher", "retention": "higher"}
 
 
 def make_wide(n_units=120, n_periods=3, seed=0):
@@ -85,7 +85,8 @@ def test_coherence_stability_and_summary(review):
     assert s.loc[("drv", "2025-02-01"), "rank_rho_prev"] > 0.8
     assert abs(s.loc[("noise", "2025-02-01"), "rank_rho_prev"]) < 0.3
     text = review.summary()
-    assert "keep 3" not in text or True
+    # drv, neg and copy are kept; wrong is reviewed (sign conflict); noise, const and patchy are pruned
+    assert "keep 3, review 1, prune 3" in text
     assert "retention" in text and "drv" in text
     story = review.narrative()
     assert "drv" in story and "Drop from the scorecard" in story and "measure the same thing" in story
@@ -103,42 +104,67 @@ def test_unit_level_equals_manual_aggregation():
         assert row["r"] == pytest.approx(ref.statistic) and row["p_unc"] == pytest.approx(ref.pvalue)
 
 
-def test_pooled_ratio_from_long_panel():
-    # two months; unit u0 has 1/10 then 9/10 -> pooled 10/20 = 0.5 (the mean of rates would also be 0.5),
-    # unit u1 has 1/2 and 30/40 -> pooled 31/42, mean of rates 0.625
-    rng = np.random.default_rng(0)
+def _ratio_panel(seed=0, n_units=12):
+    """Two months of a ratio (fcr), a x100 ratio (nps) and an outcome without counts."""
+    rng = np.random.default_rng(seed)
     rows = []
-    for u in range(12):
+    for u in range(n_units):
         for m, per in enumerate(("2025-01-01", "2025-02-01")):
             den = float(rng.integers(2, 50))
             num = float(rng.integers(0, den + 1))
-            rows.append((f"u{u}", per, "fcr", num / den, num, den))
-            rows.append((f"u{u}", per, "retention", 0.5 + 0.01 * u + 0.001 * m, np.nan, np.nan))
+            rows.append((f"u{u:02d}", per, "fcr", num / den, num, den))
+            # NPS: (promoters - detractors) / responses x 100, very different volumes per month
+            resp = float(rng.integers(1, 5) if m == 0 else rng.integers(40, 80))
+            net = float(rng.integers(-resp, resp + 1))
+            rows.append((f"u{u:02d}", per, "nps", 100 * net / resp, net, resp))
+            rows.append((f"u{u:02d}", per, "retention", 0.5 + 0.01 * u + 0.001 * m, np.nan, np.nan))
     long = pd.DataFrame(rows, columns=["unit_id", "period", "indicator", "value", "numerator", "denominator"])
     long.insert(1, "unit_level", "agent")
     for c in ("n", "ci_low", "ci_high"):
         long[c] = np.nan
     long["flag"] = ""
-    from kpilab.health.review import _aggregate_units, prepare_wide
+    return long
 
-    wide, num, den = prepare_wide(long)
-    agg = _aggregate_units(wide, num, den, ["fcr", "retention"], centred=False)
-    sub = long[long["indicator"] == "fcr"].groupby("unit_id")[["numerator", "denominator"]].sum()
-    pd.testing.assert_series_equal(agg["fcr"], (sub["numerator"] / sub["denominator"]).rename("fcr"),
-                                   check_names=False)
-    assert agg["retention"].loc["u3"] == pytest.approx(0.5305)
+
+def test_pooled_ratio_from_long_panel():
+    # pooled ratios are sum(numerator) / sum(denominator) over the periods (x 100 for NPS), never the mean of
+    # the monthly rates; an indicator without counts is the mean of its periods
+    long = _ratio_panel()
+    rev = health_review(long, "retention", directions={"fcr": "higher", "nps": "higher"}, method="pearson")
+    X = rev.matrix.X
+    sums = long.groupby(["indicator", "unit_id"])[["numerator", "denominator"]].sum()
+    fcr = sums.loc["fcr", "numerator"] / sums.loc["fcr", "denominator"]
+    nps = 100 * sums.loc["nps", "numerator"] / sums.loc["nps", "denominator"]
+    np.testing.assert_allclose(X["fcr"].to_numpy(), fcr.to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(X["nps"].to_numpy(), nps.to_numpy(), rtol=1e-12)  # the mean of months differs
+    assert rev.matrix.y.loc["u03"] == pytest.approx(0.5305)
+    from scipy import stats
+
+    expected = stats.pearsonr(nps.to_numpy(), rev.matrix.y.to_numpy()).statistic
+    assert rev.correlations.set_index("indicator").loc["nps", "r"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_health_pools_periods_as_the_panel_does():
+    # one pooling rule: the review's per-unit values are kpilab.panel.pool_periods' values
+    from kpilab.panel import pool_periods
+
+    long = _ratio_panel(seed=5)
+    rev = health_review(long, "retention", directions={"fcr": "higher", "nps": "higher"})
+    pooled = pool_periods(long, unit_level="agent").values
+    pd.testing.assert_frame_equal(rev.matrix.X, pooled[["fcr", "nps"]].rename_axis("unit_id"), check_names=False,
+                                  check_freq=False)
 
 
 def test_row_level_bootstrap_and_within_period():
     wide = make_wide(n_units=60, n_periods=3, seed=1)
     wide["retention"] += np.repeat([0.0, 0.2, 0.4], 1)[wide["period"].str[6].astype(int) - 1]
-    rev = health_review(wide, "retention", directions=DIRS, level="row", ci="bootstrap", n_boot=300,
+    rev = health_review(wide, "retention", directions=DIRS, unit_of_analysis="row", ci="bootstrap", n_boot=300,
                         within_period=True, indicators=["drv", "noise"])
     d = rev.decisions.set_index("indicator")
     assert d.loc["drv", "decision"] == "keep" and d.loc["drv", "n"] == 180 and d.loc["drv", "n_units"] == 60
     assert rev.correlations["n_controls"].eq(2).all()  # two period dummies
     # cluster bootstrap is wider than the naive row Fisher interval for a between-agent indicator
-    naive = health_review(wide, "retention", directions=DIRS, level="row", within_period=True,
+    naive = health_review(wide, "retention", directions=DIRS, unit_of_analysis="row", within_period=True,
                           indicators=["drv"]).decisions.iloc[0]
     assert d.loc["drv", "ci_high"] - d.loc["drv", "ci_low"] > naive["ci_high"] - naive["ci_low"]
 
@@ -163,6 +189,14 @@ def test_missing_and_constant_outcome_are_clear_errors():
     wide["retention"] = 0.9
     with pytest.raises(InsufficientDataError, match="same value"):
         health_review(wide, "retention", directions=DIRS)
+    # equal up to rounding (as pooled sums of ratios are) is the same value
+    wide["retention"] = 0.3 + np.where(np.arange(len(wide)) % 2, 0.0, 1e-16)
+    with pytest.raises(InsufficientDataError, match="same value"):
+        health_review(wide, "retention", directions=DIRS)
+    # a single unit is "only 1 unit", not "the same value"
+    one = make_wide(n_units=1, n_periods=3)
+    with pytest.raises(InsufficientDataError, match="Only 1 unit"):
+        health_review(one, "retention", directions=DIRS)
     wide["retention"] = np.nan
     with pytest.raises(DataError, match="no value"):
         health_review(wide, "retention", directions=DIRS)

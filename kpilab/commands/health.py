@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from kpilab.framework import load_framework, parse_direction_overrides
+from kpilab.health.matrix import MIN_UNITS
 
 NAME = "health"
 HELP = "Review which indicators earn their place: outcome correlation, pruning, redundancy, coherence."
@@ -18,8 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", choices=["spearman", "pearson", "kendall"], default="spearman")
     parser.add_argument("--ci", choices=["fisher", "bootstrap"], default="fisher", help="interval type")
     parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (with --ci bootstrap)")
-    parser.add_argument("--level", choices=["unit", "row"], default="unit",
-                        help="correlate per-unit values over the periods (default) or unit-period rows")
+    parser.add_argument("--unit-of-analysis", "--level", dest="unit_of_analysis", choices=["unit", "row"],
+                        default="unit",
+                        help="correlate per-unit values pooled over the periods (default) or unit-period rows "
+                             "(--level is the old name)")
     parser.add_argument("--unit-level", default=None,
                         help="unit level to review when the panel mixes levels (default: agent)")
     parser.add_argument("--framework", help="framework YAML (default: kpilab's contact-centre framework)")
@@ -34,7 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--redundancy-threshold", type=float, default=0.9)
     parser.add_argument("--conflict-threshold", type=float, default=-0.4)
     parser.add_argument("--min-coverage", type=float, default=0.65)
-    parser.add_argument("--min-n", type=int, default=10)
+    parser.add_argument("--min-units", "--min-n", dest="min_units", type=int, default=MIN_UNITS,
+                        help=f"fewest units any statistic is computed from (default {MIN_UNITS}; --min-n is the old "
+                             "name)")
+    parser.add_argument("--confidence", type=float, default=0.95, help="confidence level of the intervals")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     parser.add_argument("--no-figures", action="store_true", help="write the tables only")
     parser.add_argument("--out", required=True, help="output folder")
@@ -53,13 +59,14 @@ def run(args: argparse.Namespace) -> int:
         method=args.method,
         ci=args.ci,
         n_boot=args.n_boot,
-        level=args.level,
+        unit_of_analysis=args.unit_of_analysis,
         within_period=args.within_period,
         controls=args.control or None,
         redundancy_threshold=args.redundancy_threshold,
         conflict_threshold=args.conflict_threshold,
         min_coverage=args.min_coverage,
-        min_n=args.min_n,
+        min_units=args.min_units,
+        confidence=args.confidence,
         period_start=args.period_start or None,
         period_end=args.period_end or None,
         previous=args.previous,
@@ -69,7 +76,10 @@ def run(args: argparse.Namespace) -> int:
     paths = review.save(Path(args.out), figures=not args.no_figures)
     c = review.counts()
     print(f"kpilab health: {len(review.decisions)} indicators vs {review.outcome}: keep {c['keep']}, "
-          f"review {c['review']}, prune {c['prune']}")
+          f"review {c['review']}, prune {c['prune']} ({review.n_units} units, unit_of_analysis="
+          f"{review.unit_of_analysis}, at least {review.min_units} units per statistic)")
+    for check, why in review.not_computed.items():
+        print(f"{check}: {why}")
     for p in paths:
         print(f"wrote {p}")
     return 0

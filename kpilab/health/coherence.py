@@ -29,10 +29,10 @@ __all__ = [
     "remove_one_impact",
 ]
 
-COHERENCE_COLUMNS = ["level", "code", "parent", "r", "n"]
+COHERENCE_COLUMNS = ["level", "code", "parent", "r", "n", "flag"]
 PILLAR_COLUMNS = ["pillar", "n_indicators", "n_complete", "cronbach_alpha", "pc1_share", "pc1_eigenvalue", "flag"]
 PCA_COLUMNS = ["pillar", "component", "eigenvalue", "share", "cumulative"]
-IMPACT_COLUMNS = ["indicator", "pillar", "mean_abs_rank_shift", "max_abs_rank_shift", "n_units"]
+IMPACT_COLUMNS = ["indicator", "pillar", "mean_abs_rank_shift", "max_abs_rank_shift", "n_units", "flag"]
 
 
 def normalise_minmax(
@@ -80,6 +80,11 @@ def cronbach_alpha(df: pd.DataFrame) -> float:
 
     (the two forms agree on complete data). NaN for fewer than two indicators.
 
+    Alpha is negative when the items' covariances are negative on average. The model behind
+    alpha (items measuring one common true score, so non-negative covariances) then does not
+    hold and the number is no reliability score: :func:`coherence_tables` flags it
+    ``negative_alpha`` and the review explains it in words instead of printing it as a score.
+
     References
     ----------
     .. [1] Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests.
@@ -116,8 +121,18 @@ def pca_eigen(df: pd.DataFrame) -> tuple[np.ndarray, int]:
     return np.clip(eig, 0, None), n
 
 
+def _n_units(mask: np.ndarray, units: pd.Index | np.ndarray | None) -> int:
+    return int(mask.sum()) if units is None else int(pd.Index(np.asarray(units)[mask]).nunique())
+
+
 def coherence_tables(
-    norm: pd.DataFrame, pillars: Mapping[str, str], *, alpha_min: float = 0.7, pc1_min: float = 0.6
+    norm: pd.DataFrame,
+    pillars: Mapping[str, str],
+    *,
+    alpha_min: float = 0.7,
+    pc1_min: float = 0.6,
+    units: pd.Index | np.ndarray | None = None,
+    min_units: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Indicator-to-pillar and pillar-to-index correlations, Cronbach's alpha and PCA per pillar.
 
@@ -127,16 +142,23 @@ def coherence_tables(
         Normalised (0-100, higher is better) indicators, one column each.
     pillars : mapping
         Indicator -> pillar; indicators without a pillar form the pillar ``all``.
+    units : array, optional
+        Unit id of each row (with unit-period rows), so ``min_units`` counts units.
+    min_units : int
+        A correlation, alpha or PCA resting on fewer units is not computed (NaN, flag
+        ``too_few_units``).
 
     Returns
     -------
     coherence : DataFrame
         Columns :data:`COHERENCE_COLUMNS`: ``level`` is ``indicator`` (``parent`` = its pillar) or
         ``pillar`` (``parent`` = ``index``); ``r`` is the Pearson correlation (COINr's default)
-        between the element and its parent in the equal-weight composite.
+        between the element and its parent in the equal-weight composite; ``flag`` is
+        ``too_few_units`` when ``r`` is not computed for that reason.
     pillars_table : DataFrame
-        Columns :data:`PILLAR_COLUMNS`; ``flag`` notes ``low_alpha`` (alpha < 0.7, Nunnally) and
-        ``weak_pc1`` (first component explains < 60 % of the variance).
+        Columns :data:`PILLAR_COLUMNS`; ``flag`` notes ``low_alpha`` (0 <= alpha < 0.7, Nunnally),
+        ``negative_alpha`` (the items are negatively correlated on average), ``weak_pc1`` (first
+        component explains < 60 % of the variance), ``too_few_units``.
     pca : DataFrame
         Columns :data:`PCA_COLUMNS`, one row per pillar and component.
     """
@@ -145,23 +167,32 @@ def coherence_tables(
     for c in norm.columns:
         p = pillars.get(c, "all")
         ok = norm[c].notna() & pil[p].notna()
-        r = norm.loc[ok, c].corr(pil.loc[ok, p]) if ok.sum() > 2 else np.nan
-        rows.append(["indicator", c, p, r, int(ok.sum())])
+        few = _n_units(ok.to_numpy(), units) < min_units
+        r = norm.loc[ok, c].corr(pil.loc[ok, p]) if ok.sum() > 2 and not few else np.nan
+        rows.append(["indicator", c, p, r, int(ok.sum()), "too_few_units" if few else ""])
     for p in pil.columns:
         ok = pil[p].notna() & index.notna()
-        r = pil.loc[ok, p].corr(index[ok]) if ok.sum() > 2 and pil.shape[1] > 1 else np.nan
-        rows.append(["pillar", p, "index", r, int(ok.sum())])
+        few = _n_units(ok.to_numpy(), units) < min_units
+        r = pil.loc[ok, p].corr(index[ok]) if ok.sum() > 2 and pil.shape[1] > 1 and not few else np.nan
+        rows.append(["pillar", p, "index", r, int(ok.sum()), "too_few_units" if few else ""])
     coh = pd.DataFrame(rows, columns=COHERENCE_COLUMNS)
     prow, pca_rows = [], []
     for p in pil.columns:
         cols = [c for c in norm.columns if pillars.get(c, "all") == p]
         sub = norm[cols].dropna(axis=1, how="all")
-        alpha = cronbach_alpha(sub)
-        eig, n_complete = pca_eigen(sub)
+        complete = sub.notna().all(axis=1).to_numpy() if sub.shape[1] else np.zeros(len(sub), dtype=bool)
+        flags = []
+        if _n_units(complete, units) < min_units:
+            alpha, eig, n_complete = float("nan"), np.array([]), int(complete.sum())
+            flags.append("too_few_units")
+        else:
+            alpha = cronbach_alpha(sub)
+            eig, n_complete = pca_eigen(sub)
         k = len(eig)
         share = eig / eig.sum() if k else eig
-        flags = []
-        if not np.isnan(alpha) and alpha < alpha_min:
+        if not np.isnan(alpha) and alpha < 0:
+            flags.append("negative_alpha")
+        elif not np.isnan(alpha) and alpha < alpha_min:
             flags.append("low_alpha")
         if k > 1 and share[0] < pc1_min:
             flags.append("weak_pc1")
@@ -177,7 +208,13 @@ def coherence_tables(
     return coh, pd.DataFrame(prow, columns=PILLAR_COLUMNS), pd.DataFrame(pca_rows, columns=PCA_COLUMNS)
 
 
-def remove_one_impact(norm: pd.DataFrame, pillars: Mapping[str, str]) -> pd.DataFrame:
+def remove_one_impact(
+    norm: pd.DataFrame,
+    pillars: Mapping[str, str],
+    *,
+    units: pd.Index | np.ndarray | None = None,
+    min_units: int = 0,
+) -> pd.DataFrame:
     r"""Mean absolute shift of units' ranks in the equal-weight composite when each indicator is dropped.
 
     The analogue of COINr ``remove_elements`` (``MeanAbsDiff``): for each indicator ``j``
@@ -188,7 +225,8 @@ def remove_one_impact(norm: pd.DataFrame, pillars: Mapping[str, str]) -> pd.Data
         \operatorname{rank}_u(\text{index}_{-j})\right|
 
     with ranks 1 = best and ties sharing the lowest rank (R ``rank(ties.method = "min")``).
-    A pillar left empty by the removal drops out of the index.
+    A pillar left empty by the removal drops out of the index. With fewer than ``min_units``
+    units (``units``: unit id of each row) the shifts are not computed (NaN, flag ``too_few_units``).
 
     Returns
     -------
@@ -197,16 +235,20 @@ def remove_one_impact(norm: pd.DataFrame, pillars: Mapping[str, str]) -> pd.Data
     """
     _, base = composite(norm, pillars)
     base_rank = base.rank(ascending=False, method="min")
+    n_base = _n_units(base.notna().to_numpy(), units)
     rows = []
     for c in norm.columns:
         rest = norm.drop(columns=c)
+        if n_base < min_units:
+            rows.append([c, pillars.get(c, "all"), np.nan, np.nan, n_base, "too_few_units"])
+            continue
         if rest.shape[1] == 0:
-            rows.append([c, pillars.get(c, "all"), np.nan, np.nan, 0])
+            rows.append([c, pillars.get(c, "all"), np.nan, np.nan, 0, ""])
             continue
         _, idx = composite(rest, pillars)
         rk = idx.rank(ascending=False, method="min")
         d = (rk - base_rank).abs().dropna()
         rows.append([c, pillars.get(c, "all"), float(d.mean()) if len(d) else np.nan,
-                     float(d.max()) if len(d) else np.nan, int(len(d))])
+                     float(d.max()) if len(d) else np.nan, int(len(d)), ""])
     out = pd.DataFrame(rows, columns=IMPACT_COLUMNS)
     return out.sort_values("mean_abs_rank_shift", ascending=False, na_position="last").reset_index(drop=True)

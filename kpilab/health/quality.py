@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from kpilab.health.matrix import near_constant
+
 __all__ = [
     "skewness",
     "kurtosis",
@@ -242,7 +244,7 @@ def indicator_quality(
         n_rows, n = len(v), int(ok.sum())
         vals = v[ok]
         n_distinct = int(np.unique(vals).size)
-        constant = n_distinct <= 1
+        constant = n_distinct <= 1 or near_constant(vals)
         coverage = n / n_rows if n_rows else 0.0
         low_cov = coverage < min_coverage
         s, k = skewness(v), kurtosis(v)

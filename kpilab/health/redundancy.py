@@ -17,6 +17,7 @@ __all__ = [
     "redundant_pairs",
     "vif_table",
     "conflicting_pairs",
+    "pair_unit_counts",
 ]
 
 REDUNDANCY_COLUMNS = [
@@ -33,6 +34,28 @@ REDUNDANCY_COLUMNS = [
 ]
 VIF_COLUMNS = ["indicator", "vif", "n", "flag"]
 CONFLICT_COLUMNS = ["indicator_a", "indicator_b", "r_aligned", "n", "pillar_a", "pillar_b", "reason"]
+
+
+def pair_unit_counts(X: pd.DataFrame, units: pd.Index | np.ndarray | None = None) -> pd.DataFrame:
+    """Units with at least one row holding both indicators, for every pair (diagonal: units with a value).
+
+    With one row per unit this is the usual pairwise-complete count; with unit-period rows it
+    counts agents, not agent-months, so the minimum-sample rule is about units everywhere.
+    """
+    present = X.notna().to_numpy(dtype=float)
+    cols = X.columns
+    if units is None:
+        counts = present.T @ present
+    else:
+        codes, uniq = pd.factorize(pd.Series(np.asarray(units)), sort=True)
+        if len(uniq) == len(codes):
+            counts = present.T @ present
+        else:
+            counts = np.zeros((X.shape[1], X.shape[1]))
+            for g in range(len(uniq)):
+                p = present[codes == g]
+                counts += (p.T @ p) > 0
+    return pd.DataFrame(counts, index=cols, columns=cols).astype(int)
 
 
 def _pairs(corr: pd.DataFrame) -> list[tuple[str, str, float]]:
@@ -54,8 +77,11 @@ def redundant_pairs(
     relevance: Mapping[str, float] | None = None,
     coverage: Mapping[str, float] | None = None,
     outcome: str = "the outcome",
+    min_units: int = 0,
 ) -> pd.DataFrame:
     """Pairs of indicators with ``|r| > threshold`` and which one to keep.
+
+    Pairs observed on fewer than ``min_units`` units (``counts``) are not judged.
 
     The recommendation keeps the indicator more strongly related to the outcome (larger
     ``|r|``; differences under 0.02 count as a tie), then the one with better coverage, then
@@ -73,7 +99,7 @@ def redundant_pairs(
     coverage = coverage or {}
     rows = []
     for a, b, r in _pairs(corr):
-        if np.isnan(r) or abs(r) <= threshold:
+        if np.isnan(r) or abs(r) <= threshold or counts.loc[a, b] < min_units:
             continue
         ra, rb = abs(relevance.get(a, np.nan)), abs(relevance.get(b, np.nan))
         ca, cb = coverage.get(a, np.nan), coverage.get(b, np.nan)
@@ -108,7 +134,13 @@ def redundant_pairs(
     return out
 
 
-def vif_table(df: pd.DataFrame, vif_flag: float = 10.0) -> pd.DataFrame:
+def vif_table(
+    df: pd.DataFrame,
+    vif_flag: float = 10.0,
+    *,
+    units: pd.Index | np.ndarray | None = None,
+    min_units: int = 0,
+) -> pd.DataFrame:
     r"""Variance inflation factor of each indicator on the others (complete cases, with a constant).
 
     .. math::
@@ -120,7 +152,8 @@ def vif_table(df: pd.DataFrame, vif_flag: float = 10.0) -> pd.DataFrame:
     as the diagonal of the inverse correlation matrix, which is the same number, falling back to
     statsmodels' regressions when that matrix is (nearly) singular.
     Flags ``high_vif`` above ``vif_flag`` (10, a common rule of thumb); ``too_few_rows`` when the
-    complete cases do not exceed the number of indicators + 1 (NaN VIF).
+    complete cases do not exceed the number of indicators + 1 (NaN VIF); ``too_few_units`` when
+    the complete cases come from fewer than ``min_units`` units (``units``: unit id of each row).
 
     References
     ----------
@@ -129,6 +162,10 @@ def vif_table(df: pd.DataFrame, vif_flag: float = 10.0) -> pd.DataFrame:
     data = df.apply(pd.to_numeric, errors="coerce").dropna()
     cols = list(df.columns)
     n = len(data)
+    complete = df.apply(pd.to_numeric, errors="coerce").notna().all(axis=1).to_numpy()
+    n_units = n if units is None else int(pd.Index(np.asarray(units)[complete]).nunique())
+    if n_units < min_units:
+        return pd.DataFrame([[c, np.nan, n, "too_few_units"] for c in cols], columns=VIF_COLUMNS)
     if len(cols) < 2 or n <= len(cols) + 1:
         flag = "single_indicator" if len(cols) < 2 else "too_few_rows"
         return pd.DataFrame(
@@ -164,8 +201,11 @@ def conflicting_pairs(
     *,
     threshold: float = -0.4,
     pillars: Mapping[str, str] | None = None,
+    min_units: int = 0,
 ) -> pd.DataFrame:
     """Pairs whose direction-aligned values correlate below ``threshold`` (they pull against each other).
+
+    Pairs observed on fewer than ``min_units`` units (``counts``) are not judged.
 
     ``corr_aligned`` is the correlation of values turned so that higher is better for every
     indicator (:func:`kpilab.framework.align_direction`): a strongly negative entry means that
@@ -180,7 +220,7 @@ def conflicting_pairs(
     pillars = pillars or {}
     rows = []
     for a, b, r in _pairs(corr_aligned):
-        if np.isnan(r) or r >= threshold:
+        if np.isnan(r) or r >= threshold or counts.loc[a, b] < min_units:
             continue
         reason = (
             f"Doing better on {a} goes with doing worse on {b} (r = {r:.2f} after turning both so that "

@@ -17,12 +17,14 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from kpilab.errors import ParameterError
+from kpilab.health.matrix import near_constant
 
 __all__ = [
     "CORRELATION_COLUMNS",
     "fisher_ci",
     "outcome_correlations",
     "bootstrap_correlations",
+    "bootstrap_spearman",
     "correlation_matrix",
     "bh_adjust",
 ]
@@ -226,6 +228,107 @@ def _resample_multiplicities(
     return counts[:, codes] if codes is not None else counts
 
 
+def _resampled_midranks(v: np.ndarray, W: np.ndarray) -> np.ndarray:
+    r"""Mid-ranks of ``v`` inside each resample, for all resamples at once, shape (B, n).
+
+    Row ``b`` of ``W`` holds how often each value is drawn. In the resampled data the average rank
+    of a value :math:`u` drawn :math:`c_u` times is :math:`\#\{v < u\} + (c_u + 1)/2`, counting
+    the drawn copies (``scipy.stats.rankdata(method="average")`` of the resampled vector); the
+    counts below each distinct value are cumulative sums over the sorted values.
+    """
+    order = np.argsort(v, kind="stable")
+    sv = v[order]
+    starts = np.flatnonzero(np.r_[True, sv[1:] != sv[:-1]])
+    sizes = np.diff(np.r_[starts, len(v)])
+    group = np.empty(len(v), dtype=int)
+    group[order] = np.repeat(np.arange(len(starts)), sizes)
+    counts = np.add.reduceat(W[:, order], starts, axis=1)  # copies of each distinct value, (B, K)
+    mid = np.cumsum(counts, axis=1) - counts + (counts + 1) / 2
+    return mid[:, group]
+
+
+def bootstrap_spearman(
+    x: np.ndarray,
+    y: np.ndarray,
+    mask: np.ndarray,
+    *,
+    clusters: np.ndarray | None = None,
+    n_boot: int = 2000,
+    random_state: int | np.random.Generator | None = 0,
+    chunk: int | None = None,
+) -> np.ndarray:
+    r"""Bootstrap distribution of Spearman correlations, re-ranking within every resample.
+
+    Spearman's :math:`\rho` of a resample is the Pearson correlation of the ranks *in that
+    resample*; ranking once on the full sample and resampling the ranks (as a Pearson bootstrap
+    of fixed ranks does) gives a different, slightly biased distribution because duplicated
+    units should tie. Each resample is a vector of multiplicities ``w``; the resampled mid-ranks
+    come from cumulative counts over the sorted values (:func:`_resampled_midranks`) and the
+    weighted Pearson correlation of the ranks
+
+    .. math::
+
+        ho^*_b = rac{\sum_i w_{bi} (R^x_{bi} - ar R^x_b)(R^y_{bi} - ar R^y_b)}
+        {\sqrt{\sum_i w_{bi} (R^x_{bi} - ar R^x_b)^2 \sum_i w_{bi} (R^y_{bi} - ar R^y_b)^2}}
+
+    equals ``scipy.stats.spearmanr`` on the resampled rows, for all resamples at once (no loop
+    over resamples; one loop over indicators).
+
+    Parameters
+    ----------
+    x : ndarray (n, p)
+        Indicator values (raw; ranked here); ignored where ``mask`` is False.
+    y : ndarray (n,)
+        Outcome values.
+    mask : ndarray of bool (n, p)
+    clusters : ndarray (n,), optional
+        Cluster label of each row; whole clusters are resampled.
+    n_boot : int
+    random_state : int or Generator
+    chunk : int, optional
+        Resamples per block.
+
+    Returns
+    -------
+    ndarray (n_boot, p)
+        NaN for a resample in which either variable is constant.
+
+    References
+    ----------
+    .. [1] Efron, B. and Tibshirani, R. J. (1993). An Introduction to the Bootstrap. Chapman & Hall.
+    """
+    rng = np.random.default_rng(random_state)
+    n, p = x.shape
+    if clusters is None:
+        codes, g = None, n
+    else:
+        codes, _ = pd.factorize(pd.Series(clusters), sort=True)
+        g = int(codes.max()) + 1
+    if chunk is None:
+        chunk = max(1, min(n_boot, int(5e6 // max(n, 1))))
+    out = np.empty((n_boot, p))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for start in range(0, n_boot, chunk):
+            bc = min(chunk, n_boot - start)
+            W = _resample_multiplicities(rng, bc, g, codes)
+            for j in range(p):
+                ok = mask[:, j]
+                if not ok.any():
+                    out[start : start + bc, j] = np.nan
+                    continue
+                w = W[:, ok]
+                rx = _resampled_midranks(x[ok, j], w)
+                ry = _resampled_midranks(y[ok], w)
+                s1 = w.sum(axis=1, keepdims=True)
+                dx = rx - (w * rx).sum(axis=1, keepdims=True) / s1
+                dy = ry - (w * ry).sum(axis=1, keepdims=True) / s1
+                vx, vy = (w * dx * dx).sum(axis=1), (w * dy * dy).sum(axis=1)
+                r = (w * dx * dy).sum(axis=1) / np.sqrt(vx * vy)
+                r[(vx <= 1e-12) | (vy <= 1e-12)] = np.nan
+                out[start : start + bc, j] = np.clip(r, -1, 1)
+    return out
+
+
 def _bootstrap_kendall(
     x: np.ndarray, y: np.ndarray, clusters: np.ndarray | None, n_boot: int, rng: np.random.Generator
 ) -> np.ndarray:
@@ -281,8 +384,8 @@ def outcome_correlations(
         ``kendall`` is Kendall's tau-b.
     ci : {"fisher", "bootstrap"}
         Fisher-z interval (:func:`fisher_ci`) or a percentile bootstrap over units (or over
-        ``clusters``) with ``n_boot`` resamples (:func:`bootstrap_correlations`; for Spearman the
-        ranks are computed once on the full sample and resampled).
+        ``clusters``) with ``n_boot`` resamples (:func:`bootstrap_correlations`; for Spearman
+        without controls the values are re-ranked within each resample, :func:`bootstrap_spearman`).
     controls : DataFrame, optional
         Mix variables (and/or period dummies) to partial out: the correlation is the partial
         correlation, i.e. the Pearson correlation of the residuals of both variables (their ranks
@@ -337,9 +440,9 @@ def outcome_correlations(
         flag = ""
         if n < 3 + k:
             flag = "too_few_pairs"
-        elif np.ptp(xv[ok]) == 0:
+        elif near_constant(xv[ok]):
             flag = "constant"
-        elif np.ptp(yv[ok]) == 0:
+        elif near_constant(yv[ok]):
             flag = "outcome_constant"
         else:
             r, pv, a, b = _pair_stat(xv[ok], yv[ok], None if zv is None else zv[ok], method)
@@ -367,7 +470,12 @@ def outcome_correlations(
                 dist = _bootstrap_kendall(xv[ok], yv[ok], None if cl is None else cl[ok], n_boot, rng)
                 lows[j], highs[j] = np.nanquantile(dist, [alpha / 2, 1 - alpha / 2])
         else:
-            dist = bootstrap_correlations(A, B, M, clusters=cl, n_boot=n_boot, random_state=rng)
+            if method == "spearman" and zv is None:
+                Xraw = X.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+                dist = bootstrap_spearman(np.where(M, Xraw, 0.0), np.where(np.isnan(yv), 0.0, yv), M, clusters=cl,
+                                          n_boot=n_boot, random_state=rng)
+            else:
+                dist = bootstrap_correlations(A, B, M, clusters=cl, n_boot=n_boot, random_state=rng)
             valid = M.any(axis=0)
             lows, highs = np.full(p, np.nan), np.full(p, np.nan)
             if valid.any():

@@ -5,25 +5,42 @@ indicator with a chosen outcome and decides ``keep``, ``prune`` or ``review``
 with a plain-language reason, then adds the composite-indicator audit checks
 (data quality, redundancy, conflicts, coherence, stability, remove-one impact).
 
+It runs in three steps, each usable on its own:
+
+1. prepare: :func:`kpilab.health.matrix.build_matrix` builds and checks the
+   indicator matrix (shared with the weights), with :class:`MatrixOptions`;
+2. relevance and decisions: :func:`review_relevance`, with :class:`RelevanceOptions`;
+3. audit checks: :func:`audit_checks`, with :class:`AuditOptions`.
+
 Unit of analysis
 ----------------
 Agents are measured every period, so agent-period rows are repeated measures:
 treating 60 agents x 6 months as 360 independent observations narrows the
 intervals about sqrt(6)-fold when indicators mostly differ between agents.
-The default (``level="unit"``) therefore correlates one value per unit over
-the selected periods (pooled ratio sum(numerator) / sum(denominator) when the
-panel carries the counts, else the mean), so ``n`` is the number of units.
-``level="row"`` uses the unit-period rows; pair it with ``ci="bootstrap"``,
-which then resamples whole units (cluster bootstrap), for honest intervals.
-``within_period=True`` removes period effects first: the values are centred
-within each period before the per-unit means (unit level), or period dummies
-are partialled out (row level, with the degrees of freedom this costs).
+The default (``unit_of_analysis="unit"``) therefore correlates one value per
+unit over the selected periods, pooled by the panel's own rule
+(:func:`kpilab.panel.pool_periods`: ratios from summed counts), so ``n`` is the
+number of units. ``unit_of_analysis="row"`` uses the unit-period rows; pair it
+with ``ci="bootstrap"``, which then resamples whole units (cluster bootstrap),
+for honest intervals. ``within_period=True`` removes period effects first: the
+values are centred within each period before the per-unit means (unit level),
+or period dummies are partialled out (row level, with the degrees of freedom
+this costs).
+
+Minimum sample
+--------------
+Every statistic (correlations, decisions, redundancy, conflicts, VIF, Cronbach's
+alpha, PCA, remove-one impact, per-period stability) needs at least
+``min_units`` units (:data:`kpilab.health.matrix.MIN_UNITS`, 10). Below that it
+is not computed: NaN and the flag ``too_few_units`` in the tidy tables, and
+"not computed: 8 units, at least 10 needed" in the narrative.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +49,12 @@ import pandas as pd
 from scipy import stats
 
 from kpilab._validation import Interval, Options, check_params
-from kpilab.errors import DataError, InsufficientDataError, ParameterError, SchemaError, format_ids
-from kpilab.framework import Framework, align_direction, load_framework, resolve_directions
+from kpilab.errors import DataError, InsufficientDataError, ParameterError
+from kpilab.framework import Framework
 from kpilab.health.coherence import coherence_tables, normalise_minmax, remove_one_impact
+from kpilab.health.matrix import MIN_UNITS, IndicatorMatrix, MatrixOptions, build_matrix, not_computed
 from kpilab.health.quality import indicator_quality
-from kpilab.health.redundancy import conflicting_pairs, redundant_pairs, vif_table
+from kpilab.health.redundancy import conflicting_pairs, pair_unit_counts, redundant_pairs, vif_table
 from kpilab.health.relevance import correlation_matrix, outcome_correlations
 from kpilab.health.stability import (
     correlation_trend,
@@ -44,7 +62,6 @@ from kpilab.health.stability import (
     load_previous_decisions,
     period_stability,
 )
-from kpilab.panel import read_panel, to_wide, wide_to_long
 
 __all__ = [
     "DECISION_COLUMNS",
@@ -52,7 +69,12 @@ __all__ = [
     "health_review",
     "decide",
     "IndicatorPruner",
-    "prepare_wide",
+    "MatrixOptions",
+    "RelevanceOptions",
+    "AuditOptions",
+    "RelevanceResult",
+    "review_relevance",
+    "audit_checks",
 ]
 
 DECISION_COLUMNS = [
@@ -73,140 +95,131 @@ DECISION_COLUMNS = [
     "redundant_with",
 ]
 
-_CONSTRAINTS = {
-    "threshold": Interval(0, 1, closed="neither"),
-    "method": Options("spearman", "pearson", "kendall"),
-    "ci": Options("fisher", "bootstrap"),
-    "n_boot": Interval(10, None, integer=True),
-    "level": Options("unit", "row"),
-    "within_period": Options(True, False),
-    "redundancy_threshold": Interval(0, 1, closed="right"),
-    "conflict_threshold": Interval(-1, 0, closed="both"),
-    "min_coverage": Interval(0, 1),
-    "min_n": Interval(4, None, integer=True),
-    "alpha": Interval(0, 1, closed="neither"),
-}
 
+# ----------------------------------------------------------------------------- options
+@dataclass(frozen=True)
+class RelevanceOptions:
+    """How the outcome relevance is measured and turned into decisions (validated on creation).
 
-# ----------------------------------------------------------------------------- input
-def _is_long(df: pd.DataFrame) -> bool:
-    return "indicator" in df.columns and "value" in df.columns
-
-
-def prepare_wide(
-    source: str | Path | pd.DataFrame, *, unit_level: str | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
-    """Unit-period rows (index ``unit_id, period``), one column per indicator, plus numerators/denominators.
-
-    Accepts a long panel (file or DataFrame), a wide CSV/Parquet file, or a wide DataFrame
-    (``unit_id`` column or index level, optional ``period``). A long panel mixing unit levels
-    uses ``unit_level`` (default ``agent`` when present).
-
-    Raises
-    ------
-    SchemaError
-        Duplicated unit-period rows (naming the first ones), missing ``unit_id``, non-numeric columns.
+    Parameters
+    ----------
+    threshold : float, default 0.3
+        Minimum |r| with the outcome (the source articles' rule).
+    method : {"spearman", "pearson", "kendall"}
+    ci : {"fisher", "bootstrap"}
+        Interval type; the bootstrap resamples units (whole units with unit-period rows).
+    n_boot : int, default 2000
+    confidence : float, default 0.95
+        Confidence level of the intervals (the decision's significance level is ``1 - confidence``).
+    min_coverage : float, default 0.65
+        Share of units with a value below which an indicator is pruned (COINr).
+    random_state : int or None, default 0
+        Seed of the bootstrap.
     """
-    if isinstance(source, pd.DataFrame) and not _is_long(source):
-        df = source
-        if "unit_id" not in df.columns and "unit_id" in (df.index.names or []):
-            df = df.reset_index()
-        if "unit_id" not in df.columns:
-            raise SchemaError(
-                "A wide indicator table needs a 'unit_id' column (or index level), an optional 'period' "
-                "column and one numeric column per indicator.",
-                table="wide panel",
-                column="unit_id",
-            )
-        key = ["unit_id", "period"] if "period" in df.columns else ["unit_id"]
-        dup = df.duplicated(key, keep=False)
-        if dup.any():
-            ids = df.loc[dup, key].astype(str).drop_duplicates().agg("/".join, axis=1)
-            raise SchemaError(
-                f"Table 'wide panel' has {int(dup.sum())} rows with a duplicated ({', '.join(key)}) key "
-                f"(first: {format_ids(ids)}). Each unit and period must appear once; aggregate or remove "
-                "the duplicates.",
-                table="wide panel",
-                column="unit_id",
-                n_rows=int(dup.sum()),
-                example_ids=ids.head(5),
-            )
-        long = wide_to_long(df.drop(columns=[c for c in ("unit_level",) if c in df.columns]))
-    else:
-        long = read_panel(source)
-    levels = sorted(long["unit_level"].astype(str).unique())
-    auto = False
-    if unit_level is None and len(levels) > 1:
-        unit_level = "agent" if "agent" in levels else None
-        auto = True
-        if unit_level is None:
-            raise DataError(f"The panel mixes unit levels {levels}; pass unit_level= to choose one.")
-    wide = to_wide(long, unit_level=unit_level)
-    if auto:
-        wide.attrs["notice"] = f"The panel mixes unit levels {', '.join(levels)}; the agent rows were reviewed."
-    num = den = None
-    if long["numerator"].notna().any() and long["denominator"].notna().any():
-        num = to_wide(long, "numerator", unit_level=unit_level)
-        den = to_wide(long, "denominator", unit_level=unit_level)
-    return wide, num, den
+
+    threshold: float = 0.3
+    method: str = "spearman"
+    ci: str = "fisher"
+    n_boot: int = 2000
+    confidence: float = 0.95
+    min_coverage: float = 0.65
+    random_state: int | None = 0
+
+    _constraints = {
+        "threshold": Interval(0, 1, closed="neither"),
+        "method": Options("spearman", "pearson", "kendall"),
+        "ci": Options("fisher", "bootstrap"),
+        "n_boot": Interval(10, None, integer=True),
+        "confidence": Interval(0, 1, closed="neither"),
+        "min_coverage": Interval(0, 1),
+        "random_state": (Interval(0, None, integer=True), None),
+    }
+
+    def __post_init__(self) -> None:
+        check_params(vars(self), self._constraints, caller="health_review")
+
+    @property
+    def alpha(self) -> float:
+        """``1 - confidence``."""
+        return 1 - self.confidence
 
 
-def _filter_periods(wide: pd.DataFrame, start: str | None, end: str | None) -> pd.DataFrame:
-    if not start and not end:
-        return wide
-    per = pd.Series(wide.index.get_level_values("period"), index=wide.index)
-    dates = pd.to_datetime(per, errors="coerce", format="%Y-%m-%d")
-    if dates.isna().any():
-        bad = per[dates.isna()].unique()
-        raise DataError(
-            f"Cannot filter by period: period value(s) {format_ids(bad)} are not YYYY-MM-DD dates."
+@dataclass(frozen=True)
+class AuditOptions:
+    """Thresholds of the composite audit checks (validated on creation).
+
+    Parameters
+    ----------
+    redundancy_threshold : float, default 0.9
+        |r| above which two indicators are redundant.
+    conflict_threshold : float, default -0.4
+        Direction-aligned r below which two indicators conflict (COINr ``plot_corr``).
+    vif_flag : float, default 10
+        VIF above which an indicator is flagged ``high_vif``.
+    alpha_min : float, default 0.7
+        Cronbach's alpha below which a pillar is flagged ``low_alpha`` (Nunnally).
+    """
+
+    redundancy_threshold: float = 0.9
+    conflict_threshold: float = -0.4
+    vif_flag: float = 10.0
+    alpha_min: float = 0.7
+
+    _constraints = {
+        "redundancy_threshold": Interval(0, 1, closed="right"),
+        "conflict_threshold": Interval(-1, 0, closed="both"),
+        "vif_flag": Interval(1, None),
+        "alpha_min": Interval(0, 1),
+    }
+
+    def __post_init__(self) -> None:
+        check_params(vars(self), self._constraints, caller="health_review")
+
+
+#: Old keyword names still accepted by :func:`health_review` (deprecated): old -> new.
+_DEPRECATED = {"level": "unit_of_analysis", "min_n": "min_units", "alpha": "confidence"}
+
+
+def _split_options(
+    kwargs: dict[str, Any],
+    matrix: MatrixOptions | None,
+    relevance: RelevanceOptions | None,
+    audit: AuditOptions | None,
+) -> tuple[MatrixOptions, RelevanceOptions, AuditOptions]:
+    """Map flat keyword arguments onto the three option objects (old names with a DeprecationWarning)."""
+    kwargs = dict(kwargs)
+    for old, new in _DEPRECATED.items():
+        if old in kwargs:
+            warnings.warn(f"health_review({old}=...) is deprecated; use {new}=" + (" (= 1 - alpha)" if old == "alpha" else ""),
+                          DeprecationWarning, stacklevel=3)
+            val = kwargs.pop(old)
+            kwargs[new] = 1 - val if old == "alpha" and isinstance(val, (int, float)) else val
+    out = []
+    for cls, given in ((MatrixOptions, matrix), (RelevanceOptions, relevance), (AuditOptions, audit)):
+        names = {f.name for f in fields(cls)}
+        mine = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+        if given is not None:
+            if not isinstance(given, cls):
+                raise ParameterError(f"Expected a {cls.__name__}, got {type(given).__name__}.")
+            out.append(cls(**{**vars(given), **mine}) if mine else given)
+        else:
+            out.append(cls(**mine))
+    if kwargs:
+        accepted = sorted({f.name for c in (MatrixOptions, RelevanceOptions, AuditOptions) for f in fields(c)})
+        raise ParameterError(
+            f"health_review got unexpected keyword argument(s) {', '.join(map(repr, kwargs))}; accepted options: "
+            f"{', '.join(accepted)}."
         )
-    keep = pd.Series(True, index=wide.index)
-    for val, op, name in ((start, "ge", "period_start"), (end, "le", "period_end")):
-        if val:
-            try:
-                bound = pd.Timestamp(val)
-            except ValueError:
-                raise ParameterError(f"The {name!r} parameter must be a 'YYYY-MM-DD' date or ''. Got {val!r}.") from None
-            keep &= getattr(dates, op)(bound)
-    out = wide[keep.to_numpy()]
-    if out.empty:
-        raise DataError(
-            f"No panel rows between period_start={start or '-'} and period_end={end or '-'}; the panel covers "
-            f"{per.min()} to {per.max()}."
-        )
-    return out
-
-
-def _aggregate_units(
-    wide: pd.DataFrame, num: pd.DataFrame | None, den: pd.DataFrame | None, cols: list[str], centred: bool
-) -> pd.DataFrame:
-    """One row per unit: pooled ratio (sum num / sum den) when the value is that ratio, else the mean."""
-    vals = wide[cols]
-    means = vals.groupby(level="unit_id", sort=True).mean()
-    if centred or num is None or den is None:
-        means.index.name = "unit_id"
-        return means
-    rc = [c for c in cols if c in num.columns and c in den.columns]
-    if rc:
-        v, nu, de = vals[rc], num[rc].reindex(vals.index), den[rc].reindex(vals.index)
-        has = v.notna()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = nu / de
-        ok = (~has | (nu.notna() & de.notna() & (de > 0))).all()
-        close = (~has | pd.DataFrame(np.isclose(v, ratio, rtol=1e-6, atol=1e-9), index=v.index, columns=rc)).all()
-        use = [c for c in rc if bool(ok[c]) and bool(close[c]) and bool(has[c].any())]
-        if use:
-            s_num = nu[use].where(has[use]).groupby(level="unit_id", sort=True).sum(min_count=1)
-            s_den = de[use].where(has[use]).groupby(level="unit_id", sort=True).sum(min_count=1)
-            means[use] = s_num / s_den
-    means.index.name = "unit_id"
-    return means
+    return out[0], out[1], out[2]
 
 
 # ----------------------------------------------------------------------------- decisions
 def _label(code: str) -> str:
     return code.replace("_", " ")
+
+
+def _better(direction: str, code: str) -> str:
+    return {"higher": "higher", "lower": "lower"}.get(direction, "closer to its band")
 
 
 def _units_to_settle(r: float, threshold: float, alpha: float) -> str:
@@ -229,13 +242,13 @@ def decide(
     quality: pd.DataFrame,
     *,
     threshold: float = 0.3,
-    min_n: int = 10,
+    min_units: int = MIN_UNITS,
     min_coverage: float = 0.65,
     directions: Mapping[str, str] | None = None,
     outcome: str = "the outcome",
     outcome_direction: str = "higher",
     n_units: Mapping[str, int] | None = None,
-    alpha: float = 0.05,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     r"""``keep``, ``prune`` or ``review`` for each indicator, with the reason in plain words.
 
@@ -243,15 +256,16 @@ def decide(
 
     1. no value at all, or coverage below ``min_coverage`` -> ``prune`` (too patchy to score people on);
     2. constant -> ``prune`` (cannot tell units apart);
-    3. fewer than ``min_n`` units with both values, or no correlation -> ``review``;
-    4. the whole :math:`(1-\alpha)` interval inside :math:`(-t, t)` -> ``prune`` (weak link);
+    3. fewer than ``min_units`` units with both values, or no correlation -> ``review``;
+    4. the whole ``confidence`` interval inside :math:`(-t, t)` -> ``prune`` (weak link);
     5. the whole interval beyond :math:`\pm t` -> ``keep``, unless the sign contradicts the framework's
        directions (significantly) -> ``review``;
     6. otherwise the interval straddles the threshold -> ``review``.
 
     ``sign_conflict`` is True when the interval excludes 0 and the correlation's sign is opposite
-    to the product of the indicator's and the outcome's directions (``band`` indicators are not
-    checked: their link with the outcome need not be monotone).
+    to the product of the indicator's and the outcome's directions. A ``band`` indicator's
+    correlation is that of its direction-aligned value (minus the distance from the band), so it
+    is expected to be positive like a ``higher`` indicator.
 
     Returns
     -------
@@ -259,6 +273,7 @@ def decide(
         Columns :data:`DECISION_COLUMNS` (``pillar`` empty and ``redundant_with`` empty: the
         caller fills them).
     """
+    alpha = 1 - confidence
     directions = directions or {}
     n_units = n_units or {}
     q = quality.set_index("indicator")
@@ -273,12 +288,13 @@ def decide(
         qq = q.loc[code] if code in q.index else None
         cov = float(qq["coverage"]) if qq is not None else np.nan
         d = directions.get(code, "")
-        dsign = {"higher": 1, "lower": -1}.get(d, 0)
+        dsign = {"higher": 1, "lower": -1, "band": 1}.get(d, 0)
         expected = dsign * out_sign
         sign_conflict = bool(
             expected != 0 and not np.isnan(r) and not np.isnan(lo) and (lo > 0 or hi < 0) and r * expected < 0
         )
-        rtxt = f"r = {r:.2f} ({pct} interval {lo:.2f} to {hi:.2f}, {nu} units)" if not np.isnan(r) else ""
+        on = " for minus its distance from the band" if d == "band" else ""
+        rtxt = f"r = {r:.2f}{on} ({pct} interval {lo:.2f} to {hi:.2f}, {nu} units)" if not np.isnan(r) else ""
         if qq is not None and int(qq["n"]) == 0:
             dec, reason = "prune", "No unit has a value for this indicator, so it cannot be scored; fix the data feed or drop it."
         elif qq is not None and cov < min_coverage:
@@ -293,11 +309,12 @@ def decide(
                 "prune",
                 f"Every unit has the same value ({val:g}), so it cannot tell good from weak performance.",
             )
-        elif nu < min_n or rec.flag == "too_few_pairs":
+        elif nu < min_units or rec.flag in ("too_few_pairs", "too_few_units"):
             dec, reason = (
                 "review",
-                f"Only {nu} units have both this indicator and {oname}; at least {min_n} are needed to judge "
-                "the link, so decide after more data comes in.",
+                f"Only {nu} unit{'s' if nu != 1 else ''} {'have' if nu != 1 else 'has'} both this indicator and "
+                f"{oname}; at least {min_units} are needed to judge the link ({not_computed(nu, min_units)}), so "
+                "decide after more data comes in.",
             )
         elif np.isnan(r) or np.isnan(lo) or np.isnan(hi):
             why = {"outcome_constant": f"{oname} does not vary among these units"}.get(rec.flag, "it could not be computed")
@@ -313,7 +330,7 @@ def decide(
                 dec, reason = (
                     "review",
                     f"Strong link with {oname} ({rtxt}) but in the wrong direction: the framework says "
-                    f"{'higher' if dsign > 0 else 'lower'} is better, yet better values go with lower {oname}. "
+                    f"{_better(d, code)} is better, yet better values go with lower {oname}. "
                     "Check the definition or the direction before keeping it.",
                 )
             else:
@@ -344,9 +361,10 @@ class HealthReview:
 
     Attributes
     ----------
-    outcome, method, threshold, ci, n_boot, level, within_period, controls, redundancy_threshold,
-    conflict_threshold, min_coverage, min_n, alpha, random_state
-        The options used.
+    outcome : str
+    matrix_options, relevance_options, audit_options : MatrixOptions, RelevanceOptions, AuditOptions
+        The options used (also readable as attributes: ``review.method``, ``review.threshold``...).
+    controls : tuple of str
     n_units, n_rows : int
         Units and unit-period rows analysed.
     periods : tuple of str
@@ -354,7 +372,8 @@ class HealthReview:
     decisions : DataFrame
         :data:`DECISION_COLUMNS`, one row per indicator.
     correlations : DataFrame
-        Outcome correlations (:data:`kpilab.health.relevance.CORRELATION_COLUMNS`).
+        Outcome correlations (:data:`kpilab.health.relevance.CORRELATION_COLUMNS`); ``flag`` is
+        ``too_few_units`` (and ``r`` NaN) when fewer than ``min_units`` units have both values.
     quality, treated_points : DataFrame
         Data quality and the points changed by the outlier treatment.
     redundancy, vif, conflicts : DataFrame
@@ -367,24 +386,19 @@ class HealthReview:
         Decision changes since ``previous``.
     corr_matrix, corr_counts : DataFrame
         Indicator-by-indicator correlation matrix (``method``) and pair counts.
+    not_computed : dict
+        Check -> why it was not computed (``{"conflicts": "not computed: 8 units, at least 10 needed"}``).
+    matrix : IndicatorMatrix
+        The checked data the review used.
     notices : tuple of str
         What was excluded or assumed, in words.
     """
 
     outcome: str
-    method: str
-    threshold: float
-    ci: str
-    n_boot: int
-    level: str
-    within_period: bool
+    matrix_options: MatrixOptions
+    relevance_options: RelevanceOptions
+    audit_options: AuditOptions
     controls: tuple[str, ...]
-    redundancy_threshold: float
-    conflict_threshold: float
-    min_coverage: float
-    min_n: int
-    alpha: float
-    random_state: int | None
     n_units: int
     n_rows: int
     periods: tuple[str, ...]
@@ -404,7 +418,23 @@ class HealthReview:
     changes: pd.DataFrame | None
     corr_matrix: pd.DataFrame = field(repr=False)
     corr_counts: pd.DataFrame = field(repr=False)
+    not_computed: Mapping[str, str] = field(default_factory=dict)
+    matrix: IndicatorMatrix | None = field(default=None, repr=False)
     notices: tuple[str, ...] = ()
+
+    # -- the options, flat (read-only views of the option objects)
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in _DEPRECATED:
+            new = _DEPRECATED[name]
+            val = getattr(self, new)
+            return 1 - val if name == "alpha" else val
+        for opts in ("matrix_options", "relevance_options", "audit_options"):
+            o = self.__dict__.get(opts)
+            if o is not None and hasattr(o, name):
+                return getattr(o, name)
+        raise AttributeError(f"HealthReview has no attribute {name!r}")
 
     # -- tables
     def to_frame(self) -> pd.DataFrame:
@@ -412,14 +442,11 @@ class HealthReview:
         return self.decisions.copy()
 
     def options(self) -> dict[str, Any]:
-        """The options used, for run logs."""
-        return {
-            k: getattr(self, k)
-            for k in (
-                "outcome", "method", "threshold", "ci", "n_boot", "level", "within_period", "controls",
-                "redundancy_threshold", "conflict_threshold", "min_coverage", "min_n", "alpha", "random_state",
-            )
-        }
+        """The options used, for run logs (flat: matrix, relevance, audit)."""
+        out: dict[str, Any] = {"outcome": self.outcome, "controls": self.controls}
+        for o in (self.matrix_options, self.relevance_options, self.audit_options):
+            out.update(vars(o))
+        return out
 
     def counts(self) -> dict[str, int]:
         vc = self.decisions["decision"].value_counts()
@@ -431,14 +458,17 @@ class HealthReview:
         span = f"{self.periods[0]} to {self.periods[-1]}" if self.periods else "-"
         lines = [
             f"Indicator health review: outcome {self.outcome}, {self.method} correlation, threshold |r| >= "
-            f"{self.threshold:g}, {1 - self.alpha:.0%} {self.ci} intervals",
-            f"{self.n_units} units, {self.n_rows} unit-period rows, periods {span}, level={self.level}"
+            f"{self.threshold:g}, {self.confidence:.0%} {self.ci} intervals, at least {self.min_units} units per "
+            "statistic",
+            f"{self.n_units} units, {self.n_rows} unit-period rows, periods {span}, "
+            f"unit_of_analysis={self.unit_of_analysis}"
             + (", within-period" if self.within_period else "")
             + (f", controls: {', '.join(self.controls)}" if self.controls else ""),
             f"keep {c['keep']}, review {c['review']}, prune {c['prune']}; "
             f"{len(self.redundancy)} redundant pair(s), {len(self.conflicts)} conflicting pair(s)",
-            "",
         ]
+        lines += [f"{k}: {v}" for k, v in self.not_computed.items()]
+        lines.append("")
         tab = self.decisions[["indicator", "r", "ci_low", "ci_high", "p_adj", "n", "decision"]].copy()
         lines.append(tab.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         if self.notices:
@@ -464,7 +494,7 @@ class HealthReview:
         d = self.decisions
         parts = [
             f"We checked {len(d)} indicators against {oname} over {self.n_units} "
-            f"{'units' if self.level == 'unit' else 'unit-periods'} "
+            f"{'units' if self.unit_of_analysis == 'unit' else 'units (unit-period rows)'} "
             f"({len(self.periods)} period{'s' if len(self.periods) != 1 else ''}). An indicator earns its place when "
             f"its link with {oname} is clearly at least {self.threshold:g} in size (a correlation; 0 = no link, "
             f"1 = perfect). Verdict: **keep {c['keep']}**, **review {c['review']}**, **prune {c['prune']}**.",
@@ -474,26 +504,46 @@ class HealthReview:
             if len(sub):
                 parts.append(f"**{title}**")
                 parts += [f"- *{row.indicator}*: {row.reason}" for row in sub.itertuples()]
-        if len(self.redundancy):
-            parts.append("**Indicators that measure the same thing**")
-            parts += [f"- {row.reason}" for row in self.redundancy.itertuples()]
-        if len(self.conflicts):
-            parts.append("**Indicators that pull against each other**")
-            parts += [f"- {row.reason}" for row in self.conflicts.itertuples()]
-        if len(self.pillars):
+        nc = self.not_computed
+        for key, title, table in (("redundancy", "Indicators that measure the same thing", self.redundancy),
+                                  ("conflicts", "Indicators that pull against each other", self.conflicts)):
+            if key in nc:
+                parts.append(f"**{title}**: {nc[key]}.")
+            elif len(table):
+                parts.append(f"**{title}**")
+                parts += [f"- {row.reason}" for row in table.itertuples()]
+        if "coherence" in nc:
+            parts.append(f"**Do the pillars hang together?** {nc['coherence'].capitalize()}.")
+        elif len(self.pillars):
             sent = []
+            bar = self.audit_options.alpha_min
             for row in self.pillars.itertuples():
                 if np.isnan(row.cronbach_alpha):
+                    if "too_few_units" in row.flag:
+                        sent.append(f"- The {row.pillar} pillar: Cronbach's alpha not computed: fewer than "
+                                    f"{self.min_units} units have every indicator of the pillar.")
                     continue
-                verdict = "hang together well" if row.cronbach_alpha >= 0.7 else "do not hang together well"
+                share = f"; the main common pattern explains {row.pc1_share:.0%} of their variation" \
+                    if not np.isnan(row.pc1_share) else ""
+                if row.cronbach_alpha < 0:
+                    sent.append(
+                        f"- The {row.pillar} indicators are negatively correlated with each other on average (after "
+                        "turning each so that higher is better), which the reliability model behind Cronbach's alpha "
+                        "rules out, so alpha is no score here: they do not measure one common thing. Check their "
+                        f"directions, or split the pillar{share}."
+                    )
+                    continue
+                verdict = "hang together well" if row.cronbach_alpha >= bar else "do not hang together well"
                 sent.append(
-                    f"- The {row.pillar} indicators {verdict} (Cronbach's alpha {row.cronbach_alpha:.2f}; 0.7 or "
-                    f"more is the usual bar); the main common pattern explains {row.pc1_share:.0%} of their variation."
+                    f"- The {row.pillar} indicators {verdict} (Cronbach's alpha {row.cronbach_alpha:.2f}; {bar:g} or "
+                    f"more is the usual bar){share}."
                 )
             if sent:
                 parts.append("**Do the pillars hang together?**")
                 parts += sent
-        if len(self.impact) and self.impact["mean_abs_rank_shift"].notna().any():
+        if "impact" in nc:
+            parts.append(f"Rank impact of dropping each indicator: {nc['impact']}.")
+        elif len(self.impact) and self.impact["mean_abs_rank_shift"].notna().any():
             top = self.impact.iloc[0]
             parts.append(
                 f"Dropping a single indicator moves agents' overall ranks by {self.impact['mean_abs_rank_shift'].min():.1f}"
@@ -501,6 +551,8 @@ class HealthReview:
                 "moves them most (an indicator that differs from the others moves ranks more, whether or not it "
                 "matters to customers)."
             )
+        if "stability" in nc:
+            parts.append(f"Stability of the links over time: {nc['stability']}.")
         if len(self.trend):
             drift = self.trend[self.trend["flag"].str.contains("drifting|sign_flip", regex=True)]
             if len(drift):
@@ -587,6 +639,234 @@ class HealthReview:
         return paths
 
 
+# ----------------------------------------------------------------------------- step 2: relevance
+@dataclass(frozen=True)
+class RelevanceResult:
+    """Output of :func:`review_relevance`: correlations, data quality and decisions.
+
+    Attributes
+    ----------
+    correlations : DataFrame
+        :data:`kpilab.health.relevance.CORRELATION_COLUMNS`.
+    quality, treated, treated_points : DataFrame
+        :func:`kpilab.health.quality.indicator_quality` on the matrix.
+    decisions : DataFrame
+        :data:`DECISION_COLUMNS` (``redundant_with`` filled by :func:`audit_checks`).
+    n_units : dict
+        Indicator -> units with both the indicator and the outcome.
+    notices : tuple of str
+    """
+
+    correlations: pd.DataFrame
+    quality: pd.DataFrame
+    treated: pd.DataFrame = field(repr=False)
+    treated_points: pd.DataFrame
+    decisions: pd.DataFrame
+    n_units: Mapping[str, int]
+    notices: tuple[str, ...] = ()
+
+
+def _band_aligned(df: pd.DataFrame, m: IndicatorMatrix) -> pd.DataFrame:
+    """``df`` with each band indicator replaced by minus its distance from the band (0 inside it)."""
+    out = df.copy()
+    for c, (low, high) in m.bands.items():
+        if c in out.columns:
+            v = out[c].astype(float)
+            out[c] = -(np.maximum(low - v, 0) + np.maximum(v - high, 0))
+    return out
+
+
+def _check_outcome(m: IndicatorMatrix) -> None:
+    from kpilab.health.matrix import near_constant
+
+    y = m.y
+    ok = y.notna().to_numpy()
+    if not ok.any():
+        raise DataError(f"The outcome {m.outcome!r} has no value in the selected rows; nothing to correlate with.")
+    n_with = m.units_with(ok)
+    if n_with == 1:
+        raise InsufficientDataError(
+            f"Only 1 unit ({m.unit_ids[ok][0]}) has a value for the outcome {m.outcome!r}; relating indicators to it "
+            f"needs at least {m.min_units} units. Add units or periods, or choose another outcome."
+        )
+    yok = y[ok].to_numpy(dtype=float)
+    if near_constant(yok):
+        raise InsufficientDataError(
+            f"The outcome {m.outcome!r} has the same value ({yok[0]:g}) for all {n_with} units with a value, so no "
+            "indicator can be related to it; check the outcome data or choose another outcome."
+        )
+
+
+def review_relevance(m: IndicatorMatrix, options: RelevanceOptions | None = None) -> RelevanceResult:
+    """Step 2: each indicator's correlation with the outcome, its data quality, and the decision.
+
+    ``band`` indicators are correlated through their direction-aligned value (minus the distance
+    from the band), as the conflict check and the composite use them: the raw value of an
+    indicator that is best in the middle of its range need not relate monotonically to the
+    outcome. Correlations of indicators with fewer than ``min_units`` units are not computed
+    (NaN, flag ``too_few_units``).
+
+    Parameters
+    ----------
+    m : IndicatorMatrix
+        From :func:`kpilab.health.matrix.build_matrix` with an outcome.
+    options : RelevanceOptions, optional
+
+    Returns
+    -------
+    RelevanceResult
+    """
+    o = options or RelevanceOptions()
+    if m.y is None:
+        raise ParameterError("review_relevance needs a matrix built with outcome=.")
+    _check_outcome(m)
+    notices: list[str] = []
+    indicators = m.indicators
+    unit_rows = m.options.unit_of_analysis == "unit"
+    ctrl_df = m.controls
+    clusters = None
+    if not unit_rows:
+        clusters = m.unit_ids.to_numpy()
+        parts = [ctrl_df] if ctrl_df is not None else []
+        if m.options.within_period and len(m.periods) > 1:
+            # partial out period dummies (centring alone would not charge the degrees of freedom)
+            dummies = pd.get_dummies(m.X.index.get_level_values("period"), drop_first=True, dtype=float)
+            dummies.index = m.X.index
+            parts.append(dummies)
+        ctrl_df = pd.concat(parts, axis=1) if parts else None
+    X = _band_aligned(m.X, m)
+    if m.bands:
+        notices.append(
+            f"Band indicator(s) {', '.join(m.bands)} are related to {m.outcome} through minus their distance from "
+            "the band (0 inside it), the direction-aligned value, not through the raw value."
+        )
+    corr = outcome_correlations(
+        X, m.y, method=o.method, ci=o.ci, n_boot=o.n_boot, alpha=o.alpha, controls=ctrl_df,
+        clusters=clusters, random_state=o.random_state, outcome_name=m.outcome,
+    )
+    yv = m.y.notna().to_numpy().copy()
+    if ctrl_df is not None:
+        yv &= ctrl_df.notna().all(axis=1).to_numpy()
+    n_units = {c: m.units_with(yv & X[c].notna().to_numpy()) for c in indicators}
+    few = corr["indicator"].map(n_units).lt(m.min_units) & corr["flag"].isin(["", "degenerate"])
+    if few.any():
+        corr.loc[few, ["r", "ci_low", "ci_high", "p_unc"]] = np.nan
+        corr.loc[few, "flag"] = "too_few_units"
+        from kpilab.health.relevance import bh_adjust
+
+        corr["p_adj"] = bh_adjust(corr["p_unc"].to_numpy())
+    quality, treated, points = indicator_quality(m.X, min_coverage=o.min_coverage)
+    decisions = decide(
+        corr, quality, threshold=o.threshold, min_units=m.min_units, min_coverage=o.min_coverage,
+        directions=m.directions, outcome=m.outcome, outcome_direction=m.outcome_direction, n_units=n_units,
+        confidence=o.confidence,
+    )
+    decisions["pillar"] = decisions["indicator"].map(m.pillars)
+    if len(points):
+        notices.append(
+            f"{len(points)} extreme value(s) in {points['indicator'].nunique()} indicator(s) were winsorised or "
+            "log-transformed for the composite checks (see treated_points); correlations use the raw values."
+        )
+    return RelevanceResult(correlations=corr, quality=quality, treated=treated, treated_points=points,
+                           decisions=decisions, n_units=n_units, notices=tuple(notices))
+
+
+# ----------------------------------------------------------------------------- step 3: audit
+def audit_checks(
+    m: IndicatorMatrix,
+    relevance: RelevanceResult,
+    options: AuditOptions | None = None,
+    *,
+    method: str = "spearman",
+    threshold: float = 0.3,
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """Step 3: redundancy, conflicts, VIF, coherence, remove-one impact and stability over periods.
+
+    Every check follows the matrix's ``min_units`` rule: below it the check is not computed,
+    its table carries NaN and the flag ``too_few_units`` (or no rows, for the pair lists), and
+    ``not_computed[check]`` says why in words.
+
+    Returns
+    -------
+    dict
+        ``redundancy, conflicts, vif, coherence, pillars, pca, impact, stability, trend,
+        corr_matrix, corr_counts`` (DataFrames), ``not_computed`` (dict) and ``decisions``
+        (a copy with ``redundant_with`` and the duplicate notes filled in).
+    """
+    o = options or AuditOptions()
+    indicators = m.indicators
+    X = m.X
+    quality = relevance.quality
+    decisions = relevance.decisions.copy()
+    nc: dict[str, str] = {}
+    few = m.too_few_units()
+
+    cmat, ccount = correlation_matrix(X, method=method)
+    ucount = pair_unit_counts(X, m.unit_ids)
+    rel = dict(zip(relevance.correlations["indicator"], relevance.correlations["r"], strict=True))
+    cov = dict(zip(quality["indicator"], quality["coverage"], strict=True))
+    if few:
+        nc["redundancy"] = nc["conflicts"] = few
+        redundancy = redundant_pairs(cmat.iloc[:0, :0], ccount.iloc[:0, :0])
+        conflicts = conflicting_pairs(cmat.iloc[:0, :0], ccount.iloc[:0, :0])
+    else:
+        redundancy = redundant_pairs(cmat, ucount, threshold=o.redundancy_threshold, pillars=m.pillars, relevance=rel,
+                                     coverage=cov, outcome=m.outcome or "the outcome", min_units=m.min_units)
+        amat, _ = correlation_matrix(m.aligned(), method=method)
+        conflicts = conflicting_pairs(amat, ucount, threshold=o.conflict_threshold, pillars=m.pillars,
+                                      min_units=m.min_units)
+    red_with: dict[str, list[str]] = {}
+    dup_of: dict[str, list[str]] = {}
+    for rec in redundancy.itertuples():
+        red_with.setdefault(rec.indicator_a, []).append(rec.indicator_b)
+        red_with.setdefault(rec.indicator_b, []).append(rec.indicator_a)
+        dup_of.setdefault(rec.drop, []).append(f"{rec.keep} (r = {rec.r:.2f})")
+    for code, others in dup_of.items():
+        sel = decisions["indicator"] == code
+        if decisions.loc[sel, "decision"].iloc[0] != "prune":
+            decisions.loc[sel, "reason"] = decisions.loc[sel, "reason"] + (
+                f" It largely duplicates {', '.join(others)}; the redundancy check suggests keeping "
+                f"{'that one' if len(others) == 1 else 'those'} and merging or dropping this one."
+            )
+    decisions["redundant_with"] = decisions["indicator"].map(lambda c: ";".join(red_with.get(c, [])))
+
+    usable = quality.loc[~quality["constant"] & ~quality["low_coverage"] & (quality["n"] > 0), "indicator"].tolist()
+    if few:
+        nc["vif"] = few
+    vif = vif_table(X[usable], vif_flag=o.vif_flag, units=m.unit_ids, min_units=m.min_units) if usable else \
+        pd.DataFrame(columns=["indicator", "vif", "n", "flag"])
+
+    # coherence and remove-one on the outlier-treated, normalised values
+    scored = [c for c in indicators if c in usable]
+    norm = normalise_minmax(relevance.treated[scored], m.directions, m.bands) if scored else pd.DataFrame(index=X.index)
+    coherence, pillars_tab, pca = coherence_tables(norm, m.pillars, alpha_min=o.alpha_min, units=m.unit_ids,
+                                                   min_units=m.min_units)
+    impact = remove_one_impact(norm, m.pillars, units=m.unit_ids, min_units=m.min_units) if scored else \
+        pd.DataFrame(columns=["indicator", "pillar", "mean_abs_rank_shift", "max_abs_rank_shift", "n_units", "flag"])
+    if few:
+        nc["coherence"] = nc["impact"] = few
+
+    # stability over periods (always on unit-period rows; band indicators aligned as for relevance)
+    if len(m.periods) > 1 and m.outcome:
+        rows = _band_aligned(m.rows, m)
+        stab = period_stability(rows, m.outcome, indicators, method="pearson" if method == "pearson" else "spearman",
+                                alpha=1 - confidence, min_units=m.min_units)
+        trend = correlation_trend(stab, threshold)
+        if len(stab) and stab["flag"].eq("too_few_units").all():
+            nc["stability"] = f"not computed: at most {int(stab['n'].max())} units in a period, at least {m.min_units} needed"
+    else:
+        stab = pd.DataFrame(columns=["indicator", "period", "n", "r", "ci_low", "ci_high", "rank_rho_prev", "n_rank",
+                                     "flag"])
+        trend = pd.DataFrame(columns=["indicator", "n_periods", "mean_r", "sd_r", "slope", "slope_p",
+                                      "mean_rank_rho", "flag"])
+    return {
+        "decisions": decisions, "redundancy": redundancy, "conflicts": conflicts, "vif": vif, "coherence": coherence,
+        "pillars": pillars_tab, "pca": pca, "impact": impact, "stability": stab, "trend": trend,
+        "corr_matrix": cmat, "corr_counts": ccount, "not_computed": nc,
+    }
+
+
 # ----------------------------------------------------------------------------- entry point
 def health_review(
     panel_or_wide: str | Path | pd.DataFrame,
@@ -595,23 +875,12 @@ def health_review(
     framework: Framework | str | Path | Mapping[str, Any] | None = None,
     directions: Mapping[str, str] | None = None,
     indicators: Sequence[str] | None = None,
-    threshold: float = 0.3,
-    method: str = "spearman",
-    ci: str = "fisher",
-    n_boot: int = 2000,
-    level: str = "unit",
-    within_period: bool = False,
     controls: Iterable[str] | None = None,
-    redundancy_threshold: float = 0.9,
-    conflict_threshold: float = -0.4,
-    min_coverage: float = 0.65,
-    min_n: int = 10,
-    alpha: float = 0.05,
-    period_start: str | None = None,
-    period_end: str | None = None,
-    unit_level: str | None = None,
     previous: Any = None,
-    random_state: int | None = 0,
+    matrix: MatrixOptions | None = None,
+    relevance: RelevanceOptions | None = None,
+    audit: AuditOptions | None = None,
+    **options: Any,
 ) -> HealthReview:
     r"""Review which indicators earn their place in the scorecard.
 
@@ -625,37 +894,27 @@ def health_review(
     framework : Framework, path, mapping or None
         Source of directions, bands and pillars (default framework when None).
     directions : mapping, optional
-        Direction overrides ``{code: "higher"|"lower"}``; an indicator with no known direction is an
-        error naming it.
+        Direction overrides ``{code: "higher"|"lower"}``; an indicator with no known direction, or an
+        override for a code not in the review, is an error naming it.
     indicators : list of str, optional
         Indicators to review (default: every column but the outcome, the controls and the
         framework's other outcomes).
-    threshold : float, default 0.3
-        Minimum |r| with the outcome (the source articles' rule).
-    method : {"spearman", "pearson", "kendall"}
-    ci : {"fisher", "bootstrap"}
-        Interval type; the bootstrap resamples units (whole units when ``level="row"``).
-    n_boot : int
-    level : {"unit", "row"}
-        Correlate per-unit values over the periods (default) or unit-period rows (see module notes).
-    within_period : bool
-        Remove period effects first.
     controls : list of str, optional
         Mix variables in the panel (channel share, queue share) to partial out.
-    redundancy_threshold, conflict_threshold : float
-        |r| above which a pair is redundant; direction-aligned r below which a pair conflicts.
-    min_coverage : float
-        Share of units with a value below which an indicator is pruned (0.65, COINr).
-    min_n : int
-        Fewer units than this -> ``review``.
-    alpha : float
-        1 - confidence level.
-    period_start, period_end : str, optional
-        ``YYYY-MM-DD`` bounds on the period (inclusive); empty = all.
     previous : HealthReview, DataFrame, decisions.csv or folder, optional
         An earlier review, to list the decisions that changed.
-    random_state : int
-        Seed of the bootstrap.
+    matrix : MatrixOptions, optional
+        ``unit_of_analysis`` ({"unit", "row"}), ``unit_level``, ``within_period``, ``period_start``,
+        ``period_end``, ``min_units`` (fewest units any statistic is computed from, default 10).
+    relevance : RelevanceOptions, optional
+        ``threshold`` (0.3), ``method``, ``ci``, ``n_boot``, ``confidence`` (0.95), ``min_coverage``,
+        ``random_state``.
+    audit : AuditOptions, optional
+        ``redundancy_threshold`` (0.9), ``conflict_threshold`` (-0.4), ``vif_flag``, ``alpha_min``.
+    **options
+        Any field of the three option objects by name (``threshold=0.4``, ``unit_of_analysis="row"``),
+        overriding the objects. Deprecated names: ``level`` (now ``unit_of_analysis``), ``min_n``
+        (now ``min_units``), ``alpha`` (now ``confidence = 1 - alpha``).
 
     Returns
     -------
@@ -664,19 +923,22 @@ def health_review(
     Raises
     ------
     DataError
-        The outcome is absent, empty or constant; no indicator left to review.
+        The outcome is absent, empty or constant, or only one unit has it; infinite values; no
+        indicator left to review.
     FrameworkError
-        An indicator has no known direction.
+        An indicator has no known direction; a direction is given for a code not in the review.
     SchemaError
         Duplicated unit-period rows.
+    ParameterError
+        An option out of range or unknown (naming it).
 
     Notes
     -----
-    Decision rule (:func:`decide`): with the :math:`(1-\alpha)` interval :math:`[l, u]` of the
+    Decision rule (:func:`decide`): with the ``confidence`` interval :math:`[l, u]` of the
     correlation and threshold :math:`t`, ``prune`` when :math:`-t < l \le u < t`, ``keep`` when
     :math:`l \ge t` or :math:`u \le -t` (and the sign agrees with the framework's directions),
     ``review`` otherwise; constant, empty or patchy indicators are pruned first, and fewer than
-    ``min_n`` units give ``review``. The composite checks follow the OECD/JRC handbook [1]_ and
+    ``min_units`` units give ``review``. The composite checks follow the OECD/JRC handbook [1]_ and
     COINr [2]_; the 0.3 rule is the source articles' quarterly "indicator health diagnosis".
 
     References
@@ -687,186 +949,49 @@ def health_review(
 
     Examples
     --------
-    >>> review = health_review("outputs/run/panel.parquet", "retention_rate")  # doctest: +SKIP
+    >>> review = health_review("outputs/run/panel.parquet", "retention_rate", threshold=0.3)  # doctest: +SKIP
     >>> print(review.summary())  # doctest: +SKIP
     >>> review.decisions.query("decision == 'prune'")[["indicator", "r", "reason"]]  # doctest: +SKIP
     """
-    check_params(locals(), _CONSTRAINTS, caller="health_review")
-    notices: list[str] = []
-    fw = framework if isinstance(framework, Framework) else load_framework(framework)
-    wide, num, den = prepare_wide(panel_or_wide, unit_level=unit_level)
-    if wide.attrs.get("notice"):
-        notices.append(wide.attrs["notice"])
-    wide = _filter_periods(wide, period_start, period_end)
-    controls = list(controls or [])
-    if outcome not in wide.columns:
-        raise DataError(
-            f"The outcome {outcome!r} is not in the panel; it has {', '.join(map(str, wide.columns))}. "
-            "Choose one of these as the outcome (outcome= in Python and notebooks, --outcome on the command "
-            "line), or add an outcome column such as contacts.retained to the data."
+    mopt, ropt, aopt = _split_options(options, matrix, relevance, audit)
+    if ropt.method == "kendall" and (controls or (mopt.within_period and mopt.unit_of_analysis == "row")):
+        raise ParameterError(
+            "Partial correlations (controls= or within-period rows) are not defined for method='kendall'; "
+            "use method='spearman' or 'pearson'."
         )
-    missing_ctrl = [c for c in controls if c not in wide.columns]
-    if missing_ctrl:
-        raise DataError(f"Control variable(s) {', '.join(missing_ctrl)} are not in the panel.")
-    if indicators is None:
-        other_outcomes = set(fw.outcomes()) - {outcome}
-        indicators = [c for c in wide.columns if c != outcome and c not in controls and c not in other_outcomes]
-        skipped = [c for c in wide.columns if c in other_outcomes]
-        if skipped:
-            notices.append(f"Other outcome column(s) {', '.join(skipped)} were not reviewed as indicators.")
-    else:
-        indicators = list(indicators)
-        absent = [c for c in indicators if c not in wide.columns]
-        if absent:
-            raise DataError(f"Indicator(s) {', '.join(absent)} are not in the panel.")
-        if outcome in indicators:
-            raise ParameterError(f"The outcome {outcome!r} cannot also be one of the indicators reviewed.")
-    if not indicators:
-        raise DataError("The panel holds no indicator besides the outcome; nothing to review.")
-    dirs = resolve_directions(indicators, fw, directions)
-    known_out = dict(fw.directions())
-    known_out.update(directions or {})
-    outcome_direction = known_out.get(outcome, "higher")
-    if outcome not in known_out:
-        notices.append(f"No direction is known for the outcome {outcome}; higher is assumed to be better.")
-    bands = {c: fw.indicator(c).band for c in indicators if c in fw.codes and fw.indicator(c).band is not None}
-    pillar_of = {c: (fw.indicator(c).pillar if c in fw.codes else "other") for c in indicators}
-
-    cols = indicators + [outcome] + [c for c in controls if c not in indicators]
-    rows = wide[cols].astype(float)
-    periods = tuple(sorted(map(str, rows.index.get_level_values("period").unique())))
-    yrows = rows[outcome]
-    if yrows.notna().sum() == 0:
-        raise DataError(f"The outcome {outcome!r} has no value in the selected rows; nothing to correlate with.")
-
-    # analysis table
-    if within_period:
-        centred = rows - rows.groupby(level="period").transform("mean")
-    else:
-        centred = rows
-    ctrl_df = None
-    clusters = None
-    if level == "unit":
-        data = _aggregate_units(centred, num, den, cols, centred=within_period)
-        if controls:
-            ctrl_df = data[controls]
-    else:
-        data = centred.copy()
-        clusters = data.index.get_level_values("unit_id").to_numpy()
-        parts = []
-        if controls:
-            parts.append(data[controls])
-        if within_period and len(periods) > 1:
-            # partial out period dummies (centring alone would not charge the degrees of freedom)
-            data = rows.copy()
-            dummies = pd.get_dummies(data.index.get_level_values("period"), drop_first=True, dtype=float)
-            dummies.index = data.index
-            parts.append(dummies)
-        if parts:
-            ctrl_df = pd.concat(parts, axis=1)
-    y = data[outcome]
-    yok = y.dropna()
-    if yok.nunique() <= 1:
-        raise InsufficientDataError(
-            f"The outcome {outcome!r} has the same value ({yok.iloc[0]:g}) for every unit with a value, so no "
-            "indicator can be related to it; check the outcome data or choose another outcome."
-        )
-    units_all = data.index.get_level_values("unit_id")
-    n_units_total = int(pd.Index(units_all).nunique())
-    if n_units_total < min_n:
+    m = build_matrix(panel_or_wide, outcome=outcome, framework=framework, directions=directions,
+                     indicators=indicators, controls=controls, options=mopt)
+    notices = list(m.notices)
+    few = m.too_few_units()
+    if few:
         notices.append(
-            f"Only {n_units_total} units are in the panel (at least {min_n} are needed to judge a link); every "
-            "indicator with a usable link is marked review."
+            f"Only {m.n_units} unit{'s are' if m.n_units != 1 else ' is'} in the panel (at least {m.min_units} are "
+            "needed for any statistic); every indicator with a usable link is marked review and the audit checks "
+            f"are {few}."
         )
-    X = data[indicators]
-    corr = outcome_correlations(
-        X, y, method=method, ci=ci, n_boot=n_boot, alpha=alpha, controls=ctrl_df,
-        clusters=clusters, random_state=random_state, outcome_name=outcome,
-    )
-    # units behind each pair
-    yv = y.notna().to_numpy().copy()
-    if ctrl_df is not None:
-        yv &= ctrl_df.notna().all(axis=1).to_numpy()
-    n_units = {c: int(pd.Index(units_all[yv & X[c].notna().to_numpy()]).nunique()) for c in indicators}
-    quality, treated, points = indicator_quality(X, min_coverage=min_coverage)
-    decisions = decide(
-        corr, quality, threshold=threshold, min_n=min_n, min_coverage=min_coverage, directions=dirs,
-        outcome=outcome, outcome_direction=outcome_direction, n_units=n_units, alpha=alpha,
-    )
-    decisions["pillar"] = decisions["indicator"].map(pillar_of)
-
-    # redundancy and conflicts (pairwise on the analysis table)
-    cmat, ccount = correlation_matrix(X, method=method)
-    rel = dict(zip(corr["indicator"], corr["r"], strict=True))
-    cov = dict(zip(quality["indicator"], quality["coverage"], strict=True))
-    redundancy = redundant_pairs(
-        cmat, ccount, threshold=redundancy_threshold, pillars=pillar_of, relevance=rel, coverage=cov, outcome=outcome
-    )
-    red_with: dict[str, list[str]] = {}
-    dup_of: dict[str, list[str]] = {}
-    for rec in redundancy.itertuples():
-        red_with.setdefault(rec.indicator_a, []).append(rec.indicator_b)
-        red_with.setdefault(rec.indicator_b, []).append(rec.indicator_a)
-        dup_of.setdefault(rec.drop, []).append(f"{rec.keep} (r = {rec.r:.2f})")
-    for code, others in dup_of.items():
-        m = decisions["indicator"] == code
-        if decisions.loc[m, "decision"].iloc[0] != "prune":
-            decisions.loc[m, "reason"] = decisions.loc[m, "reason"] + (
-                f" It largely duplicates {', '.join(others)}; the redundancy check suggests keeping "
-                f"{'that one' if len(others) == 1 else 'those'} and merging or dropping this one."
-            )
-    decisions["redundant_with"] = decisions["indicator"].map(lambda c: ";".join(red_with.get(c, [])))
-    if any(d == "band" for d in dirs.values()):
-        aligned = pd.DataFrame({c: align_direction(X[c], dirs[c], bands.get(c)) for c in indicators}, index=X.index)
-        amat, _ = correlation_matrix(aligned, method=method)
-    else:
-        s = np.array([1.0 if dirs[c] == "higher" else -1.0 for c in indicators])
-        amat = cmat * np.outer(s, s)
-    conflicts = conflicting_pairs(amat, ccount, threshold=conflict_threshold, pillars=pillar_of)
-    usable = quality.loc[~quality["constant"] & ~quality["low_coverage"] & (quality["n"] > 0), "indicator"].tolist()
-    vif = vif_table(X[usable]) if usable else pd.DataFrame(columns=["indicator", "vif", "n", "flag"])
-
-    # coherence and remove-one on the outlier-treated, normalised values
-    scored = [c for c in indicators if c in usable]
-    norm = normalise_minmax(treated[scored], dirs, bands) if scored else pd.DataFrame(index=X.index)
-    coherence, pillars_tab, pca = coherence_tables(norm, pillar_of)
-    impact = remove_one_impact(norm, pillar_of) if scored else pd.DataFrame(
-        columns=["indicator", "pillar", "mean_abs_rank_shift", "max_abs_rank_shift", "n_units"]
-    )
-
-    # stability over periods (always on unit-period rows)
-    if len(periods) > 1:
-        stab = period_stability(rows, outcome, indicators, method="pearson" if method == "pearson" else "spearman",
-                                alpha=alpha)
-        trend = correlation_trend(stab, threshold)
-    else:
-        stab = pd.DataFrame(columns=["indicator", "period", "n", "r", "ci_low", "ci_high", "rank_rho_prev", "n_rank"])
-        trend = pd.DataFrame(columns=["indicator", "n_periods", "mean_r", "sd_r", "slope", "slope_p",
-                                      "mean_rank_rho", "flag"])
-    changes = decision_changes(decisions, load_previous_decisions(previous)) if previous is not None else None
-    if level == "row" and ci == "fisher":
+    rel = review_relevance(m, ropt)
+    notices += rel.notices
+    aud = audit_checks(m, rel, aopt, method=ropt.method, threshold=ropt.threshold, confidence=ropt.confidence)
+    changes = decision_changes(aud["decisions"], load_previous_decisions(previous)) if previous is not None else None
+    if mopt.unit_of_analysis == "row" and ropt.ci == "fisher":
         notices.append(
             "Correlations use unit-period rows with Fisher intervals, which treat repeated months of one agent as "
-            "independent (intervals too narrow); prefer level='unit' or ci='bootstrap' (cluster bootstrap)."
+            "independent (intervals too narrow); prefer unit_of_analysis='unit' or ci='bootstrap' (cluster "
+            "bootstrap)."
         )
-    elif level == "row":
+    elif mopt.unit_of_analysis == "row":
         notices.append(
             "Intervals come from a cluster bootstrap over units; the p-values still treat the unit-period rows "
             "as independent, so read the intervals, not the p-values."
         )
-    if len(points):
-        notices.append(
-            f"{len(points)} extreme value(s) in {points['indicator'].nunique()} indicator(s) were winsorised or "
-            "log-transformed for the composite checks (see treated_points); correlations use the raw values."
-        )
     return HealthReview(
-        outcome=outcome, method=method, threshold=threshold, ci=ci, n_boot=n_boot, level=level,
-        within_period=within_period, controls=tuple(controls), redundancy_threshold=redundancy_threshold,
-        conflict_threshold=conflict_threshold, min_coverage=min_coverage, min_n=min_n, alpha=alpha,
-        random_state=random_state, n_units=n_units_total, n_rows=len(rows), periods=periods,
-        decisions=decisions, correlations=corr, quality=quality, treated_points=points, redundancy=redundancy,
-        vif=vif, conflicts=conflicts, coherence=coherence, pillars=pillars_tab, pca=pca, impact=impact,
-        stability=stab, trend=trend, changes=changes, corr_matrix=cmat, corr_counts=ccount, notices=tuple(notices),
+        outcome=outcome, matrix_options=m.options, relevance_options=ropt, audit_options=aopt,
+        controls=tuple(controls or ()), n_units=m.n_units, n_rows=len(m.rows), periods=m.periods,
+        decisions=aud["decisions"], correlations=rel.correlations, quality=rel.quality,
+        treated_points=rel.treated_points, redundancy=aud["redundancy"], vif=aud["vif"], conflicts=aud["conflicts"],
+        coherence=aud["coherence"], pillars=aud["pillars"], pca=aud["pca"], impact=aud["impact"],
+        stability=aud["stability"], trend=aud["trend"], changes=changes, corr_matrix=aud["corr_matrix"],
+        corr_counts=aud["corr_counts"], not_computed=aud["not_computed"], matrix=m, notices=tuple(notices),
     )
 
 
@@ -889,13 +1014,8 @@ class IndicatorPruner:
     """
 
     _parameter_constraints = {
-        "threshold": _CONSTRAINTS["threshold"],
-        "method": _CONSTRAINTS["method"],
-        "ci": _CONSTRAINTS["ci"],
-        "n_boot": _CONSTRAINTS["n_boot"],
-        "min_coverage": _CONSTRAINTS["min_coverage"],
-        "min_n": _CONSTRAINTS["min_n"],
-        "alpha": _CONSTRAINTS["alpha"],
+        **{k: v for k, v in RelevanceOptions._constraints.items() if k != "random_state"},
+        "min_units": MatrixOptions._constraints["min_units"],
     }
 
     def __init__(
@@ -906,8 +1026,8 @@ class IndicatorPruner:
         ci: str = "fisher",
         n_boot: int = 2000,
         min_coverage: float = 0.65,
-        min_n: int = 10,
-        alpha: float = 0.05,
+        min_units: int = MIN_UNITS,
+        confidence: float = 0.95,
         directions: Mapping[str, str] | None = None,
         random_state: int | None = 0,
     ) -> None:
@@ -916,8 +1036,8 @@ class IndicatorPruner:
         self.ci = ci
         self.n_boot = n_boot
         self.min_coverage = min_coverage
-        self.min_n = min_n
-        self.alpha = alpha
+        self.min_units = min_units
+        self.confidence = confidence
         self.directions = directions
         self.random_state = random_state
 
@@ -928,14 +1048,16 @@ class IndicatorPruner:
         if not isinstance(X, pd.DataFrame):
             X = pd.DataFrame(np.asarray(X, dtype=float), columns=[f"x{i}" for i in range(np.shape(X)[1])])
         y = pd.Series(np.asarray(y, dtype=float), index=X.index, name=getattr(y, "name", None) or "outcome")
-        if y.dropna().nunique() <= 1:
+        from kpilab.health.matrix import near_constant
+
+        if y.notna().sum() <= 1 or near_constant(y.to_numpy()):
             raise InsufficientDataError("The outcome y is constant or empty; no indicator can be related to it.")
-        corr = outcome_correlations(X, y, method=self.method, ci=self.ci, n_boot=self.n_boot, alpha=self.alpha,
+        corr = outcome_correlations(X, y, method=self.method, ci=self.ci, n_boot=self.n_boot, alpha=1 - self.confidence,
                                     random_state=self.random_state)
         quality, _, _ = indicator_quality(X, min_coverage=self.min_coverage)
-        self.decisions_ = decide(corr, quality, threshold=self.threshold, min_n=self.min_n,
+        self.decisions_ = decide(corr, quality, threshold=self.threshold, min_units=self.min_units,
                                  min_coverage=self.min_coverage, directions=self.directions or {},
-                                 outcome=str(y.name), alpha=self.alpha)
+                                 outcome=str(y.name), confidence=self.confidence)
         self.correlations_ = pd.Series(corr["r"].to_numpy(), index=pd.Index(corr["indicator"], name="indicator"),
                                        name="r")
         self.support_ = pd.Series((self.decisions_["decision"] != "prune").to_numpy(), index=self.correlations_.index,

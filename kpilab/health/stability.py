@@ -22,13 +22,19 @@ __all__ = [
     "decision_changes",
 ]
 
-STABILITY_COLUMNS = ["indicator", "period", "n", "r", "ci_low", "ci_high", "rank_rho_prev", "n_rank"]
+STABILITY_COLUMNS = ["indicator", "period", "n", "r", "ci_low", "ci_high", "rank_rho_prev", "n_rank", "flag"]
 TREND_COLUMNS = ["indicator", "n_periods", "mean_r", "sd_r", "slope", "slope_p", "mean_rank_rho", "flag"]
 CHANGE_COLUMNS = ["indicator", "decision_previous", "decision", "r_previous", "r", "changed", "note"]
 
 
 def period_stability(
-    rows: pd.DataFrame, outcome: str, indicators: list[str], *, method: str = "spearman", alpha: float = 0.05
+    rows: pd.DataFrame,
+    outcome: str,
+    indicators: list[str],
+    *,
+    method: str = "spearman",
+    alpha: float = 0.05,
+    min_units: int = 0,
 ) -> pd.DataFrame:
     """Outcome correlation of each indicator within each period, and period-to-period rank stability.
 
@@ -44,6 +50,8 @@ def period_stability(
         with the outcome; ``rank_rho_prev`` is the Spearman correlation of the units' values in
         this period with their values in the previous period (units present in both;
         ``n_rank`` of them): how far an indicator ranks the same agents the same way month to month.
+        A correlation resting on fewer than ``min_units`` units is not computed (NaN; ``flag``
+        ``too_few_units``).
     """
     periods = sorted(rows.index.get_level_values("period").unique())
     parts = []
@@ -56,6 +64,8 @@ def period_stability(
             res = pd.DataFrame({"indicator": indicators, "n": 0, "r": np.nan, "ci_low": np.nan, "ci_high": np.nan})
         res = res[["indicator", "n", "r", "ci_low", "ci_high"]].copy()
         res.insert(1, "period", per)
+        few = res["n"].to_numpy() < min_units
+        res.loc[few, ["r", "ci_low", "ci_high"]] = np.nan
         rho, nr = [], []
         if prev is not None:
             common = sub.index.intersection(prev.index)
@@ -69,11 +79,12 @@ def period_stability(
             ok = ~np.isnan(cur_v[:, j]) & ~np.isnan(prev_v[:, j])
             a, b = prev_v[ok, j], cur_v[ok, j]
             nr.append(int(ok.sum()))
-            if ok.sum() >= 3 and np.ptp(a) > 0 and np.ptp(b) > 0:
+            if ok.sum() >= max(3, min_units) and np.ptp(a) > 0 and np.ptp(b) > 0:
                 rho.append(float(stats.spearmanr(a, b).statistic))
             else:
                 rho.append(np.nan)
         res["rank_rho_prev"], res["n_rank"] = rho, nr
+        res["flag"] = np.where(few, "too_few_units", "")
         parts.append(res)
         prev = sub
     if not parts:
