@@ -41,12 +41,25 @@ months, generations of repeat contacts and queue pools, never over contacts):
   ``acw_habit``.
 * **Outcomes.** True resolution
   :math:`P = \\mathrm{logistic}(1.3 + d_{topic} + 0.9\\,resolve + team - 0.3\\,recall)`;
-  the agent flag overstates it (half the unresolved are flagged resolved).
+  the agent flag overstates it (about half the unresolved are flagged resolved).
   Unresolved contacts bring the same customer back (same topic) within 1-5
   days with probability 0.6, abandoned ones call back within the hour with
   probability 0.4. CSAT/NPS/CES from ``empathy``, resolution and wait; about
   16 % answer the survey, happier customers more often. QA reviews a 5 %
-  random sample, score from ``diligence``. One ticket per e-mail.
+  random sample, score from ``diligence``. One ticket per e-mail; resolved
+  tickets are solved in about 10 h, unresolved ones take days.
+* **Measurement methods.** Measures of one construct by different methods
+  (repeat contacts, the agent's flag, the customer's answer, tickets) do not
+  agree perfectly in a real centre: each related indicator has its own
+  agent-level effect (:data:`METHOD_EFFECTS`: ``flag_leniency``,
+  ``survey_framing``, ``follow_up_ownership``, ``closing_care``,
+  ``ticket_speed``, ``nps_tilt``, ``effort_ease``, ``survey_ask``,
+  ``compliance``), independent of the traits and of the outcome. Pooled over
+  12 months across 60 agents, related measures correlate at about 0.5-0.85 and
+  only the planted near-copies (``csat_top2``, ``resolved_within_24h``,
+  ``cost_per_contact``) exceed 0.9 (truth.json ``correlation_structure``).
+  Since version 1.2.0; the demo data of 1.1 had every resolution and survey
+  measure at |r| 0.94-0.99.
 * **Customer outcome.**
   :math:`P(\\text{retained}) = \\mathrm{logistic}(a + 0.50\\,resolve + 0.30\\,empathy
   + 0.22\\,diligence - 0.35\\,unresolved - 0.30\\,[wait > 120 s] - 0.40\\,recall)`.
@@ -94,7 +107,7 @@ __all__ = [
     "BETAS",
 ]
 
-SIMULATOR_VERSION = "1.1.0"
+SIMULATOR_VERSION = "1.2.0"
 TABLE_NAMES = ("contacts", "surveys", "qa_reviews", "tickets", "agents", "exemptions")
 TIMEZONE = "Asia/Shanghai (naive local time)"
 
@@ -159,9 +172,29 @@ RECALL_TOPIC, RECALL_DIFFICULTY = "product_recall", -0.4
 ROLES = ("front_line", "technical_support")
 SITES = ("Shanghai", "Chengdu")
 
+# Measurement-method effects: one agent-level N(0, 1) draw per related indicator, independent of the
+# traits, the habits and the customer outcome. Each moves only its own indicator, the way an agent's
+# flagging habit, survey framing or ticket routine moves one measure of a construct and not the others,
+# so measures of the same construct by different methods agree at |r| ~0.5-0.85 across agents instead
+# of ~0.97 (``CORRELATION_GROUPS``). Keys: effect -> (indicator it moves, coefficient, scale).
+METHOD_EFFECTS = {
+    "flag_leniency": ("fcr_agent", 0.95, "logit of flagging an unresolved contact resolved (base 0.5)"),
+    "survey_framing": ("fcr_survey", 0.8, "logit of a customer reporting resolution (base 90 % accurate)"),
+    "follow_up_ownership": ("repeat_contact_rate", 1.0,
+                            "logit of a follow-up being scheduled with the same agent (base 0.6)"),
+    "closing_care": ("reopen_rate", 0.35, "minus logit of a reopen"),
+    "ticket_speed": ("time_to_resolution", 0.55, "minus log of the solve time of resolved tickets"),
+    "nps_tilt": ("nps", 0.45, "points on the 0-10 recommend scale (the agent's customer segment mix)"),
+    "effort_ease": ("ces", 0.33, "points on the 1-7 effort scale (transfers, repeated questions)"),
+    "survey_ask": ("survey_response_rate", 0.18, "logit of answering the survey (the agent invites it)"),
+    "compliance": ("qa_critical_fail_rate", 0.8, "minus logit of a critical fail"),
+}
+
 _COMPONENTS = (
     "agents", "staffing", "arrivals", "queue", "handling", "outcomes", "repeats",
     "surveys", "qa", "tickets", "retention", "customers",
+    # appended, so the streams above are unchanged (SeedSequence.spawn keys children by position)
+    "methods", "defects",
 )
 
 
@@ -347,8 +380,26 @@ def _make_agents(n: int, start: pd.Timestamp, rng: np.random.Generator) -> dict[
         "role": team_role[team_of], "site": team_site[team_of], "g": g, "traits": traits, "habits": habits,
         "team_effect": team_effect, "full_time": full_time, "hire": hire,
         "hire_day": ((hire - start.to_datetime64()) / np.timedelta64(1, "D")).astype(int),
-        "orthogonal": bool(orthogonal),
+        "orthogonal": bool(orthogonal), "latent": Z,
     }
+
+
+def _method_effects(ag: dict[str, Any], rng: np.random.Generator) -> tuple[dict[str, np.ndarray], bool]:
+    """Agent-level measurement-method effects (``METHOD_EFFECTS``), N(0, 1) each.
+
+    When the centre is large enough (and the traits were orthogonalised) the draws are made
+    exactly uncorrelated in the sample with the traits, the habits and each other (QR of the
+    joint centred matrix), as :func:`_make_agents` does for the traits.
+    """
+    n = ag["n"]
+    k = len(METHOD_EFFECTS)
+    M = rng.standard_normal((n, k))
+    lat = ag["latent"]
+    orthogonal = bool(ag["orthogonal"]) and n >= 3 * (lat.shape[1] + k)
+    if orthogonal:
+        q, r = np.linalg.qr(np.column_stack([lat - lat.mean(axis=0), M - M.mean(axis=0)]))
+        M = (q * np.sign(np.diag(r)))[:, lat.shape[1]:] * math.sqrt(n)
+    return {name: M[:, i] for i, name in enumerate(METHOD_EFFECTS)}, orthogonal
 
 
 # ---------------------------------------------------------------------------
@@ -529,6 +580,7 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
 
     cal = _calendar(ts, params.months)
     ag = _make_agents(params.agents, ts, rng["agents"])
+    ag["methods"], ag["methods_orthogonal"] = _method_effects(ag, rng["methods"])
     on = _staffing(ag, cal, rng["staffing"])
     nd = cal.n_days
 
@@ -703,7 +755,9 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
         res_logit = (1.3 + topic_diff[topic[ia]] + 0.9 * (ag["traits"]["resolve"][aa] - ramp)
                      + ag["team_effect"][ag["team"][aa]] - 0.3 * in_recall[ia])
         true_res = ro.random(len(ia)) < _logistic(res_logit)
-        flag = true_res | (ro.random(len(ia)) < 0.5)
+        # the agent flag overstates resolution; how much is the agent's own habit (flag_leniency)
+        lenient = _logistic(METHOD_EFFECTS["flag_leniency"][1] * ag["methods"]["flag_leniency"][aa])
+        flag = true_res | (ro.random(len(ia)) < lenient)
         # store
         full = {
             "talk": np.full(m, np.nan), "hold": np.full(m, np.nan), "acw": np.full(m, np.nan),
@@ -732,7 +786,10 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
                             rr.choice(24, len(idx), p=eprof))
         # last-agent routing: a share of follow-ups is scheduled with the previous agent, in an hour
         # that agent works on that day (when they work it); the others go to whoever is free
-        sticky_new = (agent[idx] >= 0) & (rr.random(len(idx)) < STICKY_ROUTING) & (base_day < nd)
+        # (the share is the agent's own habit around STICKY_ROUTING: follow_up_ownership)
+        own = ag["methods"]["follow_up_ownership"][np.maximum(agent[idx], 0)]
+        p_sticky = _logistic(_logit(STICKY_ROUTING) + METHOD_EFFECTS["follow_up_ownership"][1] * own)
+        sticky_new = (agent[idx] >= 0) & (rr.random(len(idx)) < p_sticky) & (base_day < nd)
         si_ = np.flatnonzero(sticky_new)
         shift = on[base_day[si_], :, agent[idx][si_]]  # (k, business hours)
         works = shift.any(axis=1)
@@ -838,6 +895,10 @@ def _build_tables(C, ag, cal, params, rng, topic_names, queues):  # noqa: ANN001
     long_wait = live & (wait > LONG_WAIT_S)
     recall = C["recall"][ia]
     team_eff = ag["team_effect"][ag["team"][aa]]
+
+    def meth(name: str) -> np.ndarray:
+        """Measurement-method effect ``name`` (coefficient x agent draw) per answered contact."""
+        return METHOD_EFFECTS[name][1] * ag["methods"][name][aa]
     # retention
     rr = rng["retention"]
     beta_logit = sum(BETAS[k] * tr[k] for k in BETAS)
@@ -878,11 +939,13 @@ def _build_tables(C, ag, cal, params, rng, topic_names, queues):  # noqa: ANN001
     latent = (0.45 * tr["empathy"] + 0.9 * (true_res - 0.75) - wait_pen - 0.5 * recall + 0.3 * team_eff
               + 0.9 * rs.standard_normal(m))
     csat = 1.0 + np.searchsorted(np.array([-2.0, -1.3, -0.6, 0.4]), latent).astype(float)
-    nps = np.clip(np.round(7.6 + 1.7 * (0.8 * latent + 0.5 * rs.standard_normal(m))), 0, 10)
+    nps = np.clip(np.round(7.6 + 1.7 * (0.8 * latent + 0.5 * rs.standard_normal(m)) + meth("nps_tilt")),
+                  0, 10)
     ces = np.clip(np.round(5.3 + 0.45 * tr["empathy"] + 0.6 * (true_res - 0.75) - wait_pen
-                           + 1.0 * rs.standard_normal(m)), 1, 7)
-    respond = rs.random(m) < _logistic(-1.7 + 0.5 * latent)
-    sres = np.where(rs.random(m) < 0.9, true_res, ~true_res)
+                           + meth("effort_ease") + 1.0 * rs.standard_normal(m)), 1, 7)
+    respond = rs.random(m) < _logistic(-1.7 + 0.5 * latent + meth("survey_ask"))
+    # customer-reported resolution: 90 % accurate, tilted by how the agent frames the outcome
+    sres = rs.random(m) < _logistic(np.where(true_res, 2.2, -2.2) + meth("survey_framing"))
     nps_missing = rs.random(m) < 0.1
     ces_missing = rs.random(m) < 0.15
     delay = np.round(rs.exponential(2 * 3600.0, m)) + 60
@@ -908,7 +971,7 @@ def _build_tables(C, ag, cal, params, rng, topic_names, queues):  # noqa: ANN001
     reviewer_eff = np.array([-2.0, 0.0, 1.0, 2.5])
     dil = tr["diligence"][rows]
     score = 82 + 6.0 * dil + reviewer_eff[reviewer] + 5.0 * rqa.standard_normal(k)
-    crit = rqa.random(k) < _logistic(-3.3 - 0.8 * dil)
+    crit = rqa.random(k) < _logistic(-3.3 - 0.8 * dil - meth("compliance")[rows])
     score = np.where(crit, score * 0.5, score)
     score = np.clip(np.round(score, 1), 0, 100)
     rev_s = end_s[ia[rows]] + np.round(rqa.uniform(1, 10, k)) * 86400.0
@@ -931,16 +994,20 @@ def _build_tables(C, ag, cal, params, rng, topic_names, queues):  # noqa: ANN001
     first_reply = ans_s[ia[ei]] + np.round(900.0 * np.exp(0.6 * resp + 0.5 * rt.standard_normal(te)))
     eres = true_res[ei]
     res_e = tr["resolve"][ei]
+    # resolved tickets: median 10 h, faster for high-resolve agents and with the agent's own routine
+    # (ticket_speed), so the 24 h mark cuts the distribution and speed shows in both ticket measures
     solve_gap = np.where(
         eres,
-        np.round(3 * 3600.0 * np.exp(-0.4 * res_e + 0.8 * rt.standard_normal(te))),
+        np.round(10 * 3600.0 * np.exp(-0.3 * res_e - meth("ticket_speed")[ei] + 0.8 * rt.standard_normal(te))),
         np.round(rt.uniform(1, 5, te) * 86400.0),
     )
     solved = first_reply + solve_gap
     never = (~eres) & (rt.random(te) < 0.3)
     solved = np.where(never, np.nan, solved)
-    # P(reopened at least once) = 0.05 when truly resolved, 0.35 when not; then 1 + Poisson(0.3) reopens
-    reopened = (rt.random(te) < np.where(eres, 0.05, 0.35)) & ~never
+    # P(reopened at least once) = 0.05 when truly resolved, 0.35 when not (logit shifted by the agent's
+    # closing_care); then 1 + Poisson(0.3) reopens
+    p_reopen = _logistic(np.where(eres, _logit(0.05), _logit(0.35)) - meth("closing_care")[ei])
+    reopened = (rt.random(te) < p_reopen) & ~never
     reopens = np.where(reopened, 1 + np.minimum(rt.poisson(0.3, te), 2), 0).astype("int64")
     replies = (1 + rt.poisson(np.where(eres, 0.6, 1.8), te) + reopens).astype("int64")
     tickets = pd.DataFrame({
@@ -984,33 +1051,42 @@ def _build_tables(C, ag, cal, params, rng, topic_names, queues):  # noqa: ANN001
 INDICATOR_ROLES: dict[str, dict[str, Any]] = {
     "csat": {"role": "driver", "trait": "empathy",
              "note": "survey score from empathy, true resolution and wait; empathy has a direct effect on retention"},
-    "csat_top2": {"role": "near_copy", "copy_of": "csat", "trait": "empathy", "note": "share of 4-5 of csat"},
-    "nps": {"role": "correlate", "trait": "empathy", "note": "from the csat latent plus noise; no direct effect"},
-    "ces": {"role": "correlate", "trait": "empathy", "note": "from empathy, resolution and wait; no direct effect"},
+    "csat_top2": {"role": "near_copy", "copy_of": "csat", "trait": "empathy",
+                  "note": "share of 4-5 of the same csat answers"},
+    "nps": {"role": "correlate", "trait": "empathy",
+            "note": "from the csat latent plus noise and the agent's nps_tilt; no direct effect"},
+    "ces": {"role": "correlate", "trait": "empathy",
+            "note": "from empathy, resolution, wait and the agent's effort_ease; no direct effect"},
     "fcr": {"role": "driver", "trait": "resolve",
             "note": "unresolved contacts bring the customer back within 1-5 days; resolve has a direct effect"},
-    "fcr_survey": {"role": "near_copy", "copy_of": "fcr", "trait": "resolve",
-                   "note": "customer-reported resolution, 90 % accurate, on survey responders only"},
-    "fcr_agent": {"role": "near_copy", "copy_of": "fcr", "trait": "resolve",
-                  "note": "agent flag: true resolution plus half of the unresolved (biased upward)"},
+    "fcr_survey": {"role": "correlate", "trait": "resolve",
+                   "note": "customer-reported resolution (90 % accurate, tilted by the agent's survey_framing), "
+                           "on survey responders only; a different method, not a copy of fcr"},
+    "fcr_agent": {"role": "correlate", "trait": "resolve",
+                  "note": "agent flag: true resolution plus a share of the unresolved that is the agent's own "
+                          "flag_leniency (biased upward, about half on average); not a copy of fcr"},
     "repeat_contact_rate": {"role": "correlate", "trait": "resolve",
                             "note": "mirror image of fcr (previous 7 days), attributed to the agent who takes "
-                                    "the repeat; related to the agent's own fcr only because 60 % of follow-ups "
-                                    "are scheduled with the previous agent when they work that day"},
+                                    "the repeat; related to the agent's own fcr only because follow-ups are "
+                                    "scheduled with the previous agent when they work that day (60 % on average, "
+                                    "the agent's follow_up_ownership)"},
     "qa_score": {"role": "driver", "trait": "diligence",
                  "note": "5 % sample, score 82 + 6 diligence + reviewer effect + noise; diligence has a direct effect"},
-    "qa_critical_fail_rate": {"role": "near_copy", "copy_of": "qa_score", "trait": "diligence",
-                              "note": "critical fails rarer for diligent agents; a fail halves the score"},
-    "reopen_rate": {"role": "correlate", "trait": "resolve", "note": "reopens likelier when not truly resolved"},
+    "qa_critical_fail_rate": {"role": "correlate", "trait": "diligence",
+                              "note": "critical fails rarer for diligent agents and for the agent's own compliance; "
+                                      "a fail halves the score"},
+    "reopen_rate": {"role": "correlate", "trait": "resolve",
+                    "note": "reopens likelier when not truly resolved and for careless closers (closing_care)"},
     "service_level": {"role": "context", "note": "queue-level: staffing vs arrivals"},
     "abandon_rate": {"role": "context", "note": "queue-level: patience vs wait"},
     "asa": {"role": "context", "note": "queue-level: Erlang C plus backlog"},
     "first_response_time": {"role": "noise", "trait": "responsiveness",
                             "note": "queue wait plus a pure-noise responsiveness habit"},
     "time_to_resolution": {"role": "correlate", "trait": "resolve",
-                           "note": "solved faster by high-resolve agents; unresolved tickets take days"},
+                           "note": "resolved tickets take about 10 h, faster for high-resolve agents and with the "
+                                   "agent's ticket_speed; unresolved tickets take days"},
     "resolved_within_24h": {"role": "near_copy", "copy_of": "time_to_resolution", "trait": "resolve",
-                            "note": "threshold of time_to_resolution"},
+                            "note": "threshold of the same tickets' solve times"},
     "aht": {"role": "correlate", "trait": "speed", "note": "talk time from speed and g; no direct effect"},
     "acw_time": {"role": "noise", "trait": "acw_habit", "note": "pure-noise habit"},
     "hold_rate": {"role": "noise", "trait": "hold_habit", "note": "pure-noise habit"},
@@ -1019,9 +1095,57 @@ INDICATOR_ROLES: dict[str, dict[str, Any]] = {
     "cost_per_contact": {"role": "near_copy", "copy_of": "aht", "trait": "speed",
                          "note": "handle time x labour cost plus channel cost"},
     "survey_response_rate": {"role": "correlate", "trait": "empathy",
-                             "note": "happier customers answer more often"},
+                             "note": "happier customers answer more often, and more when the agent invites it "
+                                     "(survey_ask)"},
     "retention_rate": {"role": "outcome", "note": "share of answered contacts whose customer is retained"},
 }
+
+
+#: Intended correlation structure across agents (values pooled over the simulated months with
+#: :func:`kpilab.panel.pool_periods`, Pearson), recorded in truth.json as ``correlation_structure``.
+CORRELATION_GROUPS: tuple[dict[str, Any], ...] = (
+    {"name": "resolution", "construct": "resolve",
+     "indicators": ["fcr", "fcr_agent", "fcr_survey", "repeat_contact_rate", "reopen_rate", "time_to_resolution",
+                    "resolved_within_24h"],
+     "r_range": [0.5, 0.85],
+     "note": "repeat-contact, agent-flag, survey and ticket measures of resolution; each has its own method "
+             "effect, so they agree at 0.5-0.85 (fcr, the driver, is the closest to the trait)"},
+    {"name": "satisfaction", "construct": "empathy",
+     "indicators": ["csat", "csat_top2", "nps", "ces", "survey_response_rate"],
+     "r_range": [0.55, 0.85],
+     "note": "survey scores and the response rate; nps, ces and the response rate have their own agent effects"},
+    {"name": "quality", "construct": "diligence",
+     "indicators": ["qa_score", "qa_critical_fail_rate"],
+     "r_range": [0.6, 0.85],
+     "note": "the same reviews, but critical fails also follow the agent's own compliance"},
+)
+NEAR_COPY_MIN_R = 0.9
+BETWEEN_GROUPS_MAX_R = 0.65
+NOISE_MAX_R_OUTCOME = 0.3
+DRIVER_MIN_R_OUTCOME = 0.4
+
+
+def _correlation_structure() -> dict[str, Any]:
+    """The ``correlation_structure`` section of truth.json."""
+    return {
+        "level": "agent",
+        "statistic": "Pearson r across agents of indicator values pooled over all simulated months "
+                     "(kpilab.indicators.compute_panel(period='month') then kpilab.panel.pool_periods)",
+        "reference_size": "60 agents x 12 months; with fewer agents or months sampling noise widens the "
+                          "spread and pulls every |r| towards 0",
+        "groups": [dict(g) for g in CORRELATION_GROUPS],
+        "group_rule": "r_range bounds |r| of every pair of indicators of a group except near-copy pairs",
+        "near_copies": [{"indicator": c, "copy_of": v["copy_of"], "r_min": NEAR_COPY_MIN_R}
+                        for c, v in INDICATOR_ROLES.items() if v["role"] == "near_copy"],
+        "near_copy_rule": "only near-copy pairs exceed |r| = 0.9",
+        "between_groups_max_r": BETWEEN_GROUPS_MAX_R,
+        "noise": {"indicators": [c for c, v in INDICATOR_ROLES.items() if v["role"] == "noise"],
+                  "max_abs_r_outcome": NOISE_MAX_R_OUTCOME},
+        "drivers": {"indicators": [c for c, v in INDICATOR_ROLES.items() if v["role"] == "driver"],
+                    "min_r_outcome": DRIVER_MIN_R_OUTCOME},
+        "method_effects": {name: {"indicator": ind, "coefficient": coef, "scale": scale}
+                           for name, (ind, coef, scale) in METHOD_EFFECTS.items()},
+    }
 
 
 def _mechanisms() -> dict[str, Any]:
@@ -1062,6 +1186,7 @@ def _truth(ag, cal, params, extra) -> dict[str, Any]:  # noqa: ANN001
             "skill": r6(ag["g"][i]),
             **{k: r6(ag["traits"][k][i]) for k in TRAITS},
             **{k: r6(ag["habits"][k][i]) for k in HABITS},
+            **{k: r6(ag["methods"][k][i]) for k in METHOD_EFFECTS},
             "team_effect": r6(ag["team_effect"][ag["team"][i]]),
             "team": str(ag["team_names"][ag["team"][i]]),
             "role": str(ag["role"][i]),
@@ -1074,6 +1199,9 @@ def _truth(ag, cal, params, extra) -> dict[str, Any]:  # noqa: ANN001
         entry = dict(spec)
         if spec["role"] == "driver":
             entry["importance"] = BETAS[spec["trait"]]
+        for m, (ind, _, _) in METHOD_EFFECTS.items():
+            if ind == code:
+                entry["method_effect"] = m
         indicators[code] = entry
     return {
         "simulator_version": SIMULATOR_VERSION,
@@ -1084,6 +1212,7 @@ def _truth(ag, cal, params, extra) -> dict[str, Any]:  # noqa: ANN001
         "rho": RHO,
         "ramp_up": {"penalty": RAMP_PENALTY, "scale_days": RAMP_DAYS},
         "latent_orthogonalised": ag["orthogonal"],
+        "method_effects_orthogonalised": ag["methods_orthogonal"],
         "events": {
             "recall": {"start": str(cal.recall_start.date()),
                        "end": str((cal.recall_end - pd.Timedelta(days=1)).date()),
@@ -1092,6 +1221,7 @@ def _truth(ag, cal, params, extra) -> dict[str, Any]:  # noqa: ANN001
             "holiday_peaks": cal.holidays,
         },
         "indicators": indicators,
+        "correlation_structure": _correlation_structure(),
         "mechanisms": _mechanisms(),
         "agents": agents,
         "summary": {k: (r6(v) if isinstance(v, float) else v) for k, v in extra.items() if k != "intercept"},
