@@ -66,8 +66,10 @@ def pwc_call_log(source: str | Path | pd.DataFrame, *, channel: str = "phone",
     Mapping: ``arrived_at`` = Date + Time; unanswered calls become abandoned
     contacts with no agent (the log names an agent for them; it is kept in an
     extra ``routed_agent`` column) and, since the log gives no wait for them,
-    ``ended_at = arrived_at`` (wait 0: use ``short_abandon_s: 0`` for their
-    abandonment rate); ``answered_at = arrived_at + speed of answer``;
+    an unknown ``ended_at`` (NaT): their wait is unknown, so they are never
+    short abandons and count in the abandonment rate (946 / 5,000 = 18.92 %)
+    and in the service-level denominator, but not in the average wait time
+    (excluded there as ``unknown wait``); ``answered_at = arrived_at + speed of answer``;
     ``talk_s`` = AvgTalkDuration; ``resolved`` = Resolved; the rating becomes a
     survey (``csat``) of the call. Topic becomes both ``topic`` and ``queue``.
 
@@ -102,7 +104,8 @@ def pwc_call_log(source: str | Path | pd.DataFrame, *, channel: str = "phone",
     speed = pd.to_numeric(raw["Speed of answer in seconds"], errors="coerce")
     talk = raw["AvgTalkDuration"].map(_seconds).astype(float)
     answered_at = (arrived + pd.to_timedelta(speed, unit="s")).where(answered)
-    ended_at = (answered_at + pd.to_timedelta(talk, unit="s")).where(answered, arrived)
+    # the moment an unanswered call was given up is not in the log: unknown, never 0 s
+    ended_at = (answered_at + pd.to_timedelta(talk, unit="s")).where(answered)
     agent = raw["Agent"].astype("string")
     contacts = pd.DataFrame({
         "contact_id": raw["Call Id"].astype(str),

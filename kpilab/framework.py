@@ -179,6 +179,9 @@ class Framework(_Model):
     costs: Costs = Field(default_factory=Costs)
     exemptions: list[Exemption] = Field(default_factory=list)
     min_n: int = Field(default=30, ge=1)
+    # channels whose contacts queue in real time; queue-speed indicators (service level, ASA,
+    # abandonment, wait) use them unless an indicator's params.channels says otherwise
+    live_channels: list[str] = Field(default_factory=lambda: ["phone", "chat"], min_length=1)
     normalise: dict[str, Any] = Field(default_factory=dict)
     role_weights: dict[str, str] = Field(default_factory=dict)
 

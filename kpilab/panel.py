@@ -7,7 +7,11 @@ Long format (one row per unit, period and indicator)::
 
 Ratios keep their counts so roll-ups sum counts instead of averaging
 percentages; ``flag`` says why a value should not be trusted (``small_n``,
-``exempted``...), empty when fine. Extra columns (``value_shrunk``) may follow.
+``no_ci``, ``exempted``...), empty when fine. Optional columns
+(:data:`OPTIONAL_PANEL_COLUMNS`) may follow: ``kind`` and ``scale`` (how the
+value was computed, so pooling never guesses; see
+:mod:`kpilab.indicators.kinds`), ``exempted_share`` (share of the cell's rows
+inside ``relax_target`` exemption windows) and ``value_shrunk``.
 
 This module holds the format itself: validation, long <-> wide, and reading a
 panel file that may be long or wide (a wide CSV has a ``unit_id`` first
@@ -26,6 +30,9 @@ from kpilab.errors import DataError, SchemaError, format_ids
 
 __all__ = [
     "PANEL_COLUMNS",
+    "OPTIONAL_PANEL_COLUMNS",
+    "PooledPanel",
+    "pool_periods",
     "UNIT_LEVELS",
     "PERIODS",
     "validate_panel",
@@ -48,7 +55,10 @@ PANEL_COLUMNS = [
     "ci_high",
     "flag",
 ]
-UNIT_LEVELS = ("agent", "team", "role", "site", "centre")
+#: optional columns a panel may carry after :data:`PANEL_COLUMNS` (validated when present, kept on read/write)
+OPTIONAL_PANEL_COLUMNS = ["kind", "scale", "exempted_share", "value_shrunk"]
+UNIT_LEVELS = ("agent", "team", "role", "site", "queue", "channel", "centre")
+_KINDS = ("proportion", "mean", "quantile", "ratio", "per_day", "count", "nps")
 PERIODS = ("day", "week", "month", "quarter")
 _KEY = ["unit_id", "unit_level", "period", "indicator"]
 
@@ -56,10 +66,14 @@ _KEY = ["unit_id", "unit_level", "period", "indicator"]
 def validate_panel(panel: pd.DataFrame, *, name: str = "panel") -> pd.DataFrame:
     """Check a long panel: columns, types, unique keys. Returns it unchanged.
 
+    The optional columns (:data:`OPTIONAL_PANEL_COLUMNS`) are checked when present:
+    ``kind`` one of the indicator kinds (or empty), ``scale``, ``exempted_share`` and
+    ``value_shrunk`` numeric.
+
     Raises
     ------
     SchemaError
-        Missing columns, non-numeric values, or duplicated
+        Missing columns, non-numeric values, an unknown kind, or duplicated
         (unit_id, unit_level, period, indicator) rows, with the first keys.
     """
     missing = [c for c in PANEL_COLUMNS if c not in panel.columns]
@@ -70,12 +84,24 @@ def validate_panel(panel: pd.DataFrame, *, name: str = "panel") -> pd.DataFrame:
             table=name,
             column=missing[0],
         )
-    for col in ("value", "numerator", "denominator", "n", "ci_low", "ci_high"):
+    numeric = ["value", "numerator", "denominator", "n", "ci_low", "ci_high"]
+    numeric += [c for c in ("scale", "exempted_share", "value_shrunk") if c in panel.columns]
+    for col in numeric:
         if not pd.api.types.is_numeric_dtype(panel[col]) and panel[col].notna().any():
             raise SchemaError(
                 f"Table {name!r}, column {col!r} must be numeric, got dtype {panel[col].dtype}.",
                 table=name,
                 column=col,
+            )
+    if "kind" in panel.columns:
+        kinds = panel["kind"].astype(object)
+        bad = kinds.notna() & (kinds != "") & ~kinds.isin(_KINDS)
+        if bad.any():
+            raise SchemaError(
+                f"Table {name!r}, column 'kind': {int(bad.sum())} row(s) with an unknown kind "
+                f"(first: {format_ids(kinds[bad].astype(str).unique())}); kinds are {', '.join(_KINDS)}. "
+                "Drop the column to let pooling infer the kind, or fix the values.",
+                table=name, column="kind", n_rows=int(bad.sum()),
             )
     dup = panel.duplicated(_KEY, keep=False)
     if dup.any():
@@ -143,12 +169,20 @@ class PooledPanel:
     n : DataFrame
         Observations behind each value (summed over periods).
     method : dict
-        ``{indicator: "pooled_ratio" | "n_weighted_mean"}``.
+        ``{indicator: how it was pooled}``: ``pooled_ratio`` (scale x summed numerator /
+        summed denominator), ``sum`` (counts), ``n_weighted_mean (approximation: ...)``
+        (quantiles); with ``(kind inferred: ...)`` appended when the panel had no
+        ``kind`` column.
+    ci_low, ci_high : DataFrame
+        Interval of each pooled value at the panel's level (NaN where the kind has no
+        interval or it cannot be derived from the cells).
     """
 
     values: pd.DataFrame
     n: pd.DataFrame
     method: dict[str, str]
+    ci_low: pd.DataFrame | None = None
+    ci_high: pd.DataFrame | None = None
 
     def small_n(self, min_n: int) -> pd.Series:
         """Per unit, the indicators backed by fewer than ``min_n`` observations (';'-joined, '' if none)."""
@@ -156,21 +190,74 @@ class PooledPanel:
         return low.apply(lambda row: ";".join(c for c, v in row.items() if v), axis=1).rename("small_n")
 
 
+_INFERRED = " (kind inferred: the panel has no kind column)"
+
+
+def _infer_pool(g: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The pre-``kind`` rule: pooled ratio when value = s * numerator / denominator (s 1 or 100) in every row,
+    else the n-weighted mean of the period values (plain mean when n is unknown); no interval."""
+    num, den, val = g["numerator"], g["denominator"], g["value"]
+    ratio = num / den.where(den > 0)
+    scale = next((k for k in (1.0, 100.0) if ratio.notna().all() and np.allclose(val, k * ratio, rtol=1e-6,
+                                                                                  atol=1e-9)), None)
+    n = g["n"].fillna(0)
+    if scale is not None:
+        sums = g.groupby("unit_id")[["numerator", "denominator"]].sum()
+        value = scale * sums["numerator"] / sums["denominator"]
+        method = "pooled_ratio"
+    else:
+        w = n.where(n > 0, 1.0) if g["n"].notna().all() else pd.Series(1.0, index=g.index)
+        tmp = pd.DataFrame({"unit_id": g["unit_id"], "wv": w * val, "w": w})
+        agg = tmp.groupby("unit_id")[["wv", "w"]].sum()
+        value = agg["wv"] / agg["w"]
+        method = "n_weighted_mean"
+    out = pd.DataFrame({"value": value, "n": n.groupby(g["unit_id"]).sum(), "ci_low": np.nan, "ci_high": np.nan})
+    return out, method + _INFERRED
+
+
 def pool_periods(
-    panel: pd.DataFrame, *, unit_level: str = "agent", indicators: list[str] | None = None
+    panel: pd.DataFrame, *, unit_level: str = "agent", indicators: list[str] | None = None, level: float = 0.95
 ) -> PooledPanel:
-    r"""Collapse the periods of a long panel into one value per unit, summing counts.
+    r"""Collapse the periods of a long panel into one value per unit, by each indicator's kind.
 
-    A ratio indicator (``value = s * numerator / denominator`` in every row, with
-    ``s`` 1 or 100 as for NPS) is recomputed from the summed counts,
+    The rule comes from the panel's ``kind`` and ``scale`` columns (one definition per kind,
+    :mod:`kpilab.indicators.kinds`), never from the values:
 
-    .. math:: v_u = s \, \frac{\sum_t \mathrm{num}_{ut}}{\sum_t \mathrm{den}_{ut}},
+    * proportion, mean, ratio, per_day, nps: the summed counts,
 
-    never by averaging the periods' percentages (``shared/domain/kpi-standards.md``
-    rule 1). Indicators without counts (medians, p90, wide inputs) fall back to
-    the n-weighted mean of the period values (or the plain mean when n is
-    unknown); :attr:`PooledPanel.method` says which was used.
+      .. math:: v_u = s \, \frac{\sum_t \mathrm{num}_{ut}}{\sum_t \mathrm{den}_{ut}},
+
+      never the average of the periods' rates (``shared/domain/kpi-standards.md`` rule 1);
+      intervals: Wilson on the pooled counts (proportion), the exact t interval of the pooled
+      sample (mean: each cell's sum of squares is recovered from its interval at ``level``),
+      the NPS interval when promoters and detractors can be recovered from the cells;
+    * count: the total :math:`\sum_t v_{ut}`;
+    * quantile: the n-weighted mean of the period quantiles -- an approximation (quantiles do
+      not pool from summaries), said so in :attr:`PooledPanel.method`; no interval.
+
+    A panel without a ``kind`` column (older panels, wide tables) falls back to inference:
+    the pooled ratio when ``value = s * numerator / denominator`` (s 1 or 100) in every row,
+    else the n-weighted mean; the method then ends in ``(kind inferred: ...)`` and the
+    intervals are NaN.
+
+    Parameters
+    ----------
+    panel : DataFrame
+        Long panel.
+    unit_level : str
+        Level to pool (default ``agent``).
+    indicators : list of str, optional
+        Indicators to keep (default all, sorted).
+    level : float
+        Confidence level the panel's intervals were computed at (``compute_panel(level=...)``,
+        default 0.95); also the level of the pooled intervals.
+
+    Returns
+    -------
+    PooledPanel
     """
+    from kpilab.indicators.kinds import pool_cells
+
     validate_panel(panel)
     df = panel[panel["unit_level"] == unit_level]
     if df.empty:
@@ -178,29 +265,34 @@ def pool_periods(
     if indicators is not None:
         df = df[df["indicator"].isin(indicators)]
     df = df[df["value"].notna()]
-    values, ns, method = {}, {}, {}
+    has_kind = "kind" in df.columns
+    values, ns, lows, highs, method = {}, {}, {}, {}, {}
     for code, g in df.groupby("indicator", sort=False):
-        num, den, val = g["numerator"], g["denominator"], g["value"]
-        ratio = num / den.where(den > 0)
-        scale = next((k for k in (1.0, 100.0) if ratio.notna().all() and np.allclose(val, k * ratio, rtol=1e-6,
-                                                                                      atol=1e-9)), None)
-        n = g["n"].fillna(0)
-        if scale is not None:
-            sums = g.groupby("unit_id")[["numerator", "denominator"]].sum()
-            values[code] = scale * sums["numerator"] / sums["denominator"]
-            method[code] = "pooled_ratio"
+        kinds = g["kind"].replace("", np.nan).dropna().unique() if has_kind else []
+        if len(kinds) > 1:
+            raise DataError(f"Indicator {code!r} has rows of several kinds ({', '.join(map(str, kinds))}) in the "
+                            "panel; pool panels of one definition at a time.")
+        if len(kinds) == 1 and g["kind"].replace("", np.nan).notna().all():
+            kind = str(kinds[0])
+            g = g.assign(scale=g["scale"].astype(float) if "scale" in g.columns else 1.0)
+            res = pool_cells(g, kind, level)
+            from kpilab.indicators.kinds import get_kind
+
+            method[code] = get_kind(kind).pooling
         else:
-            w = n.where(n > 0, 1.0) if g["n"].notna().all() else pd.Series(1.0, index=g.index)
-            tmp = pd.DataFrame({"unit_id": g["unit_id"], "wv": w * val, "w": w})
-            agg = tmp.groupby("unit_id")[["wv", "w"]].sum()
-            values[code] = agg["wv"] / agg["w"]
-            method[code] = "n_weighted_mean"
-        ns[code] = n.groupby(g["unit_id"]).sum()
+            res, method[code] = _infer_pool(g)
+        values[code], ns[code] = res["value"], res["n"]
+        lows[code], highs[code] = res["ci_low"], res["ci_high"]
     order = [c for c in (indicators or sorted(values)) if c in values]
     vals = pd.DataFrame(values)[order].sort_index()
-    nframe = pd.DataFrame(ns)[order].reindex(vals.index)
-    vals.index.name = nframe.index.name = "unit_id"
-    return PooledPanel(vals, nframe, method)
+
+    def frame(d: dict) -> pd.DataFrame:
+        out = pd.DataFrame(d)[order].reindex(vals.index).astype(float)
+        out.index.name = "unit_id"
+        return out
+
+    vals.index.name = "unit_id"
+    return PooledPanel(vals, frame(ns), method, frame(lows), frame(highs))
 
 
 def wide_to_long(wide: pd.DataFrame, unit_level: str = "agent") -> pd.DataFrame:
@@ -234,7 +326,7 @@ def wide_to_long(wide: pd.DataFrame, unit_level: str = "agent") -> pd.DataFrame:
     for col in ("numerator", "denominator", "n", "ci_low", "ci_high"):
         long[col] = np.nan
     long["flag"] = ""
-    long = long[PANEL_COLUMNS]
+    long = long[PANEL_COLUMNS]  # no kind column: pool_periods infers (and says so)
     validate_panel(long, name="wide panel")
     return long
 

@@ -15,7 +15,7 @@ from kpilab.errors import DataError, FrameworkError, ParameterError
 from kpilab.framework import DEFAULT_FRAMEWORK_PATH
 from kpilab.indicators import CATALOGUE, check_accounting, compute_panel
 from kpilab.indicators.stats import nps_interval, t_interval, wilson_interval
-from kpilab.panel import PANEL_COLUMNS, validate_panel
+from kpilab.panel import OPTIONAL_PANEL_COLUMNS, PANEL_COLUMNS, validate_panel
 
 T0 = pd.Timestamp("2025-01-06 09:00")  # a Monday
 DEFAULT_FW = yaml.safe_load(DEFAULT_FRAMEWORK_PATH.read_text(encoding="utf-8"))
@@ -222,6 +222,9 @@ def test_fcr_repeat_contact_window_and_same_topic():
         {"customer": "u2", "arrived": T0, "topic": "billing"},
         {"customer": "u2", "arrived": T0 + 2 * day, "topic": "billing", "abandoned": True},  # abandon counts
         {"customer": "u3", "arrived": T0, "topic": "billing"},
+        # abandons (not in the population) that stretch the observed data beyond every 7-day window
+        {"customer": "u8", "arrived": T0 - 10 * day, "abandoned": True},
+        {"customer": "u9", "arrived": T0 + 60 * day, "abandoned": True},
     ]
     df = contacts_frame(rows)
     r = compute_panel({"contacts": df}, unit="centre", period="quarter",
@@ -310,7 +313,7 @@ def test_qa_indicators():
     r = compute_panel({"qa_reviews": qa}, unit="agent", indicators=["qa_score", "qa_critical_fail_rate"])
     assert cell(r, "qa_score", "a1")["value"] == pytest.approx(80.0)
     assert cell(r, "qa_critical_fail_rate", "a1")["value"] == pytest.approx(1 / 3)
-    assert cell(r, "qa_score", "a2")["flag"] == "small_n"
+    assert cell(r, "qa_score", "a2")["flag"] == "small_n;no_ci"  # one review: no t interval
 
 
 # --------------------------------------------------------------------------- periods and flags
@@ -351,7 +354,10 @@ def test_min_n_flags_and_parameter_checks():
 
 def test_panel_format_and_summary():
     r = compute_panel({"contacts": sl_worked_example()}, unit=["agent", "centre"], indicators=["aht", "service_level"])
-    assert list(r.panel.columns) == PANEL_COLUMNS
+    assert list(r.panel.columns) == PANEL_COLUMNS + ["kind", "scale", "exempted_share"]
+    assert set(r.panel.columns) - set(PANEL_COLUMNS) <= set(OPTIONAL_PANEL_COLUMNS)
+    assert dict(zip(r.panel["indicator"], r.panel["kind"], strict=True)) == {"aht": "mean",
+                                                                              "service_level": "proportion"}
     validate_panel(r.panel)
     text = r.summary()
     assert "Row accounting" in text and "contacts: read 1,060" in text
@@ -420,8 +426,13 @@ def test_exemption_windows_exclude_and_relax():
     ex["action"] = "relax_target"
     ex["scope"] = "all"
     r = compute_panel({"contacts": df, "exemptions": ex}, unit="centre", indicators=["aht"])
-    assert cell(r, "aht")["n"] == 4 and "exempted" in cell(r, "aht")["flag"]
+    # 2 of the 4 rows lie in the window: the share is reported, the cell is not flagged (needs > 1/2)
+    row = cell(r, "aht")
+    assert row["n"] == 4 and row["exempted_share"] == 0.5 and "exempted" not in row["flag"]
     assert check_accounting(r.accounting)
+    ex["end"] = T0 + pd.Timedelta(hours=40)  # now 3 of 4
+    row = cell(compute_panel({"contacts": df, "exemptions": ex}, unit="centre", indicators=["aht"]), "aht")
+    assert row["exempted_share"] == 0.75 and "exempted" in row["flag"]
     fw = framework_with(exemptions=[{"start": str(T0), "end": str(T0 + pd.Timedelta(days=1)), "scope": "team:t1",
                                      "reason": "training", "action": "exclude"}])
     agents = pd.DataFrame({"agent_id": ["a1"], "team": ["t1"]})
@@ -444,8 +455,13 @@ def test_rollup_sums_counts_never_averages_percentages():
     assert t["numerator"] == cell(r, "fcr_agent", "a1")["numerator"] + cell(r, "fcr_agent", "a2")["numerator"]
 
 
-def test_shrinkage_matches_hand_computation():
-    # 4 agents in one team: resolved k of n
+def test_beta_binomial_shrinkage_hand_worked():
+    # 4 agents in one team, resolved k of n: 2/10, 9/10, 5/10, 18/20. Worked by hand:
+    #   m = 34/50 = 0.68; rates 0.2, 0.9, 0.5, 0.9 (mean 0.625, sample variance 0.3475/3 = 0.115833)
+    #   binomial noise: mean of m(1-m)/n = 0.2176 x mean(1/10, 1/10, 1/10, 1/20) = 0.2176 x 0.0875 = 0.01904
+    #   tau2 = 0.115833 - 0.01904 = 0.096793; alpha+beta = 0.2176/0.0967933 - 1 = 1.248089
+    #   a0: (2 + 0.68 x 1.248089) / (10 + 1.248089) = 2.848700 / 11.248089 = 0.253261
+    #   a3: (18 + 0.848700) / (20 + 1.248089) = 18.848700 / 21.248089 = 0.887077
     ks, ns = [2, 9, 5, 18], [10, 10, 10, 20]
     rows = []
     for a, (k, n) in enumerate(zip(ks, ns, strict=True)):
@@ -453,35 +469,48 @@ def test_shrinkage_matches_hand_computation():
     agents = pd.DataFrame({"agent_id": [f"a{a}" for a in range(4)], "team": ["t"] * 4})
     r = compute_panel({"contacts": contacts_frame(rows), "agents": agents}, unit="agent",
                       indicators=["fcr_agent"], shrinkage=True)
-    k, n = np.array(ks, float), np.array(ns, float)
-    m = k.sum() / n.sum()
-    tau2 = np.var(k / n, ddof=1) - np.mean(m * (1 - m) / n)
-    s = m * (1 - m) / tau2 - 1
-    expected = (k + m * s) / (n + s)
     got = [cell(r, "fcr_agent", f"a{a}")["value_shrunk"] for a in range(4)]
-    assert got == pytest.approx(expected.tolist())
-    assert abs(got[0] - m) < abs(0.2 - m)  # pulled toward the team rate
+    assert got == pytest.approx([0.253261, 0.875589, 0.519973, 0.887077], abs=2e-6)
+    assert abs(got[0] - 0.68) < abs(0.2 - 0.68)  # pulled toward the team rate
+    assert not any("complete pooling" in n for n in r.notices)
 
 
-def test_normal_shrinkage_of_means_matches_hand_computation():
-    rng = np.random.default_rng(3)
-    rows, means, vars_, ns = [], [], [], []
-    for a, (mu, n) in enumerate([(200, 5), (300, 8), (260, 12), (240, 4)]):
-        x = rng.normal(mu, 60, n)
-        rows += [{"agent": f"a{a}", "talk": float(v)} for v in x]
-        means.append(x.mean())
-        vars_.append(x.var(ddof=1))
-        ns.append(n)
-    agents = pd.DataFrame({"agent_id": [f"a{a}" for a in range(4)], "team": ["t"] * 4})
+def test_beta_binomial_complete_pooling_is_noticed():
+    # rates 5/10, 5/10, 6/10: spread below binomial noise -> tau2 = 0, every agent gets 16/30
+    rows = []
+    for a, k in enumerate([5, 5, 6]):
+        rows += [{"agent": f"a{a}", "resolved": True}] * k + [{"agent": f"a{a}", "resolved": False}] * (10 - k)
+    agents = pd.DataFrame({"agent_id": ["a0", "a1", "a2"], "team": ["t"] * 3})
     r = compute_panel({"contacts": contacts_frame(rows), "agents": agents}, unit="agent",
-                      indicators=["aht"], shrinkage=True)
-    x, s2, n = np.array(means), np.array(vars_), np.array(ns, float)
-    sig2 = s2 / n
-    tau2 = max(np.var(x, ddof=1) - sig2.mean(), 0)
-    b = sig2 / (sig2 + tau2)
-    expected = b * x.mean() + (1 - b) * x
-    got = [cell(r, "aht", f"a{a}")["value_shrunk"] for a in range(4)]
-    assert got == pytest.approx(expected.tolist())
+                      indicators=["fcr_agent"], shrinkage=True)
+    assert [cell(r, "fcr_agent", f"a{a}")["value_shrunk"] for a in range(3)] == pytest.approx([16 / 30] * 3)
+    assert any(n.startswith("fcr_agent: shrinkage found no between-agent variance in 1 of 1") for n in r.notices)
+
+
+def test_normal_shrinkage_uses_pooled_variance_hand_worked():
+    # talk times: a0 [1, 3] (mean 2, s2 2), a1 [4, 6, 8] (mean 6, s2 4), a2 [10] (n = 1: no own variance)
+    #   pooled s2 = (1 x 2 + 2 x 4) / (1 + 2) = 10/3; sigma_i^2 = s2/n_i = 5/3, 10/9, 10/3
+    #   grand mean 6; var of means ((2-6)^2 + 0 + (10-6)^2)/2 = 16; tau2 = 16 - mean(sigma^2) = 16 - 55/27 = 377/27
+    #   B = sigma^2/(sigma^2 + tau2) = 45/422, 30/407, 90/467
+    #   shrunk: a0 = (45 x 6 + 377 x 2)/422 = 1024/422; a1 = 6; a2 = (90 x 6 + 377 x 10)/467 = 4310/467
+    # (the old rule used each agent's own variance: a2, with n = 1, kept its raw 10)
+    rows = [{"agent": a, "talk": float(t), "hold": 0.0, "acw": 0.0}
+            for a, ts in (("a0", [1, 3]), ("a1", [4, 6, 8]), ("a2", [10])) for t in ts]
+    agents = pd.DataFrame({"agent_id": ["a0", "a1", "a2"], "team": ["t"] * 3})
+    r = compute_panel({"contacts": contacts_frame(rows), "agents": agents}, unit="agent",
+                      indicators=["talk_time"], shrinkage=True)
+    got = [cell(r, "talk_time", a)["value_shrunk"] for a in ("a0", "a1", "a2")]
+    assert got == pytest.approx([1024 / 422, 6.0, 4310 / 467], rel=1e-12)
+
+
+def test_normal_shrinkage_identical_values_are_shrunk_too():
+    # a0 has three identical values (own variance 0): it is shrunk with the team's pooled variance
+    rows = [{"agent": a, "talk": float(t)} for a, ts in (("a0", [5, 5, 5]), ("a1", [1, 9, 20]),
+                                                         ("a2", [30, 40, 50])) for t in ts]
+    agents = pd.DataFrame({"agent_id": ["a0", "a1", "a2"], "team": ["t"] * 3})
+    r = compute_panel({"contacts": contacts_frame(rows), "agents": agents}, unit="agent",
+                      indicators=["talk_time"], shrinkage=True)
+    assert cell(r, "talk_time", "a0")["value_shrunk"] != pytest.approx(5.0)
 
 
 # --------------------------------------------------------------------------- units
@@ -517,28 +546,50 @@ def test_role_and_site_levels():
     assert cell(r, "aht", "s2")["value"] == pytest.approx(300)
 
 
-def test_quantile_interval_against_numpy_order_statistics():
-    rng = np.random.default_rng(11)
-    x = rng.gamma(2.0, 60.0, 400)
+def ticket_frame(x: np.ndarray) -> pd.DataFrame:
     created = [T0 + pd.Timedelta(minutes=i) for i in range(len(x))]
-    tickets = pd.DataFrame({"ticket_id": [f"t{i}" for i in range(len(x))], "agent_id": "a1", "created_at": created,
-                            "first_reply_at": [c + pd.Timedelta(seconds=float(v)) for c, v in zip(created, x,
-                                                                                                  strict=True)],
-                            "solved_at": pd.NaT})
-    r = compute_panel({"tickets": tickets}, unit="agent", period="quarter",
+    return pd.DataFrame({"ticket_id": [f"t{i}" for i in range(len(x))], "agent_id": "a1", "created_at": created,
+                         "first_reply_at": [c + pd.Timedelta(seconds=float(v)) for c, v in zip(created, x,
+                                                                                               strict=True)],
+                         "solved_at": pd.NaT})
+
+
+def binomial_ranks(n: int, q: float, level: float = 0.95) -> tuple[int, int]:
+    """Brute force over every rank with scipy's binomial cdf (Conover 1999, 3.2): 0 = no bound."""
+    a = (1 - level) / 2
+    cdf = sps.binom.cdf(np.arange(n + 1), n, q)
+    lows = [r for r in range(1, n + 1) if cdf[r - 1] <= a]
+    highs = [r for r in range(1, n + 1) if cdf[r - 1] >= 1 - a]
+    return (max(lows) if lows else 0), (min(highs) if highs else 0)
+
+
+def test_quantile_interval_is_the_exact_order_statistic_interval():
+    rng = np.random.default_rng(11)
+    x = np.round(rng.gamma(2.0, 60.0, 400), 3)
+    r = compute_panel({"tickets": ticket_frame(x)}, unit="agent", period="quarter",
                       indicators=["first_response_time", "first_response_time_p90"])
+    xs = np.sort(x)
     for code, q in (("first_response_time", 0.5), ("first_response_time_p90", 0.9)):
         row = cell(r, code, "a1")
-        d = sps.norm.ppf(0.975) * np.sqrt(q * (1 - q) / len(x))
+        lo_rank, hi_rank = binomial_ranks(len(x), q)
         assert row["value"] == pytest.approx(np.quantile(x, q), rel=1e-6)
-        tol = 0.01 * (x.max() - x.min())  # the engine interpolates sample quantiles on a 1 % grid
-        assert row["ci_low"] == pytest.approx(np.quantile(x, q - d), abs=tol)
-        assert row["ci_high"] == pytest.approx(np.quantile(x, q + d), abs=tol)
-        assert row["ci_low"] < row["value"] < row["ci_high"]
+        assert row["ci_low"] == pytest.approx(xs[lo_rank - 1], abs=1e-6)
+        assert row["ci_high"] == pytest.approx(xs[hi_rank - 1], abs=1e-6)
+        assert row["flag"] == ""
+
+
+def test_p90_interval_is_one_sided_below_n36_and_flagged():
+    x = np.arange(1.0, 11.0) * 10  # n = 10: 0.9**10 = 0.35 > 0.025, no order statistic bounds the p90 above
+    r = compute_panel({"tickets": ticket_frame(x)}, unit="agent", period="quarter",
+                      indicators=["first_response_time_p90"], min_n=5)
+    row = cell(r, "first_response_time_p90", "a1")
+    assert binomial_ranks(10, 0.9) == (7, 0)
+    assert row["ci_low"] == 70.0 and np.isnan(row["ci_high"]) and row["flag"] == "no_ci"
+    assert any("no_ci" in n for n in r.notices)
 
 
 def test_interval_properties_hypothesis():
-    from hypothesis import given, settings
+    from hypothesis import assume, given, settings
     from hypothesis import strategies as st
 
     @settings(max_examples=60, deadline=None)
@@ -552,8 +603,7 @@ def test_interval_properties_hypothesis():
     @given(p=st.integers(0, 300), d=st.integers(0, 300), passive=st.integers(0, 300))
     def nps_in_range(p, d, passive):
         n = p + d + passive
-        if n == 0:
-            return
+        assume(n > 0)
         v, lo, hi = nps_interval([p], [d], [n])
         assert -100 <= lo[0] <= v[0] <= hi[0] <= 100
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import papermill
 import pytest
 
+from kpilab import simulate as sim
 from kpilab.cli import main
 from kpilab.outputs import PROJ_ROOT
 from kpilab.panel import read_panel
@@ -17,7 +19,6 @@ NB = PROJ_ROOT / "notebooks" / "01_indicator_panel.ipynb"
 
 @pytest.fixture(scope="module")
 def sim_dir(tmp_path_factory):
-    sim = pytest.importorskip("kpilab.simulate")
     out = tmp_path_factory.mktemp("sim")
     sim.write_simulation(sim.simulate(agents=8, months=2, seed=3), out)
     return out
@@ -33,7 +34,6 @@ def test_notebook_has_its_parameters():
 
 @pytest.mark.slow
 def test_notebook_runs_and_writes_the_panel(sim_dir, tmp_path):
-    papermill = pytest.importorskip("papermill")
     run_dir = tmp_path / "run"
     papermill.execute_notebook(str(NB), str(tmp_path / "out.ipynb"), kernel_name="python3", cwd=str(PROJ_ROOT),
                                parameters={"data_dir": str(sim_dir), "run_dir": str(run_dir), "period": "month",

@@ -8,7 +8,9 @@ import pytest
 
 from kpilab.errors import DataError, SchemaError
 from kpilab.panel import (
+    OPTIONAL_PANEL_COLUMNS,
     PANEL_COLUMNS,
+    UNIT_LEVELS,
     pool_periods,
     read_panel,
     to_wide,
@@ -111,7 +113,11 @@ def test_pool_periods_sums_counts_instead_of_averaging_rates():
     assert pooled.values.loc["a1", "fcr"] == pytest.approx(91 / 102)  # not (0.5 + 0.9) / 2
     assert pooled.values.loc["a1", "nps"] == pytest.approx(100 * 11 / 102)
     assert pooled.values.loc["a1", "ttr"] == pytest.approx((4 * 100 + 12 * 200) / 16)
-    assert pooled.method == {"fcr": "pooled_ratio", "nps": "pooled_ratio", "ttr": "n_weighted_mean"}
+    # no kind column: the old inference, and the method says so
+    assert {k: v.split(" (")[0] for k, v in pooled.method.items()} == {"fcr": "pooled_ratio", "nps": "pooled_ratio",
+                                                                       "ttr": "n_weighted_mean"}
+    assert all(v.endswith("(kind inferred: the panel has no kind column)") for v in pooled.method.values())
+    assert pooled.ci_low.isna().all().all()
     assert pooled.n.loc["a1", "fcr"] == 102 and pooled.n.loc["a2", "fcr"] == 4
     assert np.isnan(pooled.values.loc["a2", "nps"])
     flags = pooled.small_n(30)
@@ -119,3 +125,17 @@ def test_pool_periods_sums_counts_instead_of_averaging_rates():
     # row order does not matter
     shuffled = pool_periods(panel.sample(frac=1, random_state=3))
     pd.testing.assert_frame_equal(shuffled.values, pooled.values)
+
+
+def test_optional_columns_are_validated_and_kept(tmp_path):
+    panel = long_panel().assign(kind="mean", scale=1.0, exempted_share=0.0)
+    for ext in ("csv", "parquet"):
+        got = read_panel(write_table(panel, tmp_path / f"k.{ext}"))
+        assert list(got.columns) == PANEL_COLUMNS + ["kind", "scale", "exempted_share"]
+        assert (got["kind"] == "mean").all()
+    with pytest.raises(SchemaError, match="unknown kind"):
+        validate_panel(panel.assign(kind="median"))
+    with pytest.raises(SchemaError, match="'scale' must be numeric"):
+        validate_panel(panel.assign(scale="x"))
+    assert set(OPTIONAL_PANEL_COLUMNS) >= {"kind", "scale", "exempted_share", "value_shrunk"}
+    assert {"queue", "channel"} <= set(UNIT_LEVELS)

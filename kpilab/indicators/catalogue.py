@@ -38,6 +38,15 @@ Kinds and the keys they use (all other keys optional):
     ``where``, ``value`` (0-10 score). % 9-10 minus % 0-6, normal CI.
 
 Optional ``scale`` multiplies value and interval (e.g. 100 for percent).
+
+Optional ``exclude`` (``{reason: condition}``) removes rows of the population
+from this indicator and reports them, per reason, in the per-indicator
+accounting (``kind = indicator_excluded``); mean, quantile and NPS rows whose
+value is NULL are always excluded that way (``missing value`` unless a
+condition names them first). The parameter ``channels`` restricts any contacts
+or surveys indicator to some channels: a list (``[phone, chat]``), ``all``, or
+``live`` (the framework's ``live_channels``, by default phone and chat; the
+default of the queue-speed indicators).
 Expressions are portable SQL (comparisons, arithmetic, CASE, COALESCE, AND/OR,
 IS NULL); they are checked against an empty copy of the table's view when the
 panel is computed, and errors name ``indicators.<code>.compute.<key>``.
@@ -46,11 +55,15 @@ Columns of the prepared views (besides the canonical ones, see
 :mod:`kpilab.schema`):
 
 * contacts: ``answered`` (NOT abandoned), ``wait_s`` (answered_at - arrived_at,
-  or ended_at - arrived_at when abandoned), ``handle_s`` (talk + hold + acw,
-  missing = 0), ``channel_cost`` (framework.costs), ``next_gap_s`` /
+  or ended_at - arrived_at when abandoned; NULL when an abandon's ended_at is
+  unknown), ``handle_s`` (talk + hold + acw; NULL when talk_s is missing,
+  a missing hold/acw counts 0), ``channel_cost`` (framework.costs), ``next_gap_s`` /
   ``prev_gap_s`` (seconds to the same customer's next / since the previous
   contact), ``next_gap_topic_s`` / ``prev_gap_topic_s`` (same customer and topic),
-  ``has_survey`` (a survey response exists for the contact).
+  ``has_survey`` (a survey response exists for the contact), ``_obs_after_s`` /
+  ``_obs_before_s`` (seconds of observed data after / before the contact: the
+  span is min..max arrived_at of the contacts table, used to exclude follow-up
+  windows that run past the data).
 * surveys: the contact's ``agent_id``, ``channel``, ``queue``, ``topic``;
   ``responded`` (any score or a response time).
 * tickets: ``first_response_s``, ``resolution_s``, ``solved``.
@@ -80,8 +93,11 @@ KINDS: dict[str, tuple[str, ...]] = {
 }
 SOURCE_TABLES = ("contacts", "surveys", "qa_reviews", "tickets")
 COMPUTE_KEYS = {
-    "table", "kind", "where", "condition", "value", "numerator", "denominator", "quantile", "scale",
+    "table", "kind", "where", "condition", "value", "numerator", "denominator", "quantile", "scale", "exclude",
 }
+#: the framework's default live channels (``live_channels``); ``channels: live`` means these
+DEFAULT_LIVE_CHANNELS = ("phone", "chat")
+_EXPR_KEYS = ("where", "condition", "value", "numerator", "denominator")
 _FORBIDDEN = re.compile(r";|--|/\*|\b(select|from|insert|update|delete|drop|create|attach|copy|pragma|install|load)\b",
                         re.IGNORECASE)
 
@@ -104,6 +120,10 @@ class Definition:
         For ``kind='quantile'``.
     scale : float
         Multiplies value and interval.
+    exclude : tuple of (condition, reason)
+        Rows of the population excluded from this indicator, reported per reason.
+    channels : tuple of str or None
+        Channels the indicator is restricted to (None: every channel).
     level : str
         ``agent`` or ``queue`` (queue indicators have no agent, role or site rows).
     params : dict
@@ -129,6 +149,8 @@ class Definition:
     denominator: str | None = None
     quantile: float | None = None
     scale: float = 1.0
+    exclude: tuple[tuple[str, str], ...] = ()
+    channels: tuple[str, ...] | None = None
     level: str = "agent"
     params: dict[str, Any] = field(default_factory=dict)
     variant_param: str | None = None
@@ -136,8 +158,12 @@ class Definition:
     definition: str = ""
     source: str = ""
 
-    def resolve(self, params: Mapping[str, Any] | None = None) -> Definition:
+    def resolve(self, params: Mapping[str, Any] | None = None, *,
+                live_channels: tuple[str, ...] | list[str] = DEFAULT_LIVE_CHANNELS) -> Definition:
         """The definition with its variant applied and placeholders filled.
+
+        ``params['channels']`` (``all``, ``live``, one channel or a list) sets
+        :attr:`channels`; ``live`` means ``live_channels``.
 
         Raises
         ------
@@ -156,7 +182,13 @@ class Definition:
                     f"use one of {', '.join(map(repr, self.variants))}."
                 )
             d = replace(d, **self.variants[choice])
+        channels = d.channels
+        if "channels" in merged:
+            channels = _channels(self.code, merged["channels"], live_channels)
+            merged["channels"] = "all" if channels is None else list(channels)
         for key, val in merged.items():
+            if key == "channels":
+                continue
             if not isinstance(val, bool | int | float | str) or (
                 isinstance(val, str) and not re.fullmatch(r"[A-Za-z0-9_ .:\-]*", val)
             ):
@@ -164,14 +196,12 @@ class Definition:
                     f"indicators.{self.code}.params.{key}: parameters must be numbers, booleans or plain "
                     f"words, got {val!r}."
                 )
-        subs = {k: (("TRUE" if v else "FALSE") if isinstance(v, bool) else str(v)) for k, v in merged.items()}
-        filled = {}
-        for key in ("where", "condition", "value", "numerator", "denominator"):
-            expr = getattr(d, key)
-            if expr is None:
-                continue
+        subs = {k: (("TRUE" if v else "FALSE") if isinstance(v, bool) else str(v)) for k, v in merged.items()
+                if k != "channels"}
+
+        def fill(key: str, expr: str) -> str:
             try:
-                filled[key] = string.Template(str(expr)).substitute(subs)
+                return string.Template(str(expr)).substitute(subs)
             except KeyError as exc:
                 raise FrameworkError(
                     f"indicators.{self.code}.compute.{key}: placeholder ${{{exc.args[0]}}} has no parameter; "
@@ -179,10 +209,13 @@ class Definition:
                 ) from None
             except ValueError as exc:
                 raise FrameworkError(f"indicators.{self.code}.compute.{key}: bad placeholder ({exc}).") from None
+
+        filled = {key: fill(key, getattr(d, key)) for key in _EXPR_KEYS if getattr(d, key) is not None}
+        exclude = tuple((fill(f"exclude.{reason}", cond), reason) for cond, reason in d.exclude)
         q = d.quantile
         if isinstance(q, str):
             q = float(string.Template(q).substitute(subs))
-        return replace(d, params=merged, quantile=q, **filled)
+        return replace(d, params=merged, quantile=q, exclude=exclude, channels=channels, **filled)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``compute:`` mapping equivalent to this definition (resolved variant)."""
@@ -192,6 +225,10 @@ class Definition:
                 out[key] = getattr(self, key)
         if self.scale != 1:
             out["scale"] = self.scale
+        if self.exclude:
+            out["exclude"] = {reason: cond for cond, reason in self.exclude}
+        if self.channels is not None:
+            out["channels"] = list(self.channels)
         return out
 
 
@@ -247,11 +284,17 @@ def definition_from_compute(
     scale = compute.get("scale", 1.0)
     if not isinstance(scale, int | float) or isinstance(scale, bool) or scale == 0:
         raise FrameworkError(f"{where}.scale: must be a non-zero number, got {scale!r}.")
+    exclude = compute.get("exclude") or {}
+    if not isinstance(exclude, Mapping) or not all(
+            isinstance(r, str) and isinstance(c, str) and not _FORBIDDEN.search(c) for r, c in exclude.items()):
+        raise FrameworkError(f"{where}.exclude: must map a reason (text) to a single SQL condition, "
+                             f"e.g. {{missing talk_s: talk_s IS NULL}}; got {exclude!r}.")
     return Definition(
         code=code, name=name or code, direction=direction, unit=unit, table=table, kind=kind,
         where=_str(compute.get("where")), condition=_str(compute.get("condition")),
         value=_str(compute.get("value")), numerator=_str(compute.get("numerator")),
         denominator=_str(compute.get("denominator")), quantile=q, scale=float(scale), level=level,
+        exclude=tuple((c, r) for r, c in exclude.items()),
         params=dict(params or {}), definition=definition, source="framework file",
     )
 
@@ -260,9 +303,30 @@ def _str(v: Any) -> str | None:
     return None if v is None else str(v)
 
 
+def _channels(code: str, value: Any, live: tuple[str, ...] | list[str]) -> tuple[str, ...] | None:
+    """``params.channels`` as a tuple of channel names (None = every channel)."""
+    if value in (None, "all"):
+        return None
+    if value == "live":
+        return tuple(live)
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items or not all(
+            isinstance(c, str) and re.fullmatch(r"[A-Za-z0-9_ .:\-]+", c) for c in items):
+        raise FrameworkError(
+            f"indicators.{code}.params.channels: must be 'all', 'live' or a list of channel names "
+            f"(e.g. [phone, chat]), got {value!r}."
+        )
+    return tuple(dict.fromkeys(items))
+
+
 # ---------------------------------------------------------------------------- the catalogue
 _SL = "(answered AND wait_s <= ${threshold_s})"
-_SHORT_AB = "(abandoned AND wait_s < ${short_abandon_s})"
+# an abandon whose wait is unknown (NULL wait_s) is never short
+_SHORT_AB = "(abandoned AND COALESCE(wait_s < ${short_abandon_s}, FALSE))"
+_MISSING_TALK = (("talk_s IS NULL", "missing talk_s"),)
+_WINDOW_AFTER = (("_obs_after_s < ${window_days} * 86400", "window not observed"),)
+_WINDOW_BEFORE = (("_obs_before_s < ${window_days} * 86400", "window not observed"),)
+_LIVE = "live channels only (params.channels, default the framework's live_channels: phone, chat)"
 _STAT = {
     "median": {"kind": "quantile", "quantile": 0.5},
     "p90": {"kind": "quantile", "quantile": 0.9},
@@ -274,7 +338,7 @@ _ENTRIES: list[dict[str, Any]] = [
     # ---- contacts: queue level
     dict(code="service_level", name="Service level (answered within T)", direction="higher", unit="share",
          table="contacts", kind="proportion", level="queue",
-         params={"threshold_s": 20, "short_abandon_s": 5, "variant": "short_abandon_excluded"},
+         params={"threshold_s": 20, "short_abandon_s": 5, "variant": "short_abandon_excluded", "channels": "live"},
          variant_param="variant",
          variants={
              "short_abandon_excluded": {"where": f"NOT {_SHORT_AB}", "condition": _SL},
@@ -282,23 +346,38 @@ _ENTRIES: list[dict[str, Any]] = [
              "negative_abandon": {"where": "TRUE", "condition": _SL},
              "positive_abandon": {"where": "TRUE", "condition": "(wait_s <= ${threshold_s})"},
              "abandon_within_threshold_excluded": {
-                 "where": "NOT (abandoned AND wait_s <= ${threshold_s})", "condition": _SL},
+                 "where": "NOT (abandoned AND COALESCE(wait_s <= ${threshold_s}, FALSE))", "condition": _SL},
          },
          definition="answered with wait <= T / (offered - abandoned with wait < short_abandon_s); variants "
                     "only_handled (ans_in/ans), negative_abandon (ans_in/offered), positive_abandon "
-                    "((ans_in + ab_in)/offered), abandon_within_threshold_excluded (ans_in/(offered - ab_in)).",
+                    "((ans_in + ab_in)/offered), abandon_within_threshold_excluded (ans_in/(offered - ab_in)); "
+                    f"an abandon with unknown wait is never short or within T; {_LIVE}.",
          source=f"{KS} 1.1 (Cisco UCCX variants; Talkdesk short-abandon form)"),
     dict(code="abandon_rate", name="Abandonment rate", direction="lower", unit="share", table="contacts",
-         kind="proportion", level="queue", params={"short_abandon_s": 5},
+         kind="proportion", level="queue", params={"short_abandon_s": 5, "channels": "live"},
          where=f"NOT {_SHORT_AB}", condition="abandoned",
-         definition="(abandoned - short abandoned) / (offered - short abandoned); offered = answered + abandoned.",
+         definition="(abandoned - short abandoned) / (offered - short abandoned); offered = answered + abandoned; "
+                    f"an abandon with unknown wait is never short; {_LIVE}.",
          source=f"{KS} 1.2 (Google CCAI, NICE long abandons)"),
     dict(code="asa", name="Average speed of answer", direction="lower", unit="seconds", table="contacts",
-         kind="mean", level="queue", where="answered", value="wait_s",
-         definition="Mean queue wait (answered_at - arrived_at) of answered contacts.", source=f"{KS} 1.2"),
+         kind="mean", level="queue", where="answered", value="wait_s", params={"channels": "live"},
+         definition=f"Mean queue wait (answered_at - arrived_at) of answered contacts; {_LIVE}.",
+         source=f"{KS} 1.2"),
     dict(code="average_wait_time", name="Average wait time (all offered)", direction="lower", unit="seconds",
-         table="contacts", kind="mean", level="queue", where="TRUE", value="wait_s",
-         definition="Mean wait of all offered contacts, abandoned ones included.", source=f"{KS} 1.2"),
+         table="contacts", kind="mean", level="queue", where="TRUE", value="wait_s", params={"channels": "live"},
+         exclude=(("wait_s IS NULL", "unknown wait"),),
+         definition="Mean wait of all offered contacts, abandoned ones included (abandons with unknown wait "
+                    f"excluded and counted); {_LIVE}.", source=f"{KS} 1.2"),
+    dict(code="email_response_time", name="E-mail response time (median)", direction="lower", unit="seconds",
+         table="contacts", kind="quantile", quantile=0.5, level="queue", where="answered", value="wait_s",
+         params={"channels": ["email"], "statistic": "median"}, variant_param="statistic", variants=_STAT,
+         definition="Median (or p90/mean) of answered_at - arrived_at over answered e-mail contacts "
+                    "(params.channels names the e-mail channel(s)).", source=f"{KS} 1.2 (response time)"),
+    dict(code="email_answered_within", name="E-mails answered within N hours", direction="higher", unit="share",
+         table="contacts", kind="proportion", level="queue", where="TRUE",
+         condition="answered AND wait_s <= ${hours} * 3600", params={"channels": ["email"], "hours": 24},
+         definition="E-mail contacts answered within `hours` of arrival / e-mail contacts received.",
+         source=f"{KS} 1.4 (response-time targets)"),
     dict(code="offered_contacts", name="Contacts offered", direction="higher", unit="contacts",
          table="contacts", kind="count", level="queue", where="TRUE",
          definition="Contacts that entered the queue (answered + abandoned).", source=f"{KS} 1.1"),
@@ -315,12 +394,13 @@ _ENTRIES: list[dict[str, Any]] = [
          table="contacts", kind="count", where="answered",
          definition="Answered (handled) contacts.", source=f"{KS} 1.2"),
     dict(code="aht", name="Average handle time", direction="lower", unit="seconds", table="contacts",
-         kind="mean", where="answered", value="handle_s",
-         definition="Mean of talk_s + hold_s + acw_s over answered contacts (missing hold/ACW = 0).",
+         kind="mean", where="answered", value="handle_s", exclude=_MISSING_TALK,
+         definition="Mean of talk_s + hold_s + acw_s over answered contacts; a missing hold/ACW counts 0, a "
+                    "missing talk_s excludes the contact (reason 'missing talk_s').",
          source=f"{KS} 1.2 (Genesys AHT)"),
     dict(code="talk_time", name="Average talk time", direction="lower", unit="seconds", table="contacts",
-         kind="mean", where="answered AND talk_s IS NOT NULL", value="talk_s",
-         definition="Mean talk seconds over answered contacts.", source=f"{KS} 1.2"),
+         kind="mean", where="answered", value="talk_s", exclude=_MISSING_TALK,
+         definition="Mean talk seconds over answered contacts with a talk time.", source=f"{KS} 1.2"),
     dict(code="acw_time", name="After-contact work time", direction="lower", unit="seconds", table="contacts",
          kind="mean", where="answered", value="COALESCE(acw_s, 0)",
          definition="Sum of ACW seconds / answered contacts (a missing value counts 0; skipped when the log has no acw_s column).", source=f"{KS} 1.2"),
@@ -328,7 +408,7 @@ _ENTRIES: list[dict[str, Any]] = [
          kind="proportion", where="answered", condition="COALESCE(hold_s, 0) > 0",
          definition="Share of answered contacts with hold_s > 0.", source=f"{KS} 4 (hold abuse)"),
     dict(code="short_call_rate", name="Short-contact rate", direction="lower", unit="share", table="contacts",
-         kind="proportion", where="answered", condition="COALESCE(talk_s, 0) < ${short_s}",
+         kind="proportion", where="answered", condition="talk_s < ${short_s}", exclude=_MISSING_TALK,
          params={"short_s": 10},
          definition="Share of answered contacts with talk under short_s seconds (gaming check paired with AHT).",
          source=f"{KS} 4 (short-call rate < 10 s)"),
@@ -337,15 +417,19 @@ _ENTRIES: list[dict[str, Any]] = [
          variant_param="method",
          variants={
              "repeat_contact": {"where": "answered AND customer_id IS NOT NULL",
-                                "condition": "next_gap_s IS NULL OR next_gap_s > ${window_days} * 86400"},
+                                "condition": "next_gap_s IS NULL OR next_gap_s > ${window_days} * 86400",
+                                "exclude": _WINDOW_AFTER},
              "repeat_contact_same_topic": {
                  "where": "answered AND customer_id IS NOT NULL",
-                 "condition": "next_gap_topic_s IS NULL OR next_gap_topic_s > ${window_days} * 86400"},
-             "agent_flag": {"where": "answered AND resolved IS NOT NULL", "condition": "resolved"},
-             "survey": {"table": "surveys", "where": "resolved IS NOT NULL", "condition": "resolved"},
+                 "condition": "next_gap_topic_s IS NULL OR next_gap_topic_s > ${window_days} * 86400",
+                 "exclude": _WINDOW_AFTER},
+             "agent_flag": {"where": "answered AND resolved IS NOT NULL", "condition": "resolved", "exclude": ()},
+             "survey": {"table": "surveys", "where": "resolved IS NOT NULL", "condition": "resolved",
+                        "exclude": ()},
          },
          definition="repeat_contact: answered contacts with no further contact by the same customer within "
-                    "window_days (optionally same topic) / answered contacts with a customer id; agent_flag: "
+                    "window_days (optionally same topic) / answered contacts with a customer id whose whole "
+                    "window lies inside the data (others: 'window not observed'); agent_flag: "
                     "share flagged resolved; survey: share of survey answers saying resolved.",
          source=f"{KS} 1.4 (SQM, ASQ)"),
     dict(code="fcr_agent", name="Resolution rate (agent-flagged)", direction="higher", unit="share",
@@ -359,9 +443,10 @@ _ENTRIES: list[dict[str, Any]] = [
     dict(code="repeat_contact_rate", name="Repeat contact rate", direction="lower", unit="share",
          table="contacts", kind="proportion", params={"window_days": 7},
          where="answered AND customer_id IS NOT NULL",
-         condition="prev_gap_s IS NOT NULL AND prev_gap_s <= ${window_days} * 86400",
+         condition="prev_gap_s IS NOT NULL AND prev_gap_s <= ${window_days} * 86400", exclude=_WINDOW_BEFORE,
          definition="Answered contacts whose customer contacted the centre in the previous window_days / "
-                    "answered contacts with a customer id.", source=f"{KS} 1.4"),
+                    "answered contacts with a customer id whose previous window lies inside the data (others: "
+                    "'window not observed').", source=f"{KS} 1.4"),
     dict(code="contacts_per_day", name="Contacts handled per working day", direction="band",
          unit="contacts/day", table="contacts", kind="per_day", where="answered",
          definition="Answered contacts / agent-days with at least one answered contact.",
@@ -369,8 +454,10 @@ _ENTRIES: list[dict[str, Any]] = [
     dict(code="cost_per_contact", name="Cost per contact", direction="lower", unit="currency",
          table="contacts", kind="mean", where="answered",
          value="handle_s / 3600.0 * ${labour_per_hour} + channel_cost", params={"labour_per_hour": 60},
+         exclude=_MISSING_TALK,
          definition="Mean of (handle hours x labour_per_hour + channel cost) over answered contacts "
-                    "(framework.costs).", source=f"{KS} 1.4 (cost per contact)"),
+                    "(framework.costs); a missing talk_s excludes the contact ('missing talk_s').",
+         source=f"{KS} 1.4 (cost per contact)"),
     dict(code="retention_rate", name="Customer retention after contact", direction="higher", unit="share",
          table="contacts", kind="proportion", where="answered AND retained IS NOT NULL", condition="retained",
          definition="Mean of contacts.retained over answered contacts with a known outcome.",

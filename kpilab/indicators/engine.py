@@ -33,23 +33,21 @@ from kpilab.errors import DataError, FrameworkError, KpilabError, SchemaError
 from kpilab.framework import Framework, load_framework
 from kpilab.indicators.accounting import build_accounting
 from kpilab.indicators.catalogue import CATALOGUE, Definition, definition_from_compute
-from kpilab.indicators.stats import (
-    nps_interval,
-    quantile_rank_interval,
-    shrink_beta_binomial,
-    shrink_normal,
-    t_interval,
-    wilson_interval,
-)
+from kpilab.indicators.kinds import get_kind
+from kpilab.indicators.stats import quantile_order_ranks
 from kpilab.panel import PANEL_COLUMNS, PERIODS, UNIT_LEVELS
 from kpilab.schema import BOOL, DATE, FLOAT, INT, STR, TABLES, TIME, coerce_table, validate_table
 
 __all__ = ["compute_panel", "PanelResult", "wait_profile", "resolve_definitions"]
 
 SOURCE_TIME = {"contacts": "arrived_at", "qa_reviews": "reviewed_at", "tickets": "created_at"}
-_UNIT_COL = {"agent": "agent_id", "team": "team", "role": "role", "site": "site"}
+_UNIT_COL = {"agent": "agent_id", "team": "team", "role": "role", "site": "site", "queue": "queue",
+             "channel": "channel"}
+# tables whose prepared view carries a queue / channel (surveys through their contact)
+_LEVEL_TABLES = {"queue": ("contacts", "surveys"), "channel": ("contacts", "surveys", "tickets")}
+#: a cell is flagged ``exempted`` when more than this share of its rows lie in relax_target windows
+EXEMPTED_FLAG_SHARE = 0.5
 _SQL_TYPE = {STR: "VARCHAR", FLOAT: "DOUBLE", INT: "BIGINT", BOOL: "BOOLEAN", DATE: "DATE"}
-_GRID = [round(i / 100, 2) for i in range(101)]
 # optional columns whose absence makes an indicator impossible (hold/acw absent count as 0)
 _DERIVED_NEEDS = {
     "next_gap_s": ("customer_id",), "prev_gap_s": ("customer_id",),
@@ -57,7 +55,8 @@ _DERIVED_NEEDS = {
 }
 _ZERO_IF_ABSENT = {"hold_s", "acw_s"}
 # kinds whose cells at a coarser level are sums of the cells at the finest keys. per_day counts distinct
-# (agent, day) pairs: additive because every agent has a single team, role and site.
+# (agent, day) pairs: additive because every agent has a single team, role and site (not so across
+# queues or channels: an agent works several, so per_day with those levels takes the row-level path).
 _ADDITIVE = ("proportion", "mean", "ratio", "count", "nps", "per_day")
 _NO_UNITS = "CAST(NULL AS VARCHAR) AS team, CAST(NULL AS VARCHAR) AS role, CAST(NULL AS VARCHAR) AS site"
 
@@ -70,14 +69,16 @@ class PanelResult:
     Attributes
     ----------
     panel : pandas.DataFrame
-        Long panel, columns :data:`kpilab.panel.PANEL_COLUMNS` (plus
-        ``value_shrunk`` with ``shrinkage=True``), sorted by unit level, unit,
-        period and indicator.
+        Long panel, columns :data:`kpilab.panel.PANEL_COLUMNS` then the optional
+        ``kind``, ``scale``, ``exempted_share`` (and ``value_shrunk`` with
+        ``shrinkage=True``), sorted by unit level, unit, period and indicator.
     accounting : pandas.DataFrame
-        Row accounting, columns ``table, kind, reason, rows, rows_read,
-        rows_used, rows_excluded``: per table one ``used`` row, one
-        ``excluded`` row per reason and ``flagged`` notes (kept but flagged
-        rows); ``rows_read == rows_used + rows_excluded`` for every table.
+        Row accounting, columns :data:`kpilab.indicators.ACCOUNTING_COLUMNS`: per
+        table one ``used`` row, one ``excluded`` row per reason and ``flagged``
+        notes (kept but flagged rows); ``rows_read == rows_used + rows_excluded``
+        for every table. Rows of kind ``indicator_excluded`` (with ``indicator``)
+        count used rows left out of one indicator (``missing talk_s``, ``window
+        not observed``...); they do not enter the table identity.
     notices : list of str
         Everything skipped or worth knowing (absent tables, unknown agents...).
     params : dict
@@ -122,6 +123,9 @@ class PanelResult:
             reasons = "; ".join(f"{r.reason} {r.rows:,}" for r in g.itertuples() if r.kind == "excluded")
             lines.append(f"  {table}: read {first.rows_read:,} = used {first.rows_used:,} + excluded "
                          f"{first.rows_excluded:,}" + (f" ({reasons})" if reasons else ""))
+            for r in g.itertuples():
+                if r.kind == "indicator_excluded":
+                    lines.append(f"    {r.indicator}: {r.rows:,} used row(s) left out ({r.reason})")
         if self.notices:
             lines.append("Notices:")
             lines.extend(f"  - {n}" for n in self.notices)
@@ -139,7 +143,8 @@ def resolve_definitions(
 
     Framework entries override the catalogue: ``params`` are merged into the
     catalogue defaults, ``compute`` replaces the definition. ``cost_per_contact``
-    takes ``labour_per_hour`` from ``framework.costs`` unless its params set it.
+    takes ``labour_per_hour`` from ``framework.costs`` unless its params set it;
+    ``channels: live`` (queue-speed indicators) means ``framework.live_channels``.
     With ``indicators=None`` every framework indicator with a definition is used.
 
     Raises
@@ -176,7 +181,7 @@ def resolve_definitions(
         params = dict(ind.params) if ind is not None else {}
         if code == "cost_per_contact" and "labour_per_hour" not in params:
             params["labour_per_hour"] = framework.costs.labour_per_hour
-        out[code] = base.resolve(params)
+        out[code] = base.resolve(params, live_channels=tuple(framework.live_channels))
     return out
 
 
@@ -206,13 +211,20 @@ def _table_tz(df: pd.DataFrame, name: str) -> str | None:
     return None
 
 
-def _load_sources(data: Any) -> dict[str, _Source]:
-    from kpilab.ingest import find_tables, read_table
+def _load_sources(data: Any, notices: list[str] | None = None) -> dict[str, _Source]:
+    """Read and check every source once (:func:`kpilab.ingest.load_source`), so the engine sees typed values.
+
+    Text timestamps are parsed here (day/month order read from the values, UTC offsets to UTC),
+    sentinel dates become NULL, implausible dates become NULL with ``_ingest_reason``; what loading
+    did is appended to ``notices`` (or warned, as :class:`UserWarning`, when ``notices`` is None).
+    """
+    from kpilab.ingest import LoadedTable, find_sources, load_source
 
     if isinstance(data, str | Path):
-        found = find_tables(data)
+        found = find_sources(data)
         if not found:
-            raise DataError(f"Data folder {data} holds no canonical table ({', '.join(TABLES)} as .parquet or .csv).")
+            raise DataError(f"Data folder {data} holds no canonical table ({', '.join(TABLES)} as .parquet, .csv or "
+                            ".xlsx).")
         items: dict[str, Any] = dict(found)
     elif isinstance(data, Mapping):
         items = dict(data)
@@ -222,29 +234,27 @@ def _load_sources(data: Any) -> dict[str, _Source]:
     for name, obj in items.items():
         if name not in TABLES:
             raise SchemaError(f"Unknown table {name!r}: canonical tables are {', '.join(TABLES)}.", table=name)
-        if isinstance(obj, str | Path) and Path(obj).suffix.lower() == ".parquet":
-            import pyarrow.parquet as pq
-
-            pf = pq.ParquetFile(obj)
-            n = pf.metadata.num_rows
-            cols = pf.schema_arrow.names
-            if n:
-                batch = next(pf.iter_batches(batch_size=2000))
-                sample = batch.to_pandas()
-            else:
-                sample = pf.schema_arrow.empty_table().to_pandas()
-            sample = coerce_table(sample, name)
-            _sample_check(sample, name)
-            out[name] = _Source(name, n, cols, _table_tz(sample, name), path=Path(obj))
-            continue
-        if isinstance(obj, str | Path):
-            obj = read_table(obj, name)
-        if not isinstance(obj, pd.DataFrame):
+        if isinstance(obj, tuple):  # (file, mapping) from find_sources
+            obj = load_source(obj[0], name, obj[1])
+        elif isinstance(obj, str | Path | pd.DataFrame):
+            obj = load_source(obj, name)
+        if not isinstance(obj, LoadedTable):
             raise SchemaError(f"Table {name!r} must be a pandas DataFrame or a file path, got {type(obj).__name__}.",
                               table=name)
-        df = coerce_table(obj.reset_index(drop=True), name)
-        _sample_check(df, name)
-        out[name] = _Source(name, len(df), list(df.columns), _table_tz(df, name), frame=df)
+        if notices is not None:
+            notices.extend(obj.notices)
+        else:
+            import warnings
+
+            for note in obj.notices:
+                warnings.warn(note, UserWarning, stacklevel=3)
+        sample = coerce_table(obj.sample(), name)
+        _sample_check(sample, name)
+        src = _Source(name, obj.n_rows, list(obj.columns), obj.tz or _table_tz(sample, name),
+                      frame=None if obj.frame is None else coerce_table(obj.frame.reset_index(drop=True), name),
+                      path=obj.path if obj.frame is None else None)
+        src.loaded = obj  # keeps a converted file alive while the engine reads it
+        out[name] = src
     return out
 
 
@@ -267,13 +277,23 @@ def _period_sql(period: str, t: str) -> str:
     return f"strftime(date_trunc('{period}', {t}), '%Y-%m-%d')"
 
 
-def _schema_reason_sql(name: str, present: set[str], dup_join: bool) -> list[tuple[str, str]]:
-    """(condition, reason) pairs mirroring :func:`kpilab.schema.validate_table`, in its order."""
+def _schema_reason_sql(name: str, present: set[str], dup_join: bool,
+                       dup_rows: bool = False) -> list[tuple[str, str]]:
+    """(condition, reason) pairs mirroring :func:`kpilab.schema.validate_table`, in its order.
+
+    Two panel rules go beyond it: an abandoned contact may lack ``ended_at`` (the moment
+    of abandonment, hence its wait, is unknown: ``wait_s`` is NULL, never a short
+    abandon), and an exact repeat of a row of a table without ids (``qa_reviews``) is
+    excluded as ``duplicate row``.
+    """
     spec = TABLES[name]
     rules: list[tuple[str, str]] = []
     for c in spec.columns:
         if c.name in present and not c.nullable:
-            rules.append((f"{_ident(c.name)} IS NULL", f"missing {c.name}"))
+            cond = f"{_ident(c.name)} IS NULL"
+            if name == "contacts" and c.name == "ended_at":
+                cond += " AND NOT COALESCE(abandoned, FALSE)"
+            rules.append((cond, f"missing {c.name}"))
     for c in spec.columns:
         if c.name not in present or (c.low is None and c.high is None):
             continue
@@ -294,6 +314,8 @@ def _schema_reason_sql(name: str, present: set[str], dup_join: bool) -> list[tup
         rules.append(("action IS NULL OR action NOT IN ('exclude', 'relax_target')", "unknown exemption action"))
     if dup_join:
         rules.append(("_dup", "duplicate id"))
+    if dup_rows:
+        rules.append(("_duprow", "duplicate row"))
     return rules
 
 
@@ -330,6 +352,7 @@ class _Engine:
         self.present: dict[str, set[str]] = {}
         self.windows: list[dict[str, Any]] = []
         self.relax = False
+        self.span: tuple[float, float] | None = None
 
     # ------------------------------------------------------------------ raw + base views
     def _register_raw(self, s: _Source) -> None:
@@ -389,10 +412,16 @@ class _Engine:
         join = (f"LEFT JOIN _dup_{s.name} d ON r.{_ident(idc)} = d._id" if dup else "")
         dup_col = "(d._first IS NOT NULL AND r._row > d._first)" if dup else "FALSE"
         inner = ", ".join(sel)
-        rules = _schema_reason_sql(s.name, present, dup)
+        # a table without ids (qa_reviews): an exact repeat of an earlier row (every column equal) is a duplicate
+        dup_rows = s.name == "qa_reviews" and s.n_rows > 1
+        duprow = "FALSE"
+        if dup_rows:
+            cols = ", ".join(f"r.{_ident(c)}" for c in types if c != "_row")
+            duprow = f"(row_number() OVER (PARTITION BY {cols} ORDER BY r._row) > 1)"
+        rules = _schema_reason_sql(s.name, present, dup, dup_rows)
         self.con.execute(
             f"CREATE VIEW _b_{s.name} AS SELECT *, {_case(rules)} AS _reason0 FROM ("
-            f"SELECT {inner}, r._row AS _row, {dup_col} AS _dup FROM {raw} r {join}) "
+            f"SELECT {inner}, r._row AS _row, {dup_col} AS _dup, {duprow} AS _duprow FROM {raw} r {join}) "
         )
 
     def _local(self, table: str, col: str) -> str:
@@ -483,8 +512,21 @@ class _Engine:
             "NOT COALESCE(c.abandoned, FALSE) AS answered",
             "CASE WHEN COALESCE(c.abandoned, FALSE) THEN epoch(c.ended_at) - epoch(c.arrived_at) "
             "ELSE epoch(c.answered_at) - epoch(c.arrived_at) END AS wait_s",
-            "COALESCE(c.talk_s, 0) + COALESCE(c.hold_s, 0) + COALESCE(c.acw_s, 0) AS handle_s",
+            # a missing talk time makes handle time unknown (AHT, cost exclude the contact); a missing
+            # hold or ACW counts 0 (logs often leave them empty when there was none)
+            "CASE WHEN c.talk_s IS NULL THEN NULL ELSE c.talk_s + COALESCE(c.hold_s, 0) + COALESCE(c.acw_s, 0) END "
+            "AS handle_s",
         ]
+        # observed span of the data (min..max arrived_at of the whole contacts table, not the start/end
+        # filter): follow-up windows that run past it are censored ('window not observed')
+        if need & {"_obs_after_s", "_obs_before_s"}:
+            lo, hi = self.con.execute(
+                "SELECT min(epoch(arrived_at)), max(epoch(arrived_at)) FROM _b_contacts").fetchone()
+            lo, hi = (float(lo), float(hi)) if lo is not None else (0.0, 0.0)
+            derived += [f"{hi!r} - epoch(c.arrived_at) AS _obs_after_s", f"epoch(c.arrived_at) - {lo!r} AS _obs_before_s"]
+            self.span = (lo, hi)
+        else:
+            derived += ["CAST(NULL AS DOUBLE) AS _obs_after_s", "CAST(NULL AS DOUBLE) AS _obs_before_s"]
         costs = self.framework.costs.channel_per_contact
         if costs:
             cost = "CASE " + " ".join(f"WHEN c.channel = {_q(k)} THEN {float(v)!r}" for k, v in costs.items()) + \
@@ -608,6 +650,7 @@ class _Engine:
         view = self.views[table]
         exprs = [(d, key, getattr(d, key)) for d in defs
                  for key in ("where", "condition", "value", "numerator", "denominator") if getattr(d, key) is not None]
+        exprs += [(d, f"exclude.{reason}", cond) for d in defs for cond, reason in d.exclude]
         if not exprs:
             return
         try:
@@ -630,44 +673,26 @@ class _Engine:
     # ------------------------------------------------------------------ aggregation
     @staticmethod
     def _aggs(d: Definition, relax: bool) -> list[str]:
+        """SQL aggregates of one indicator: its kind's sufficient statistics over its population
+        (``where``, channels, minus its exclusions), one count per exclusion reason, the relax count."""
         c = d.code
-        w = f"_ok AND ({d.where or 'TRUE'})"
+        base = [f"_ok AND ({d.where or 'TRUE'})"]
+        if d.channels is not None:
+            base.append(f"channel IN ({', '.join(_q(ch) for ch in d.channels)})")
         a: list[str] = []
-        if d.kind == "proportion":
-            a += [f"COUNT(*) FILTER (WHERE {w}) AS {_ident(c + '__n')}",
-                  f"COUNT(*) FILTER (WHERE {w} AND ({d.condition})) AS {_ident(c + '__k')}"]
-        elif d.kind == "mean":
-            v = f"CAST(({d.value}) AS DOUBLE)"
-            a += [f"COUNT({v}) FILTER (WHERE {w}) AS {_ident(c + '__n')}",
-                  f"SUM({v}) FILTER (WHERE {w}) AS {_ident(c + '__s')}",
-                  f"SUM({v} * {v}) FILTER (WHERE {w}) AS {_ident(c + '__ss')}"]
-        elif d.kind == "quantile":
-            v = f"CAST(({d.value}) AS DOUBLE)"
-            probs = "[" + ", ".join(repr(float(x)) for x in [float(d.quantile), *_GRID]) + "]"
-            a += [f"COUNT({v}) FILTER (WHERE {w}) AS {_ident(c + '__n')}",
-                  f"quantile_cont({v}, {probs}) FILTER (WHERE {w}) AS {_ident(c + '__qs')}"]
-        elif d.kind == "ratio":
-            a += [f"COUNT(*) FILTER (WHERE {w}) AS {_ident(c + '__n')}",
-                  f"SUM(CAST(({d.numerator}) AS DOUBLE)) FILTER (WHERE {w}) AS {_ident(c + '__num')}",
-                  f"SUM(CAST(({d.denominator}) AS DOUBLE)) FILTER (WHERE {w}) AS {_ident(c + '__den')}"]
-        elif d.kind == "per_day":
-            w2 = f"{w} AND agent_id IS NOT NULL"
-            a += [f"COUNT(*) FILTER (WHERE {w2}) AS {_ident(c + '__n')}",
-                  f"COUNT(DISTINCT (agent_id, CAST(_t AS DATE))) FILTER (WHERE {w2}) AS {_ident(c + '__days')}"]
-        elif d.kind == "count":
-            a += [f"COUNT(*) FILTER (WHERE {w}) AS {_ident(c + '__n')}"]
-        elif d.kind == "nps":
-            v = f"CAST(({d.value}) AS DOUBLE)"
-            a += [f"COUNT({v}) FILTER (WHERE {w}) AS {_ident(c + '__n')}",
-                  f"COUNT(*) FILTER (WHERE {w} AND {v} >= 9) AS {_ident(c + '__p')}",
-                  f"COUNT(*) FILTER (WHERE {w} AND {v} <= 6) AS {_ident(c + '__d')}"]
-        else:  # pragma: no cover - guarded by definition_from_compute
-            raise FrameworkError(f"indicators.{c}.compute.kind: unknown kind {d.kind!r}.")
+        for i, (cond, _reason) in enumerate(_exclusions(d)):
+            hit = f"COALESCE(({cond}), FALSE)"
+            a.append(f"COUNT(*) FILTER (WHERE {' AND '.join([*base, hit])}) AS {_ident(f'{c}__e{i}')}")
+            base.append(f"NOT {hit}")
+        w = " AND ".join(base)
+        a += get_kind(d.kind).aggregates(c, w, d)
         if relax:
             a.append(f"COUNT(*) FILTER (WHERE {w} AND _relax) AS {_ident(c + '__x')}")
         return a
 
-    def aggregate(self, table: str, defs: list[Definition], levels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def aggregate(self, table: str, defs: list[Definition], levels: list[str],
+                  level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame, list[dict[str, Any]]]:
+        """Cells of every level, the table's rows per reason, and the per-indicator exclusions."""
         view = self.views[table]
         keys = [_UNIT_COL[lv] for lv in levels if lv != "centre"]
         # _reason is in every set: one pass gives the cells (rows with no reason) and, from the first set,
@@ -682,7 +707,9 @@ class _Engine:
             aggs += self._aggs(d, self.relax)
         gcols = ["_period", *keys, "_reason"]
         grouping = ", ".join(f"GROUPING({g}) AS {_ident('_g_' + g)}" for g in gcols)
-        additive = all(d.kind in _ADDITIVE for d in defs)
+        cross = any(k in ("queue", "channel") for k in keys)
+        additive = all(d.kind in _ADDITIVE and not (cross and d.kind == "per_day") for d in defs)
+        lists = [f"{d.code}__xs" for d in defs if d.kind == "quantile"]
         if additive:
             # counts and sums only: one plain GROUP BY over the source at the finest keys (cheaper than
             # GROUPING SETS on the big table), then the roll-ups as sums over that small aggregate
@@ -696,11 +723,48 @@ class _Engine:
         else:  # quantiles / distinct counts must see the rows of every level
             sql = (f"SELECT {', '.join(gcols)}, {grouping}, {', '.join(aggs)} FROM {view} "
                    f"GROUP BY GROUPING SETS ({', '.join(sets)})")
-        res = self.con.execute(sql).df()
+        if lists:
+            # quantiles: each cell's sorted values stay inside DuckDB; only the order statistics at the
+            # exact ranks of the interval (which depend on the cell's n) come back
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE _cells_{table} AS "
+                             f"SELECT row_number() OVER () AS _cell, * FROM ({sql})")
+            res = self.con.execute(f"SELECT * EXCLUDE ({', '.join(_ident(x) for x in lists)}) "
+                                   f"FROM _cells_{table}").df()
+            for d in defs:
+                if d.kind == "quantile":
+                    res = self._order_statistics(table, d, res, level)
+        else:
+            res = self.con.execute(sql).df()
         first = (res[f"_g_{keys[0]}"] == 0) if keys else pd.Series(True, index=res.index)
         acct = res.loc[first, ["_reason", "_rows", "_rows_relax", "_rows_unknown"]]
         cells = res[res["_reason"].isna()]
-        return cells, acct
+        excluded = []
+        for d in defs:
+            for i, (_cond, reason) in enumerate(_exclusions(d)):
+                rows = int(cells.loc[first[cells.index], f"{d.code}__e{i}"].fillna(0).sum())
+                if rows:
+                    excluded.append({"table": table, "indicator": d.code, "reason": reason, "rows": rows})
+        return cells, acct, excluded
+
+    def _order_statistics(self, table: str, d: Definition, res: pd.DataFrame, level: float) -> pd.DataFrame:
+        """Add ``<code>__lo`` / ``__hi``: the order statistics bounding the exact interval of each cell."""
+        n_col = f"{d.code}__n"
+        ok = res["_reason"].isna() & (res[n_col].fillna(0) > 0)
+        lo_rank, hi_rank = quantile_order_ranks(float(d.quantile), res.loc[ok, n_col].to_numpy(), level)
+        ranks = pd.DataFrame({"_cell": res.loc[ok, "_cell"].to_numpy(dtype=np.int64),
+                              "l": lo_rank.astype(np.int64), "u": hi_rank.astype(np.int64)})
+        xs = _ident(f"{d.code}__xs")
+        self.con.register("_ranks", ranks)
+        try:
+            got = self.con.execute(
+                f"SELECT r._cell, CASE WHEN r.l > 0 THEN c.{xs}[r.l] END AS lo, "
+                f"CASE WHEN r.u > 0 THEN c.{xs}[r.u] END AS hi FROM _ranks r JOIN _cells_{table} c USING (_cell)"
+            ).df().set_index("_cell")
+        finally:
+            self.con.unregister("_ranks")
+        res[f"{d.code}__lo"] = res["_cell"].map(got["lo"]).astype(float)
+        res[f"{d.code}__hi"] = res["_cell"].map(got["hi"]).astype(float)
+        return res
 
     def _unknown(self, table: str) -> str:
         return "_unknown_agent" if table in ("contacts", "qa_reviews", "tickets") and "agents" in self.sources \
@@ -722,12 +786,23 @@ class _Engine:
 
 
 # ============================================================================ cells -> panel
-def _qarray(x: Any) -> np.ndarray | None:
-    """A DuckDB quantile list as a float array (None when the cell had no values)."""
-    if x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x)):
-        return None
-    arr = np.asarray(list(x), dtype=float)
-    return arr if len(arr) and np.isfinite(arr).all() else None
+def _exclusions(d: Definition) -> list[tuple[str, str]]:
+    """The indicator's exclusion rules, then (kinds with a value) rows whose value is NULL."""
+    rules = list(d.exclude)
+    if get_kind(d.kind).needs_value:
+        rules.append((f"({d.value}) IS NULL", "missing value"))
+    return rules
+
+
+def _table_levels(table: str, levels: list[str], present: set[str]) -> list[str]:
+    """The requested levels a table's rows can be grouped by (qa_reviews have no queue or channel)."""
+    out = []
+    for lv in levels:
+        if lv in _LEVEL_TABLES:
+            if table not in _LEVEL_TABLES[lv] or (table == "tickets" and lv not in present):
+                continue
+        out.append(lv)
+    return out
 
 
 def _split_levels(cells: pd.DataFrame, levels: list[str]) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
@@ -751,16 +826,29 @@ def _split_levels(cells: pd.DataFrame, levels: list[str]) -> dict[str, tuple[pd.
     return out
 
 
+def _flags(*named: tuple[str, np.ndarray]) -> np.ndarray:
+    """';'-joined flag names per row (empty when none applies)."""
+    size = len(named[0][1])
+    out = np.full(size, "", dtype=object)
+    for name, mask in named:
+        hit = np.asarray(mask, dtype=bool)
+        out[hit] = np.where(out[hit] == "", name, out[hit] + ";" + name)
+    return out
+
+
 def _cells_to_rows(split: dict[str, tuple[pd.DataFrame, np.ndarray]], d: Definition, min_n: int,
                    level: float) -> tuple[pd.DataFrame, int]:
-    """Panel rows of one indicator from the aggregated cells; also the count of dropped unknown-unit rows."""
+    """Panel rows of one indicator from the aggregated cells; also the count of dropped unknown-unit rows.
+
+    The value, counts and interval of each cell come from its kind (:mod:`kpilab.indicators.kinds`).
+    """
     frames = []
     dropped = 0
     n_col = f"{d.code}__n"
-    cols = [c for c in next(iter(split.values()))[0].columns if c.startswith(d.code + "__")]
     for lv, (cells, unknown) in split.items():
         if d.level == "queue" and lv in ("agent", "role", "site"):
             continue
+        cols = [c for c in cells.columns if c.startswith(d.code + "__")]
         sub = cells[["unit_id", "unit_level", "_period", "_rows_ok", *cols]]
         if unknown.any():
             dropped += int(sub.loc[unknown, n_col].fillna(0).sum())
@@ -770,83 +858,50 @@ def _cells_to_rows(split: dict[str, tuple[pd.DataFrame, np.ndarray]], d: Definit
         return pd.DataFrame(columns=PANEL_COLUMNS), 0
     sub = pd.concat(frames, ignore_index=True)
     c = d.code
-    n = sub[f"{c}__n"].to_numpy(dtype=float)
-    nan = np.full(len(sub), np.nan)
-    extra_var = nan.copy()
-    if d.kind == "proportion":
-        k = sub[f"{c}__k"].to_numpy(dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            value = k / n
-        lo, hi = wilson_interval(k, n, level)
-        num, den = k, n
-    elif d.kind == "mean":
-        s = sub[f"{c}__s"].to_numpy(dtype=float)
-        ss = sub[f"{c}__ss"].to_numpy(dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            value = s / n
-            extra_var = np.maximum(ss - s * s / n, 0) / (n - 1)
-        lo, hi = t_interval(s, ss, n, level)
-        num, den = s, n
-    elif d.kind == "quantile":
-        qs = [_qarray(x) for x in sub[f"{c}__qs"].tolist()]
-        value = np.array([x[0] if x is not None else np.nan for x in qs], dtype=float)
-        plo, phi = quantile_rank_interval(float(d.quantile), n, level)
-        grid = np.array(_GRID)
-        lo = np.array([np.interp(pl, grid, x[1:]) if x is not None and nn > 0 else np.nan
-                       for x, pl, nn in zip(qs, plo, n, strict=True)], dtype=float)
-        hi = np.array([np.interp(ph, grid, x[1:]) if x is not None and nn > 0 else np.nan
-                       for x, ph, nn in zip(qs, phi, n, strict=True)], dtype=float)
-        num, den = nan, n
-    elif d.kind == "ratio":
-        num = sub[f"{c}__num"].to_numpy(dtype=float)
-        den = sub[f"{c}__den"].to_numpy(dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            value = np.where(den != 0, num / den, np.nan)
-        lo, hi = nan, nan
-    elif d.kind == "per_day":
-        num = n
-        den = sub[f"{c}__days"].to_numpy(dtype=float)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            value = np.where(den > 0, num / den, np.nan)
-        lo, hi = nan, nan
-    elif d.kind == "count":
-        value, num, den, lo, hi = n.copy(), n.copy(), nan, nan, nan
-    else:  # nps
-        p = sub[f"{c}__p"].to_numpy(dtype=float)
-        dd = sub[f"{c}__d"].to_numpy(dtype=float)
-        value, lo, hi = nps_interval(p, dd, n, level)
-        num, den = p - dd, n
-    scale = d.scale
+    kind = get_kind(d.kind)
+    st = {name: sub[f"{c}__{name}"].to_numpy(dtype=float) if f"{c}__{name}" in sub.columns
+          else np.full(len(sub), np.nan) for name in kind.stats_}
+    cs = kind.cell(st, d, level)
+    scale = kind.base_scale * d.scale
+    lo, hi = cs.ci_low * scale, cs.ci_high * scale
+    if scale < 0:
+        lo, hi = hi, lo
+    n = cs.n
     out = pd.DataFrame({
         "unit_id": sub["unit_id"].to_numpy(), "unit_level": sub["unit_level"].to_numpy(),
         "period": sub["_period"].astype(str).to_numpy(), "indicator": c,
-        "value": value * scale, "numerator": num, "denominator": den, "n": n,
-        "ci_low": np.asarray(lo, dtype=float) * scale, "ci_high": np.asarray(hi, dtype=float) * scale,
+        "value": cs.value * scale, "numerator": cs.numerator, "denominator": cs.denominator, "n": n,
+        "ci_low": lo, "ci_high": hi,
     })
-    if scale < 0:
-        out["ci_low"], out["ci_high"] = out["ci_high"].copy(), out["ci_low"].copy()
     small = (n < min_n) if d.kind != "count" else np.zeros(len(sub), dtype=bool)
-    relax = sub[f"{c}__x"].to_numpy(dtype=float) > 0 if f"{c}__x" in sub.columns else np.zeros(len(sub), bool)
-    out["flag"] = np.where(small & relax, "small_n;exempted",
-                           np.where(small, "small_n", np.where(relax, "exempted", "")))
-    out["_var"] = extra_var
-    out["_kind"] = d.kind
+    relax = sub[f"{c}__x"].to_numpy(dtype=float) if f"{c}__x" in sub.columns else np.zeros(len(sub))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n > 0, relax / np.where(n > 0, n, 1), 0.0)
+    no_ci = kind.has_interval & (n > 0) & (np.isnan(lo) | np.isnan(hi))
+    out["flag"] = _flags(("small_n", small), ("no_ci", no_ci), ("exempted", share > EXEMPTED_FLAG_SHARE))
+    out["kind"] = d.kind
+    out["scale"] = float(scale)
+    out["exempted_share"] = share
+    out["_var"] = cs.var
     keep = (sub["_rows_ok"].to_numpy() > 0) if d.kind == "count" else (n > 0)
     return out[keep], dropped
 
 
-def _shrink(panel: pd.DataFrame, agent_team: pd.Series) -> pd.Series:
-    """value_shrunk: agent rows shrunk toward their team within (indicator, period); others copy value."""
+def _shrink(panel: pd.DataFrame, agent_team: pd.Series, notices: list[str]) -> pd.Series:
+    """value_shrunk: agent rows shrunk toward their team within (indicator, period) by their kind's rule;
+    other rows copy value. Groups left with no between-agent variance (complete pooling) are noticed."""
     out = panel["value"].copy()
     is_agent = panel["unit_level"] == "agent"
-    team = panel["unit_id"].map(agent_team).fillna("(no team)")
-    key = panel["indicator"] + "|" + panel["period"] + "|" + team.astype(str)
-    prop = is_agent & (panel["_kind"] == "proportion")
-    if prop.any():
-        out[prop] = shrink_beta_binomial(panel.loc[prop, "numerator"], panel.loc[prop, "n"], key[prop])
-    mean = is_agent & (panel["_kind"] == "mean")
-    if mean.any():
-        out[mean] = shrink_normal(panel.loc[mean, "value"], panel.loc[mean, "_var"], panel.loc[mean, "n"], key[mean])
+    team = panel["unit_id"].map(agent_team).fillna("(no team)").astype(str)
+    for (code, kind), idx in panel[is_agent].groupby(["indicator", "kind"], sort=True).groups.items():
+        rows = panel.loc[idx]
+        vals, info = get_kind(kind).shrink(rows, rows["period"] + "|" + team.loc[idx])
+        out.loc[idx] = vals
+        if info and info["complete_pooling"]:
+            notices.append(
+                f"{code}: shrinkage found no between-agent variance in {info['complete_pooling']:,} of "
+                f"{info['groups']:,} team-period group(s); every agent there gets the team value (complete "
+                "pooling: the data cannot tell those agents apart).")
     return out
 
 
@@ -888,7 +943,8 @@ def compute_panel(
     period : {"day", "week", "month", "quarter"}
         Period length; weeks start on Monday; ``period`` holds the first day (YYYY-MM-DD).
     unit : str or list of str
-        Unit level(s) among agent, team, role, site, centre.
+        Unit level(s) among agent, team, role, site, queue, channel, centre
+        (queue and channel: contacts and surveys; channel also tickets).
     framework : Framework, path, mapping or None
         Indicator definitions (params, compute), costs, exemptions and min_n;
         the default framework when None.
@@ -898,8 +954,10 @@ def compute_panel(
         Cells with ``n < min_n`` get ``flag = small_n`` (default ``framework.min_n``).
     shrinkage : bool
         Add ``value_shrunk``: agent proportions shrunk toward their team
-        (beta-binomial, method of moments), means by normal-normal shrinkage;
-        other rows copy ``value``.
+        (beta-binomial, method of moments), means by normal-normal shrinkage
+        with the team's pooled within-agent variance; other rows copy ``value``.
+        Team-periods with no between-agent variance (complete pooling) are
+        counted in the notices.
     start, end : date-like, optional
         Keep events from ``start`` through ``end`` (inclusive days, local time).
     level : float
@@ -920,8 +978,18 @@ def compute_panel(
     -----
     Proportions carry Wilson intervals, means Student-t intervals, NPS the
     interval with :math:`SE = 100\sqrt{(p_P + p_D - (p_P - p_D)^2)/n}`,
-    quantiles a distribution-free order-statistic interval. Every input row
-    is used or excluded with one reason (:attr:`PanelResult.accounting`).
+    quantiles the exact distribution-free order-statistic interval
+    (:func:`kpilab.indicators.stats.quantile_order_ranks`; a bound that does not
+    exist at the cell's n is NaN, flag ``no_ci``). How each kind computes,
+    shrinks and pools is defined once in :mod:`kpilab.indicators.kinds`.
+    Every input row is used or excluded with one reason
+    (:attr:`PanelResult.accounting`); used rows left out of one indicator
+    (``missing talk_s``, ``window not observed``, ``unknown wait``) are counted
+    per indicator there too.
+
+    Flags: ``small_n`` (n < min_n), ``no_ci`` (no interval at this n),
+    ``exempted`` (more than half of the cell's rows lie inside ``relax_target``
+    exemption windows; the share itself is in ``exempted_share``).
 
     References
     ----------
@@ -959,7 +1027,9 @@ def compute_panel(
             notices.append(f"{d.code}: skipped, table {d.table!r} is absent.")
             continue
         words = set().union(*(_words(getattr(d, k)) for k in ("where", "condition", "value", "numerator",
-                                                               "denominator")))
+                                                               "denominator")), *(_words(c) for c, _ in d.exclude))
+        if d.channels is not None:
+            words.add("channel")
         spec_cols = {c.name for c in TABLES[d.table].columns if not c.required}
         # hold_s / acw_s count as 0 inside handle time (AHT, cost), but an indicator *about* hold or ACW
         # (hold_rate, acw_time) cannot be computed from a log that does not record them
@@ -1004,21 +1074,33 @@ def compute_panel(
             eng.check_definitions(table, table_defs)
         rows: list[pd.DataFrame] = []
         acct_counts: dict[str, pd.DataFrame] = {}
+        ind_excluded: list[dict[str, Any]] = []
         for table, table_defs in by_table.items():
+            tlevels = _table_levels(table, levels, eng.present.get(table, set()))
+            lost = [lv for lv in levels if lv not in tlevels]
+            if lost:
+                notices.append(f"{table} indicators ({', '.join(d.code for d in table_defs)}) have no "
+                               f"{'/'.join(lost)} rows: the table does not record a {'/'.join(lost)}.")
+            if not tlevels:
+                continue
             try:
-                cells, acct = eng.aggregate(table, table_defs, levels)
+                cells, acct, excluded = eng.aggregate(table, table_defs, tlevels, level)
             except duckdb.Error as exc:
                 first = str(exc).strip().splitlines()[0]
                 raise DataError(f"Computing the {table} indicators failed in DuckDB ({first}); "
                                 f"check the compute: expressions of {', '.join(d.code for d in table_defs)}.") from None
             acct_counts[table] = acct
-            split = _split_levels(cells, levels)
+            ind_excluded += excluded
+            for e in excluded:
+                notices.append(f"{e['indicator']}: {e['rows']:,} {table} row(s) left out of this indicator "
+                               f"({e['reason']}); see the accounting (kind indicator_excluded).")
+            split = _split_levels(cells, tlevels)
             for d in table_defs:
                 r, dropped = _cells_to_rows(split, d, min_n, level)
                 if dropped:
                     notices.append(f"{d.code}: {dropped:,} counted row(s) have no known "
-                                   f"{'/'.join(lv for lv in levels if lv != 'centre')}: they count only at centre "
-                                   "level.")
+                                   f"{'/'.join(lv for lv in tlevels if lv != 'centre')}: they count only at "
+                                   "centre level.")
                 rows.append(r)
         flagged = {}
         for table in sources:
@@ -1036,7 +1118,20 @@ def compute_panel(
     finally:
         eng.close()
 
-    accounting = build_accounting({t: sources[t].n_rows for t in sources}, acct_counts, flagged)
+    accounting = build_accounting({t: sources[t].n_rows for t in sources}, acct_counts, flagged, ind_excluded)
+    live = sorted(d.code for d in defs.values() if d.channels is not None and d.table in by_table
+                  and d in by_table[d.table])
+    if live:
+        by_ch: dict[tuple[str, ...], list[str]] = {}
+        for code in live:
+            by_ch.setdefault(defs[code].channels, []).append(code)
+        for chans, codes in by_ch.items():
+            notices.append(f"{', '.join(codes)}: computed on channel(s) {', '.join(chans)} only "
+                           "(params.channels; 'live' = the framework's live_channels).")
+    if any(d.kind == "quantile" for d in defs.values()):
+        notices.append("quantile intervals are exact order-statistic bounds; a bound that no order statistic can "
+                       "give at a cell's n (e.g. the upper bound of a p90 below n = 36 at 95 %) is NaN and the "
+                       "cell is flagged no_ci.")
     for t in sources:
         counted = int(acct_counts[t]["_rows"].sum()) if len(acct_counts[t]) else 0
         if counted != sources[t].n_rows and not check_duplicate_ids:
@@ -1047,7 +1142,7 @@ def compute_panel(
             raise KpilabError(f"Row accounting for {t!r} does not add up ({counted} counted, "
                               f"{sources[t].n_rows} read); please report this.")
 
-    panel = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=[*PANEL_COLUMNS, "_var", "_kind"])
+    panel = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=[*PANEL_COLUMNS, "_var"])
     if panel.empty:
         used = accounting.groupby("table")["rows_used"].first().to_dict()
         raise DataError(
@@ -1056,15 +1151,17 @@ def compute_panel(
             + " | ".join(notices[:5])
         )
     if shrinkage:
-        panel["value_shrunk"] = _shrink(panel, agent_team)
+        panel["value_shrunk"] = _shrink(panel, agent_team, notices)
     order = {lv: i for i, lv in enumerate(UNIT_LEVELS)}
     panel = panel.assign(_o=panel["unit_level"].map(order)).sort_values(
-        ["_o", "unit_id", "period", "indicator"], kind="mergesort").drop(columns=["_o", "_var", "_kind"])
+        ["_o", "unit_id", "period", "indicator"], kind="mergesort").drop(columns=["_o", "_var"])
     panel = panel.reset_index(drop=True)
-    cols = PANEL_COLUMNS + (["value_shrunk"] if shrinkage else [])
+    cols = PANEL_COLUMNS + ["kind", "scale", "exempted_share"] + (["value_shrunk"] if shrinkage else [])
     panel = panel[cols]
-    for c in ("value", "numerator", "denominator", "n", "ci_low", "ci_high"):
+    for c in ("value", "numerator", "denominator", "n", "ci_low", "ci_high", "scale", "exempted_share"):
         panel[c] = panel[c].astype(float)
+    if shrinkage:
+        panel["value_shrunk"] = panel["value_shrunk"].astype(float)
     params = {
         "period": period, "unit": levels, "min_n": min_n, "shrinkage": shrinkage, "level": level,
         "start": None if start is None else str(start), "end": None if end is None else str(end),

@@ -14,7 +14,7 @@ __all__ = [
     "wilson_interval",
     "t_interval",
     "nps_interval",
-    "quantile_rank_interval",
+    "quantile_order_ranks",
     "shrink_beta_binomial",
     "shrink_normal",
 ]
@@ -112,28 +112,81 @@ def nps_interval(promoters, detractors, n, level: float = 0.95) -> tuple[np.ndar
     return np.where(ok, nps, np.nan), low, high
 
 
-def quantile_rank_interval(q: float, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    r"""Probabilities whose sample quantiles bound a distribution-free CI for the ``q`` quantile.
+def quantile_order_ranks(q: float, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    r"""Ranks of the order statistics that bound an exact, distribution-free CI for the ``q`` quantile.
+
+    With :math:`B \sim \mathrm{Binomial}(n, q)` (the number of observations below the
+    population quantile :math:`\xi_q`) and :math:`x_{(1)} \le \dots \le x_{(n)}`,
 
     .. math::
 
-        q_{\pm} = q \pm z\sqrt{q(1-q)/n}
+        P\big(x_{(l)} \le \xi_q < x_{(u)}\big) = P(l \le B \le u - 1) = F(u-1) - F(l-1),
 
-    (normal approximation to the binomial order-statistic interval), clipped
-    to [0, 1]. The engine reads the sample quantiles at these probabilities.
+    so the equal-tailed choice
+
+    .. math::
+
+        l = \max\{r \ge 1 : F(r-1) \le \alpha/2\}, \qquad
+        u = \min\{r \le n : F(r-1) \ge 1 - \alpha/2\}
+
+    covers :math:`\xi_q` with probability at least ``level`` for any continuous
+    distribution. When no such ``l`` exists (:math:`(1-q)^n > \alpha/2`) or no such
+    ``u`` exists (:math:`q^n > \alpha/2`, e.g. the p90 with ``n < 36`` at 95 %), that bound
+    is missing and its rank is 0: the interval is one-sided or absent, never narrowed.
+
+    Parameters
+    ----------
+    q : float
+        Quantile in (0, 1).
+    n : array-like of int
+        Sample sizes.
+    level : float
+        Confidence level (two-sided, equal tails).
+
+    Returns
+    -------
+    (l, u) : arrays of int
+        1-based ranks (0 where the bound does not exist or ``n < 1``).
 
     References
     ----------
-    Conover, W. J. (1999). Practical Nonparametric Statistics, 3rd ed., 3.2.
+    Conover, W. J. (1999). Practical Nonparametric Statistics, 3rd ed., Wiley, section 3.2
+    (confidence interval for a quantile). Hahn, G. J. & Meeker, W. Q. (1991). Statistical
+    Intervals, Wiley, section 5.2.
     """
     n = np.asarray(n, dtype=float)
-    z = _z(level)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        d = z * np.sqrt(q * (1 - q) / n)
-    return np.clip(q - d, 0, 1), np.clip(q + d, 0, 1)
+    shape = n.shape
+    n = np.where(np.isfinite(n) & (n > 0), n, 0).astype(np.int64).ravel()
+    a = (1 - level) / 2
+    lo = np.zeros(len(n), dtype=np.int64)
+    hi = np.zeros(len(n), dtype=np.int64)
+    ok = n > 0
+    if ok.any():
+        nn = n[ok]
+        # lower: largest l with F(l-1) <= a; start at the scipy quantile and fix the float edge
+        k0 = stats.binom.ppf(a, nn, q).astype(np.int64)  # smallest k with F(k) >= a
+        fk0 = stats.binom.cdf(k0, nn, q)
+        l_rank = np.where(fk0 <= a * (1 + 1e-12), k0 + 1, k0)
+        l_rank = np.where(stats.binom.cdf(l_rank - 1, nn, q) <= a * (1 + 1e-12), l_rank, l_rank - 1)
+        # upper: smallest u with F(u-1) >= 1 - a
+        k1 = stats.binom.ppf(1 - a, nn, q).astype(np.int64)
+        u_rank = k1 + 1
+        u_rank = np.where(stats.binom.cdf(u_rank - 2, nn, q) >= 1 - a, u_rank - 1, u_rank)
+        lo[ok] = np.where(l_rank >= 1, l_rank, 0)
+        hi[ok] = np.where(u_rank <= nn, u_rank, 0)
+    return lo.reshape(shape), hi.reshape(shape)
 
 
-def shrink_beta_binomial(k, n, groups) -> np.ndarray:
+def _shrink_info(groups: np.ndarray, use: np.ndarray, pooled: np.ndarray) -> dict[str, int]:
+    g = pd.Series(groups)
+    return {
+        "groups": int(g[use].nunique()),
+        "complete_pooling": int(g[pooled].nunique()),
+        "kept_raw": int(g[~use].nunique()),
+    }
+
+
+def shrink_beta_binomial(k, n, groups, *, return_info: bool = False):
     r"""Empirical-Bayes (beta-binomial, method of moments) shrinkage of rates toward their group.
 
     Within each group: pooled rate :math:`m = \sum k / \sum n`; between-unit
@@ -144,20 +197,28 @@ def shrink_beta_binomial(k, n, groups) -> np.ndarray:
 
         \tilde p_i = \frac{k_i + \alpha}{n_i + \alpha + \beta}
 
-    With :math:`\tau^2 = 0` every unit gets ``m``; groups with fewer than three
-    units keep the raw rate.
+    With :math:`\tau^2 = 0` (no between-unit variance beyond binomial noise) every
+    unit of the group gets ``m``: *complete pooling*, reported in the returned
+    info so the caller can say so. Groups with fewer than three units keep the raw rate.
+
+    Returns
+    -------
+    ndarray, or (ndarray, dict) with ``return_info=True``
+        The info counts ``groups`` shrunk, groups with ``complete_pooling`` and
+        groups whose units ``kept_raw`` values (fewer than three units).
 
     References
     ----------
-    Robinson, D. (2017). Introduction to Empirical Bayes; Efron & Morris (1975).
+    Robinson, D. (2017). Introduction to Empirical Bayes. Efron, B. & Morris, C. (1975).
+    Data analysis using Stein's estimator and its generalizations. JASA 70, 311-319.
     """
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
     ok = n > 0
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(ok, k / np.where(ok, n, 1), np.nan)
-    df = pd.DataFrame({"g": pd.Series(groups).astype(str).to_numpy(), "k": np.where(ok, k, np.nan),
-                       "n": np.where(ok, n, np.nan), "p": p})
+    g = pd.Series(groups).astype(str).to_numpy()
+    df = pd.DataFrame({"g": g, "k": np.where(ok, k, np.nan), "n": np.where(ok, n, np.nan), "p": p})
     grp = df.groupby("g", sort=False)
     cnt = grp["p"].transform("count").to_numpy()
     m = (grp["k"].transform("sum") / grp["n"].transform("sum")).to_numpy()
@@ -173,34 +234,56 @@ def shrink_beta_binomial(k, n, groups) -> np.ndarray:
     pooled = use & ((m <= 0) | (m >= 1) | (tau2 <= 0))
     out[use] = shrunk[use]
     out[pooled] = m[pooled]
-    return out
+    return (out, _shrink_info(g, use, pooled)) if return_info else out
 
 
-def shrink_normal(mean, var, n, groups) -> np.ndarray:
+def shrink_normal(mean, var, n, groups, *, return_info: bool = False):
     r"""Empirical-Bayes normal-normal shrinkage of unit means toward their group mean.
 
     .. math::
 
         \tilde x_i = B_i \bar x + (1 - B_i) x_i, \qquad
-        B_i = \frac{\sigma_i^2}{\sigma_i^2 + \tau^2}, \quad \sigma_i^2 = s_i^2/n_i,
+        B_i = \frac{\sigma_i^2}{\sigma_i^2 + \tau^2}, \quad
+        \sigma_i^2 = \frac{s_p^2}{n_i}, \quad
+        s_p^2 = \frac{\sum_i (n_i - 1) s_i^2}{\sum_i (n_i - 1)},
 
-    with :math:`\bar x` the unweighted mean of the unit means and
-    :math:`\tau^2 = \max(\mathrm{var}(x_i) - \overline{\sigma_i^2}, 0)`
-    (method of moments). Units with ``n < 2`` or groups with fewer than three
-    units keep the raw mean.
+    with :math:`s_p^2` the pooled within-unit variance of the group (so a unit with
+    one observation, or with identical values, is shrunk like any other unit of its
+    size), :math:`\bar x` the unweighted mean of the unit means and
+    :math:`\tau^2 = \max(\mathrm{var}(x_i) - \overline{\sigma_i^2}, 0)` (method of
+    moments). :math:`\tau^2 = 0` gives every unit :math:`\bar x` (complete pooling).
+    Groups with fewer than three units, or with no within-unit variance estimate
+    (every :math:`n_i = 1`), keep the raw means.
+
+    Parameters
+    ----------
+    mean, var, n : array-like
+        Unit means, their sample variances (ddof 1; ignored where ``n < 2``) and sizes.
+    groups : array-like
+        Group of each unit (e.g. team within indicator and period).
+    return_info : bool
+        Also return ``{"groups", "complete_pooling", "kept_raw"}`` group counts.
 
     References
     ----------
     Efron, B. & Morris, C. (1975). Data analysis using Stein's estimator and
-    its generalizations. JASA 70, 311-319.
+    its generalizations. JASA 70, 311-319. Morris, C. N. (1983). Parametric empirical
+    Bayes inference: theory and applications. JASA 78, 47-55 (unequal variances
+    :math:`\sigma^2/n_i`).
     """
     x = np.asarray(mean, dtype=float)
     s2 = np.asarray(var, dtype=float)
     n = np.asarray(n, dtype=float)
-    ok = (n > 1) & np.isfinite(x) & np.isfinite(s2)
+    ok = (n >= 1) & np.isfinite(x)
+    g = pd.Series(groups).astype(str).to_numpy()
+    within = np.where(ok & (n > 1) & np.isfinite(s2), (n - 1) * s2, 0.0)
+    dof = np.where(ok & (n > 1) & np.isfinite(s2), n - 1, 0.0)
+    df = pd.DataFrame({"g": g, "x": np.where(ok, x, np.nan), "w": within, "d": dof})
+    grp = df.groupby("g", sort=False)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sig2 = np.where(ok, s2 / np.where(n > 0, n, 1), np.nan)
-    df = pd.DataFrame({"g": pd.Series(groups).astype(str).to_numpy(), "x": np.where(ok, x, np.nan), "s": sig2})
+        s2p = (grp["w"].transform("sum") / grp["d"].transform("sum")).to_numpy()
+        sig2 = np.where(ok, s2p / np.where(n > 0, n, 1), np.nan)
+    df["s"] = sig2
     grp = df.groupby("g", sort=False)
     cnt = grp["x"].transform("count").to_numpy()
     xbar = grp["x"].transform("mean").to_numpy()
@@ -210,6 +293,7 @@ def shrink_normal(mean, var, n, groups) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         b = np.where(sig2 + tau2 > 0, sig2 / (sig2 + tau2), 0.0)
     out = x.copy()
-    use = ok & (cnt >= 3)
+    use = ok & (cnt >= 3) & np.isfinite(s2p)
     out[use] = (b * xbar + (1 - b) * x)[use]
-    return out
+    pooled = use & (tau2 <= 0)
+    return (out, _shrink_info(g, use, pooled)) if return_info else out
