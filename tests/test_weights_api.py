@@ -41,8 +41,12 @@ def test_matrix_excludes_outcome_and_queue_level_with_notices():
     assert wd.y is not None and len(wd.y) == 75
     assert wd.directions["aht"] == "lower" and wd.pillars["csat"] == "satisfaction"
     notes = " ".join(wd.notices)
-    assert "outcome indicator(s) retention_rate" in notes and "asa" in notes
+    assert "retention_rate" not in wd.X.columns and "asa" in notes
     assert wd.X.index.names == ["unit_id", "period"]
+    # without outcome=, the framework's outcome is still excluded from the weighted indicators, with a notice
+    wd2 = weights_matrix(long)
+    assert "retention_rate" not in wd2.X.columns and wd2.y is None
+    assert "Excluded outcome indicator(s) retention_rate" in " ".join(wd2.notices)
 
 
 def test_calibrate_matches_estimators_and_records_provenance():

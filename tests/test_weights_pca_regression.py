@@ -110,7 +110,7 @@ def regression_data(seed: int, n: int = 400) -> tuple[pd.DataFrame, pd.Series]:
 def test_ols_coefficients_equal_statsmodels_hc3():
     X, y = regression_data(0)
     dirs = {"c": "lower"}
-    est = RegressionWeights(n_boot=0).fit(X, dirs, y=y)
+    est = RegressionWeights(estimator="ols", n_boot=0).fit(X, dirs, y=y)
     Z = X.assign(c=-X["c"])
     Z = (Z - Z.mean()) / Z.std(ddof=1)
     zy = (y - y.mean()) / y.std(ddof=1)
@@ -127,14 +127,14 @@ def test_ols_coefficients_equal_statsmodels_hc3():
 def test_negative_and_insignificant_policies():
     X, y = regression_data(1)
     # without aligning c (lower is better) its coefficient is negative
-    zero = RegressionWeights(n_boot=0).fit(X, y=y)
+    zero = RegressionWeights(estimator="ols", n_boot=0).fit(X, y=y)
     assert zero.weights_["c"] == 0
     assert "negative_zeroed" in zero.result_.tables["coefficients"]["policy"].tolist()
-    keep = RegressionWeights(n_boot=0, negative="keep_abs").fit(X, y=y)
+    keep = RegressionWeights(estimator="ols", n_boot=0, negative="keep_abs").fit(X, y=y)
     assert keep.weights_["c"] > 0
     with pytest.raises(DataError, match="negative coefficient.*c \\(-"):
-        RegressionWeights(n_boot=0, negative="error").fit(X, y=y)
-    ins = RegressionWeights(n_boot=0, insignificant="zero").fit(X, {"c": "lower"}, y=y)
+        RegressionWeights(estimator="ols", n_boot=0, negative="error").fit(X, y=y)
+    ins = RegressionWeights(estimator="ols", n_boot=0, insignificant="zero").fit(X, {"c": "lower"}, y=y)
     coef = ins.result_.tables["coefficients"].set_index("indicator")
     assert (ins.weights_[coef.p_value > 0.05] == 0).all()
     assert ins.weights_["d"] == 0
@@ -143,7 +143,7 @@ def test_negative_and_insignificant_policies():
 def test_ridge_and_nnls_estimators():
     X, y = regression_data(2)
     X["a_copy"] = X["a"] + np.random.default_rng(0).normal(scale=1e-3, size=len(X))
-    ols = RegressionWeights(n_boot=0).fit(X, {"c": "lower"}, y=y)
+    ols = RegressionWeights(estimator="ols", n_boot=0).fit(X, {"c": "lower"}, y=y)
     assert any("collinear" in n for n in ols.notices_)
     ridge = RegressionWeights(estimator="ridge", ridge_alpha=0.1, n_boot=0).fit(X, {"c": "lower"}, y=y)
     # collinear copies share the weight under ridge
@@ -195,3 +195,53 @@ def test_pca_regression_optimised_are_row_order_invariant(seed):
         w_perm = type(est)(**est.get_params()).fit(X.iloc[perm], **kw_perm).weights_
         assert (w >= 0).all() and w.sum() == pytest.approx(1.0)
         np.testing.assert_allclose(w_perm, w, atol=1e-6, err_msg=type(est).__name__)
+
+
+# ----------------------------------------------------------------- the default: ridge, penalty by CV over units
+def test_default_is_ridge_with_cross_validated_penalty_matching_sklearn():
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import PredefinedSplit
+
+    from kpilab.weights.regression import RIDGE_GRID, ridge_cv
+
+    X, y = regression_data(4, n=120)
+    X["a_copy"] = X["a"] + np.random.default_rng(1).normal(scale=1e-3, size=len(X))
+    idx = pd.MultiIndex.from_arrays([[f"u{i // 3:02d}" for i in range(120)], [str(i % 3) for i in range(120)]],
+                                    names=["unit_id", "period"])
+    X.index, y.index = idx, idx
+    est = RegressionWeights(n_boot=0).fit(X, {"c": "lower"}, y=y)
+    d = est.diagnostics_
+    assert d["estimator"] == "ridge" and d["ridge_alpha_from"] == "5-fold cross-validation over units"
+    assert "estimator='ridge'" in est.result_.summary() and "ridge_alpha_from" in est.result_.summary()
+    # independent check of the CV error curve: scikit-learn's Ridge on the same unit folds
+    A = X.assign(c=-X["c"]).to_numpy()
+    lam, table, k = ridge_cv(A, y.to_numpy(), idx.get_level_values("unit_id").to_numpy(), random_state=0)
+    assert k == 5 and lam == d["ridge_alpha"]
+    units = np.unique(idx.get_level_values("unit_id"))
+    fold_of_unit = np.empty(len(units), dtype=int)
+    fold_of_unit[np.random.default_rng(0).permutation(len(units))] = np.arange(len(units)) % 5
+    fold = pd.Series(fold_of_unit, index=units).loc[idx.get_level_values("unit_id")].to_numpy()
+    yv = y.to_numpy()
+    for a_pos in (0, 12, 24):
+        sse = 0.0
+        for tr, te in PredefinedSplit(fold).split():
+            mu, sd = A[tr].mean(0), A[tr].std(0, ddof=1)
+            ym, ys = yv[tr].mean(), yv[tr].std(ddof=1)
+            model = Ridge(alpha=RIDGE_GRID[a_pos] * len(tr), fit_intercept=False)
+            model.fit((A[tr] - mu) / sd, (yv[tr] - ym) / ys)
+            sse += (((yv[te] - ym) / ys - model.predict((A[te] - mu) / sd)) ** 2).sum()
+        assert table["cv_mse"].iloc[a_pos] == pytest.approx(sse / len(yv), rel=1e-9)
+    # the near-copies share their weight instead of one taking it all
+    assert est.weights_["a"] == pytest.approx(est.weights_["a_copy"], rel=0.1)
+
+
+def test_cli_and_api_use_the_same_regression_default():
+    import argparse
+
+    from kpilab.commands import weights as cmd
+
+    parser = argparse.ArgumentParser()
+    cmd.add_arguments(parser)
+    args = parser.parse_args(["--method", "regression", "--out", "x.csv"])
+    assert args.estimator == RegressionWeights().estimator == "ridge"
+    assert args.ridge_alpha == RegressionWeights().ridge_alpha == "cv"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from kpilab.errors import ParameterError
 from kpilab.framework import load_framework, parse_direction_overrides
+from kpilab.health.matrix import MIN_UNITS
 
 NAME = "weights"
 HELP = "Calibrate indicator weights (equal, a framework set, entropy, CRITIC, PCA, regression, AHP, ...)."
@@ -26,11 +27,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--framework", help="framework YAML (default: kpilab's contact-centre framework)")
     parser.add_argument("--direction", action="append", default=[], metavar="CODE=higher|lower",
                         help="add or override an indicator's direction (repeatable)")
-    parser.add_argument("--unit-level", default="agent", help="panel rows to use (default agent)")
+    parser.add_argument("--unit-level", default=None,
+                        help="unit level of the panel rows to use (default: the only level, or agent)")
+    parser.add_argument("--min-units", type=int, default=MIN_UNITS,
+                        help=f"fewest units data-driven weights are computed from (default {MIN_UNITS})")
     parser.add_argument("--nan-policy", choices=["drop_rows", "raise"], default="drop_rows",
                         help="rows with missing values: drop them (default) or stop")
     parser.add_argument("--normalisation", choices=["minmax", "sum"], default="minmax", help="entropy normalisation")
-    parser.add_argument("--estimator", choices=["ols", "ridge", "nnls"], default="ols", help="regression estimator")
+    parser.add_argument("--estimator", choices=["ridge", "ols", "nnls"], default="ridge",
+                        help="regression estimator (default ridge: KPI sets are collinear, OLS weights are unstable)")
+    parser.add_argument("--ridge-alpha", default="cv",
+                        help="ridge penalty, or cv (default): chosen by cross-validation over units")
     parser.add_argument("--negative", choices=["zero", "keep_abs", "error"], default="zero",
                         help="regression: what to do with negative coefficients")
     parser.add_argument("--insignificant", choices=["keep", "zero"], default="keep",
@@ -59,10 +66,12 @@ def run(args: argparse.Namespace) -> int:
     elif key == "regression":
         params.update(estimator=args.estimator, negative=args.negative, insignificant=args.insignificant,
                       n_boot=args.n_boot, random_state=args.seed)
+        if args.estimator == "ridge":
+            params["ridge_alpha"] = _ridge_alpha(args.ridge_alpha)
     needs_data = key not in ("ahp",) and not key.startswith("set:") and key not in fw.weight_sets
     if needs_data and not args.panel:
         raise ParameterError(f"--method {args.method} needs --panel FILE.")
-    kwargs = {} if key == "ahp" else {"nan_policy": args.nan_policy}
+    kwargs = {} if key == "ahp" else {"nan_policy": args.nan_policy, "min_units": args.min_units}
     res = calibrate_weights(
         args.panel if args.panel else None,
         method,
@@ -84,6 +93,9 @@ def run(args: argparse.Namespace) -> int:
     if "cr" in d:
         verdict = "consistent" if d["consistent"] else "INCONSISTENT (>= 0.1)"
         print(f"consistency ratio CR = {d['cr']:.3f} ({verdict}); lambda_max = {d['lambda_max']:.3f}")
+    if "estimator" in d:
+        how = (f", penalty {d['ridge_alpha']:.3g} ({d['ridge_alpha_from']})" if d["estimator"] == "ridge" else "")
+        print(f"regression estimator: {d['estimator']}{how}")
     if "r_squared" in d:
         print(f"R-squared = {d['r_squared']:.3f} (adjusted {d['adj_r_squared']:.3f}, n = {d['n']})")
     if res is not base:
@@ -99,3 +111,12 @@ def run(args: argparse.Namespace) -> int:
     prov.write_text(json.dumps(res.provenance(), indent=2, default=str), encoding="utf-8")
     print(f"wrote {prov}")
     return 0
+
+
+def _ridge_alpha(text: str) -> float | str:
+    if text == "cv":
+        return "cv"
+    try:
+        return float(text)
+    except ValueError:
+        raise ParameterError(f"--ridge-alpha must be a positive number or 'cv'. Got {text!r}.") from None

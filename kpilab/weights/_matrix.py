@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from kpilab.errors import DataError, FrameworkError, InsufficientDataError, ParameterError, format_ids
+from kpilab.health.matrix import constant_columns
 
 __all__ = [
     "WeightWarning",
@@ -130,14 +131,21 @@ def as_matrix(
 def check_directions(
     columns: list[str], directions: Mapping[str, str] | None, *, caller: str = "weights"
 ) -> dict[str, str]:
-    """Direction per column; missing entries default to ``higher``. Unknown values raise.
+    """Direction per column; missing entries default to ``higher``. Unknown values and codes raise.
 
     Raises
     ------
     FrameworkError
-        A direction other than higher/lower/band, or a direction for an indicator not in the matrix.
+        A direction other than higher/lower/band, or a direction for an indicator not in the matrix
+        (named, with the known codes: a misspelt key would otherwise leave its indicator ``higher``).
     """
     directions = dict(directions or {})
+    stray = [str(c) for c in directions if c not in columns]
+    if stray:
+        raise FrameworkError(
+            f"{caller}: a direction was given for {', '.join(map(repr, stray))}, which is not an indicator of the "
+            f"data matrix; the known codes are {', '.join(map(str, columns))}. Check the spelling."
+        )
     bad = {c: d for c, d in directions.items() if d not in DIRECTIONS}
     if bad:
         code, d = next(iter(bad.items()))
@@ -179,13 +187,8 @@ def minmax_aligned(
     A = aligned(X, directions, bands)
     lo, hi = A.min(), A.max()
     rng = (hi - lo).replace(0.0, np.nan)
+    rng[constant_columns(A)] = np.nan  # equal up to rounding counts as constant
     return (A - lo) / rng * scale
-
-
-def constant_columns(X: pd.DataFrame) -> list[str]:
-    """Columns whose values are all equal (no spread: no information for data-driven weights)."""
-    arr = X.to_numpy()
-    return [c for c, k in zip(X.columns, (arr.max(axis=0) - arr.min(axis=0)) == 0, strict=True) if k]
 
 
 def warn_constant(cols: list[str], caller: str, notices: list[str] | None) -> None:

@@ -8,9 +8,13 @@ the columns the indicators. Excluded, each with a notice:
 * outcome indicators (``outcome: true`` in the framework, and ``outcome=``),
   which are what weights are calibrated *against*, not weighted;
 * queue-level indicators (``level: queue``) and indicators with no value at
-  the chosen unit level;
-* indicators not scored by the framework when a framework is given and
-  ``indicators`` is not.
+  the chosen unit level.
+
+The matrix is built and checked by :func:`kpilab.health.matrix.build_matrix`,
+the same builder as the health review's: duplicated rows, a direction for a
+code not in the data, infinite values raise; near-constant columns are
+constant. Data-driven weights need at least ``min_units`` (10) distinct units:
+agent-month rows of 8 agents are still 8 units.
 
 NaN policy (``nan_policy``): ``"drop_rows"`` (default) keeps complete rows
 (and says how many were dropped and which indicator had most NaNs);
@@ -20,15 +24,16 @@ NaN policy (``nan_policy``): ``"drop_rows"`` (default) keeps complete rows
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from kpilab.errors import DataError, FrameworkError, ParameterError
-from kpilab.framework import Framework, load_framework, resolve_directions
-from kpilab.panel import read_panel, to_wide
+from kpilab.errors import DataError, InsufficientDataError, KpilabError, ParameterError
+from kpilab.framework import Framework, load_framework
+from kpilab.health.matrix import MIN_UNITS, IndicatorMatrix, MatrixOptions, build_matrix, not_computed
 from kpilab.weights.ahp import AHPWeights
 from kpilab.weights.objective import CRITICWeights, EntropyWeights, EqualWeights, StdWeights, VarianceWeights
 from kpilab.weights.optimised import OptimisedWeights
@@ -52,16 +57,45 @@ METHODS = {
 _ALIASES = {"optimized": "optimised", "sd": "std", "standard_deviation": "std", "factor": "pca"}
 
 
+@dataclass(frozen=True)
 class WeightingData:
-    """The matrix weights are computed from: ``X`` (rows x indicators), ``y`` (outcome or None),
-    ``directions``, ``bands``, ``pillars``, ``notices``."""
+    """The matrix weights are computed from (built by :func:`weights_matrix`).
 
-    def __init__(self, X: pd.DataFrame, y: pd.Series | None, directions: dict[str, str],
-                 bands: dict[str, tuple[float, float]], pillars: dict[str, str], notices: list[str]) -> None:
-        self.X, self.y, self.directions, self.bands, self.pillars, self.notices = X, y, directions, bands, pillars, notices
+    Attributes
+    ----------
+    X : DataFrame
+        Rows x indicators (raw values), in framework order.
+    y : Series or None
+        The outcome on the same rows.
+    directions, bands, pillars : dict
+    notices : list of str
+    matrix : IndicatorMatrix
+        The checked matrix from :func:`kpilab.health.matrix.build_matrix` (shared with the health review).
+    """
+
+    X: pd.DataFrame
+    y: pd.Series | None
+    directions: dict[str, str]
+    bands: dict[str, tuple[float, float]]
+    pillars: dict[str, str]
+    notices: list[str] = field(default_factory=list)
+    matrix: IndicatorMatrix | None = field(default=None, repr=False)
+
+    @property
+    def n_units(self) -> int:
+        """Distinct units behind the rows."""
+        idx = self.X.index
+        if isinstance(idx, pd.MultiIndex) and "unit_id" in idx.names:
+            return int(idx.get_level_values("unit_id").nunique())
+        return int(idx.nunique())
+
+    @property
+    def min_units(self) -> int:
+        return self.matrix.min_units if self.matrix is not None else MIN_UNITS
 
     def __repr__(self) -> str:
-        return f"WeightingData({self.X.shape[0]} rows x {self.X.shape[1]} indicators, outcome={self.y is not None})"
+        return (f"WeightingData({self.X.shape[0]} rows ({self.n_units} units) x {self.X.shape[1]} indicators, "
+                f"outcome={self.y is not None})")
 
 
 def _framework(framework: Framework | str | Path | Mapping[str, Any] | None) -> Framework:
@@ -73,74 +107,63 @@ def weights_matrix(
     *,
     framework: Framework | str | Path | Mapping[str, Any] | None = None,
     outcome: str | None = None,
-    unit_level: str = "agent",
+    unit_level: str | None = None,
     indicators: Iterable[str] | None = None,
     directions: Mapping[str, str] | None = None,
+    unit_of_analysis: str = "row",
+    min_units: int = MIN_UNITS,
+    period_start: str | None = None,
+    period_end: str | None = None,
 ) -> WeightingData:
     """Build the weighting matrix from a long panel, a wide table, or a panel file.
+
+    The checks are those of the health review (:func:`kpilab.health.matrix.build_matrix`):
+    duplicated unit-period rows, a direction for a code not in the data, infinite values and
+    absent unit levels raise; near-constant columns count as constant; directions come from
+    the framework, then the indicator catalogue.
 
     Parameters
     ----------
     data : DataFrame or path
-        Long panel (has ``indicator`` and ``value`` columns), wide table (columns
-        ``unit_id`` [, ``period``] + indicators, or indicators with any index),
-        or a .csv/.parquet file of either.
+        Long panel (has ``indicator`` and ``value`` columns), wide table (``unit_id`` column or
+        index level [, ``period``] + indicators, or indicators with a unique index of unit ids), or
+        a .csv/.parquet file of either.
     framework : Framework, path or None
         Directions, bands, pillars, outcomes, levels (None: the default framework).
     outcome : str, optional
         Outcome indicator code to return as ``y`` (e.g. ``retention_rate``).
-    unit_level : str, default "agent"
-        Rows of this unit level are used (when the panel has it).
+    unit_level : str, optional
+        Rows of this unit level are used (default: the only level, or ``agent``).
     indicators : iterable of str, optional
-        Restrict to these indicators (outcome excluded regardless).
+        Restrict to these indicators (the outcome may not be one of them).
     directions : mapping, optional
         Overrides of the framework's directions (``{code: "higher"|"lower"}``).
+    unit_of_analysis : {"row", "unit"}, default "row"
+        ``row``: unit x period rows (more rows for the estimators; the regression bootstrap
+        resamples whole units); ``unit``: one row per unit, periods pooled by
+        :func:`kpilab.panel.pool_periods`.
+    min_units : int, default 10
+        Fewest units a data-driven weight set is computed from (:func:`calibrate_weights`).
+    period_start, period_end : str, optional
+        ``YYYY-MM-DD`` bounds on the period.
     """
     fw = _framework(framework)
-    notices: list[str] = []
-    if isinstance(data, (str, Path)):
-        data = read_panel(data)
-    if "indicator" in data.columns and "value" in data.columns:
-        panel = read_panel(data)
-        levels = sorted(panel["unit_level"].unique())
-        level = unit_level if unit_level in levels else (levels[0] if len(levels) == 1 else None)
-        if level is None:
-            raise DataError(f"The panel has no {unit_level!r} rows (levels: {', '.join(levels)}); pass unit_level=.")
-        if level != unit_level:
-            notices.append(f"The panel has no {unit_level!r} rows; used its {level!r} rows.")
-        wide = to_wide(panel, unit_level=level)
-    else:
-        wide = data.copy()
-        keys = [c for c in ("unit_id", "period") if c in wide.columns]
-        if keys:
-            wide = wide.set_index(keys)
-        wide = wide.drop(columns=[c for c in ("unit_level",) if c in wide.columns])
-    wide.columns = [str(c) for c in wide.columns]
+    m = build_matrix(
+        data, outcome=outcome, framework=fw, directions=directions,
+        indicators=None if indicators is None else [str(c) for c in indicators],
+        options=MatrixOptions(unit_of_analysis=unit_of_analysis, unit_level=unit_level, min_units=min_units,
+                              period_start=period_start, period_end=period_end),
+    )
+    notices = list(m.notices)
+    level = m.options.unit_level
     known = set(fw.codes)
-    outcomes = set(fw.outcomes()) | ({outcome} if outcome else set())
-    if outcome and outcome not in wide.columns:
-        raise DataError(
-            f"Outcome {outcome!r} is not in the data at the {unit_level!r} level; it has "
-            f"{', '.join(wide.columns)}."
-        )
-    y = wide[outcome].astype(float) if outcome else None
-    cols = list(wide.columns)
-    if indicators is not None:
-        wanted = [str(c) for c in indicators]
-        absent = [c for c in wanted if c not in cols]
-        if absent:
-            raise DataError(f"Indicator(s) {', '.join(absent)} are not in the data; it has {', '.join(cols)}.")
-        cols = wanted
-    dropped_out = [c for c in cols if c in outcomes]
-    if dropped_out:
-        notices.append(f"Excluded outcome indicator(s) {', '.join(dropped_out)} from the weighting matrix.")
-    cols = [c for c in cols if c not in outcomes]
+    cols = m.indicators
     queue = [c for c in cols if c in known and fw.indicator(c).level == "queue"]
-    empty = [c for c in cols if c not in queue and wide[c].isna().all()]
+    empty = [c for c in cols if c not in queue and c in m.empty]
     if queue or empty:
         gone = queue + empty
         notices.append(
-            f"Excluded indicator(s) with no {unit_level}-level values: {', '.join(gone)}"
+            f"Excluded indicator(s) with no {level}-level values: {', '.join(gone)}"
             + (" (queue-level)." if queue and not empty else ".")
         )
     cols = [c for c in cols if c not in queue and c not in empty]
@@ -148,15 +171,21 @@ def weights_matrix(
     cols = sorted(cols, key=lambda c: (order.get(c, len(order)), cols.index(c)))  # framework order
     if not cols:
         raise DataError("No indicator is left for weighting after excluding outcomes and queue-level indicators.")
-    dirs = resolve_directions(cols, fw, dict(directions or {}))
-    bands = {c: tuple(fw.indicator(c).band) for c in cols if c in known and dirs[c] == "band"}  # type: ignore[misc]
-    for c in cols:
-        if dirs[c] == "band" and c not in bands:
-            raise FrameworkError(f"Indicator {c!r} has direction 'band' but no band limits; add them to the framework.")
+    dirs = {c: m.directions[c] for c in cols}
+    bands = {c: m.bands[c] for c in cols if c in m.bands}
     pillars = {c: fw.indicator(c).pillar for c in cols if c in known}
-    X = wide[cols].astype(float)
     # rows without an outcome value stay: only outcome-based methods drop them (under their nan_policy)
-    return WeightingData(X, y, dirs, bands, pillars, notices)
+    return WeightingData(m.X[cols], m.y, dirs, bands, pillars, notices, m)
+
+
+def _check_units(wd: WeightingData, method: str) -> None:
+    """The kit's minimum-sample rule for data-driven weights."""
+    if wd.n_units < wd.min_units:
+        raise InsufficientDataError(
+            f"{method} weights {not_computed(wd.n_units, wd.min_units)} ({len(wd.X)} rows from {wd.n_units} units; "
+            "repeated periods of the same units do not count as more units). Use judgement-based weights "
+            "(a framework weight set, equal or AHP) or more units."
+        )
 
 
 def framework_weight_set(
@@ -184,7 +213,9 @@ def calibrate_weights(
     framework: Framework | str | Path | Mapping[str, Any] | None = None,
     pairwise: pd.DataFrame | np.ndarray | str | Path | None = None,
     indicators: Iterable[str] | None = None,
-    unit_level: str = "agent",
+    unit_level: str | None = None,
+    unit_of_analysis: str = "row",
+    min_units: int = MIN_UNITS,
     nan_policy: str = "drop_rows",
     **params: Any,
 ) -> WeightResult:
@@ -204,15 +235,23 @@ def calibrate_weights(
     framework : Framework or path, optional
     pairwise : DataFrame, array or path
         AHP pairwise comparison matrix (CSV/YAML, see :mod:`kpilab.weights.ahp`).
+    unit_level, unit_of_analysis, min_units
+        As :func:`weights_matrix` (when ``data`` is not already a :class:`WeightingData`).
     nan_policy : {"drop_rows", "raise"}
     **params
         Passed to the method's estimator (e.g. ``normalisation="sum"`` for entropy, ``n_boot=`` for
-        regression).
+        regression; regression defaults to ``estimator="ridge"`` with a cross-validated penalty).
 
     Returns
     -------
     WeightResult
         Weights with method, params, fingerprint, diagnostics and notices.
+
+    Raises
+    ------
+    InsufficientDataError
+        A data-driven method on fewer than ``min_units`` units ("not computed: 8 units, at least
+        10 needed").
     """
     fw = _framework(framework)
     key = method.lower().strip()
@@ -222,7 +261,8 @@ def calibrate_weights(
         cols = None
         if data is not None:
             wd = data if isinstance(data, WeightingData) else weights_matrix(
-                data, framework=fw, outcome=outcome, unit_level=unit_level, indicators=indicators, directions=directions)
+                data, framework=fw, outcome=outcome, unit_level=unit_level, indicators=indicators, directions=directions,
+                unit_of_analysis=unit_of_analysis, min_units=min_units)
             cols = list(wd.X.columns)
         return framework_weight_set(set_name, cols, fw)
     if key == "ahp":
@@ -242,7 +282,10 @@ def calibrate_weights(
     if data is None:
         raise ParameterError(f"method={key!r} needs data (a panel or a wide table).")
     wd = data if isinstance(data, WeightingData) else weights_matrix(
-        data, framework=fw, outcome=outcome, unit_level=unit_level, indicators=indicators, directions=directions)
+        data, framework=fw, outcome=outcome, unit_level=unit_level, indicators=indicators, directions=directions,
+        unit_of_analysis=unit_of_analysis, min_units=min_units)
+    if key != "equal":
+        _check_units(wd, key)
     est = METHODS[key](nan_policy=nan_policy, **params)
     if key == "regression":
         if wd.y is None:
@@ -286,10 +329,9 @@ def calibrate_many(
     results : dict name -> WeightResult
         The sets that could be computed, in the order asked.
     failures : DataFrame
-        ``method, flag, reason`` for the others (``flag`` is ``failed``).
+        ``method, flag, reason`` for the others (``flag`` is ``too_few_units`` under the
+        minimum-sample rule, else ``failed``).
     """
-    from kpilab.errors import KpilabError
-
     fw = _framework(framework)
     if isinstance(methods, str):
         methods = [m.strip() for m in methods.split(",") if m.strip()]
@@ -310,5 +352,6 @@ def calibrate_many(
                                         nan_policy=nan_policy, **opts)
             results[m] = res
         except KpilabError as exc:
-            failures.append({"method": m, "flag": "failed", "reason": str(exc)})
+            flag = "too_few_units" if "not computed:" in str(exc) else "failed"
+            failures.append({"method": m, "flag": flag, "reason": str(exc)})
     return results, pd.DataFrame(failures, columns=["method", "flag", "reason"])

@@ -11,7 +11,13 @@ weights are renormalised, as COINr's ``a_amean``). A constant indicator scores
 
 Agreement between two rankings: Spearman's :math:`\rho`, Kendall's
 :math:`\tau_b` (scipy) and the top-:math:`k` overlap
-:math:`|T_a \cap T_b| / k`.
+:math:`|T_a \cap T_b| / k`. Like every statistic of the kit, the rank
+correlations and influences need at least ``min_units`` units (10; NaN and
+the flag ``too_few_units`` otherwise). The top-:math:`k` overlap needs more
+than :math:`2k` units: with :math:`n \le 2k` two top groups of size :math:`k`
+must share at least :math:`2k - n` units whatever the weights (all of them
+when :math:`n \le k`), so the overlap is reported as not meaningful (NaN,
+flag ``top_overlap_not_meaningful``).
 
 Influence (nominal weight versus actual importance): each indicator's squared
 Pearson correlation with the composite, normalised over the indicators,
@@ -39,6 +45,7 @@ from scipy import stats
 
 from kpilab._validation import Interval, check_params
 from kpilab.errors import DataError, ParameterError
+from kpilab.health.matrix import MIN_UNITS, constant_columns, not_computed
 from kpilab.weights._matrix import as_series, check_directions, minmax_aligned
 from kpilab.weights.result import WeightResult
 
@@ -46,9 +53,10 @@ __all__ = ["composite_scores", "compare_weight_sets", "WeightComparison", "influ
 
 
 def _normalised(X: pd.DataFrame, directions: Mapping[str, str] | None, bands: Mapping[str, tuple[float, float]] | None) -> pd.DataFrame:
-    dirs = check_directions(list(X.columns), directions, caller="composite_scores")
+    dirs = check_directions(list(X.columns), {k: v for k, v in (directions or {}).items() if k in X.columns},
+                            caller="composite_scores")
     S = minmax_aligned(X.astype(float), dirs, bands, scale=100.0)
-    const = [c for c in X.columns if X[c].nunique(dropna=True) <= 1]
+    const = constant_columns(X.astype(float))
     for c in const:
         S[c] = np.where(X[c].notna(), 50.0, np.nan)
     return S
@@ -85,18 +93,22 @@ def composite_scores(
     return _score(S, w)
 
 
-def influence(S: pd.DataFrame, score: pd.Series) -> pd.DataFrame:
-    """``indicator, r, influence`` of normalised indicators ``S`` on a composite ``score``."""
+def influence(S: pd.DataFrame, score: pd.Series, *, min_units: int = 0) -> pd.DataFrame:
+    """``indicator, r, influence, flag`` of normalised indicators ``S`` on a composite ``score``.
+
+    Fewer than ``min_units`` units: NaN and the flag ``too_few_units``.
+    """
     rows = []
     for c in S.columns:
         ok = S[c].notna() & score.notna()
         x, y = S.loc[ok, c].to_numpy(), score[ok].to_numpy()
-        r = float(np.corrcoef(x, y)[0, 1]) if ok.sum() > 2 and np.ptp(x) > 0 and np.ptp(y) > 0 else np.nan
-        rows.append({"indicator": c, "r": r})
+        few = int(ok.sum()) < min_units
+        r = float(np.corrcoef(x, y)[0, 1]) if ok.sum() > 2 and not few and np.ptp(x) > 0 and np.ptp(y) > 0 else np.nan
+        rows.append({"indicator": c, "r": r, "flag": "too_few_units" if few else ""})
     df = pd.DataFrame(rows)
     r2 = df["r"].fillna(0.0) ** 2
     df["influence"] = r2 / r2.sum() if r2.sum() > 0 else np.nan
-    return df
+    return df[["indicator", "r", "influence", "flag"]]
 
 
 @dataclass(frozen=True)
@@ -110,9 +122,10 @@ class WeightComparison:
     scores, ranks : DataFrame
         One row per unit (the index of the data), one column per set.
     agreement : DataFrame
-        ``set_a, set_b, spearman, kendall_tau, top_overlap, n``.
+        ``set_a, set_b, spearman, kendall_tau, top_overlap, n, flag`` (``flag``: ``too_few_units``,
+        ``top_overlap_not_meaningful``, ';'-joined; the flagged numbers are NaN).
     influence : DataFrame
-        ``set, indicator, weight, r, influence, gap`` (gap = influence - weight).
+        ``set, indicator, weight, r, influence, gap, flag`` (gap = influence - weight).
     movers : DataFrame
         ``unit, set, reference_rank, rank, change`` (positive = moved up vs the reference set), largest
         absolute change first.
@@ -129,6 +142,7 @@ class WeightComparison:
     movers: pd.DataFrame
     reference: str
     top_n: int
+    min_units: int = MIN_UNITS
     notices: tuple[str, ...] = field(default_factory=tuple)
 
     def to_frame(self) -> pd.DataFrame:
@@ -146,20 +160,31 @@ class WeightComparison:
             f"ranks are compared with {self.reference!r}."
         )
         ag = self.agreement[(self.agreement["set_a"] == self.reference) | (self.agreement["set_b"] == self.reference)]
+        n = len(self.scores)
+        if n < self.min_units and len(ag):
+            out.append(f"Rank agreement between the sets {not_computed(n, self.min_units)}.")
+            ag = ag.iloc[:0]
+        overlap_note = False
         for r in ag.itertuples():
             other = r.set_b if r.set_a == self.reference else r.set_a
             level = ("almost the same" if r.spearman >= 0.95 else "similar" if r.spearman >= 0.8
                      else "noticeably different" if r.spearman >= 0.5 else "very different")
+            top = (f"; {r.top_overlap:.0%} of the top {self.top_n} are the same units" if not np.isnan(r.top_overlap)
+                   else "")
+            overlap_note |= np.isnan(r.top_overlap)
+            out.append(f"{other!r} gives {level} rankings (Spearman {r.spearman:.2f}, Kendall {r.kendall_tau:.2f}){top}.")
+        if overlap_note or (n <= 2 * self.top_n and len(self.agreement)):
             out.append(
-                f"{other!r} gives {level} rankings (Spearman {r.spearman:.2f}, Kendall {r.kendall_tau:.2f}); "
-                f"{r.top_overlap:.0%} of the top {self.top_n} are the same units."
+                f"The overlap of the top {self.top_n} is not meaningful with {n} units (it needs more than "
+                f"{2 * self.top_n}: two top groups of {self.top_n} out of {n} share at least "
+                f"{max(0, 2 * self.top_n - n)} units whatever the weights)."
             )
-        if not self.agreement.empty:
+        if self.agreement["spearman"].notna().any():
             worst = self.agreement.sort_values("spearman").iloc[0]
             out.append(f"The least similar pair is {worst.set_a!r} and {worst.set_b!r} (Spearman {worst.spearman:.2f}).")
         for s in sets:
             inf = self.influence[self.influence["set"] == s]
-            if inf["gap"].notna().any():
+            if inf["gap"].notna().any() and inf["influence"].notna().any():
                 big = inf.loc[inf["gap"].abs().idxmax()]
                 direction = "more" if big.gap > 0 else "less"
                 out.append(
@@ -197,6 +222,7 @@ def compare_weight_sets(
     pillars: Mapping[str, str] | None = None,
     top_n: int = 10,
     reference: str | None = None,
+    min_units: int = MIN_UNITS,
 ) -> WeightComparison:
     """Compare weight sets on the rows of ``X`` (one row per unit: aggregate periods first if needed).
 
@@ -210,10 +236,21 @@ def compare_weight_sets(
     pillars : mapping, optional
         ``{indicator: pillar}`` for the weights table (taken from WeightResults when absent).
     top_n : int, default 10
+        Size of the top group compared; the overlap needs more than ``2 * top_n`` units.
     reference : str, optional
         Set the ranks are compared with (default: the first).
+    min_units : int, default 10
+        Fewest units the rank correlations and influences are computed from.
+
+    Raises
+    ------
+    FrameworkError
+        A direction for a code that is not a column of ``X``.
     """
-    check_params({"top_n": top_n}, {"top_n": Interval(1, None, integer=True)}, caller="compare_weight_sets")
+    check_params({"top_n": top_n, "min_units": min_units},
+                 {"top_n": Interval(1, None, integer=True), "min_units": Interval(3, None, integer=True)},
+                 caller="compare_weight_sets")
+    check_directions([str(c) for c in X.columns], directions, caller="compare_weight_sets")
     if not sets:
         raise ParameterError("compare_weight_sets: give at least one weight set.")
     names = [str(n) for n in sets]
@@ -231,27 +268,38 @@ def compare_weight_sets(
     S = _normalised(X[cols], directions, bands)
     scores = pd.DataFrame({n: _score(S, w) for n, w in ws.items()}, index=X.index)
     ranks = scores.rank(ascending=False, method="min")
-    k = min(top_n, len(X))
+    k = top_n
     rows = []
     for a, b in combinations(names, 2):
         ok = scores[a].notna() & scores[b].notna()
+        n_ok = int(ok.sum())
         sa, sb = scores.loc[ok, a], scores.loc[ok, b]
-        rho = stats.spearmanr(sa, sb).statistic if ok.sum() > 2 else np.nan
-        tau = stats.kendalltau(sa, sb).statistic if ok.sum() > 2 else np.nan
-        top_a = set(sa.sort_values(ascending=False).index[:k])
-        top_b = set(sb.sort_values(ascending=False).index[:k])
+        flags = []
+        if n_ok < min_units:
+            rho = tau = np.nan
+            flags.append("too_few_units")
+        else:
+            rho = stats.spearmanr(sa, sb).statistic
+            tau = stats.kendalltau(sa, sb).statistic
+        if n_ok <= 2 * k:
+            overlap = np.nan
+            flags.append("top_overlap_not_meaningful")
+        else:
+            top_a = set(sa.sort_values(ascending=False).index[:k])
+            top_b = set(sb.sort_values(ascending=False).index[:k])
+            overlap = len(top_a & top_b) / k
         rows.append({"set_a": a, "set_b": b, "spearman": float(rho), "kendall_tau": float(tau),
-                     "top_overlap": len(top_a & top_b) / k, "n": int(ok.sum())})
-    agreement = pd.DataFrame(rows, columns=["set_a", "set_b", "spearman", "kendall_tau", "top_overlap", "n"])
+                     "top_overlap": overlap, "n": n_ok, "flag": ";".join(flags)})
+    agreement = pd.DataFrame(rows, columns=["set_a", "set_b", "spearman", "kendall_tau", "top_overlap", "n", "flag"])
     inf_rows = []
     for n, w in ws.items():
-        df = influence(S[list(w.index)], scores[n])
+        df = influence(S[list(w.index)], scores[n], min_units=min_units)
         df.insert(0, "set", n)
         df["weight"] = df["indicator"].map(w).astype(float)
         inf_rows.append(df)
     infl = pd.concat(inf_rows, ignore_index=True)
     infl["gap"] = infl["influence"] - infl["weight"]
-    infl = infl[["set", "indicator", "weight", "r", "influence", "gap"]]
+    infl = infl[["set", "indicator", "weight", "r", "influence", "gap", "flag"]]
     wt = pd.DataFrame({"indicator": cols, "pillar": [pillars.get(c, "") for c in cols]})
     for n, w in ws.items():
         wt[n] = wt["indicator"].map(w).fillna(0.0).astype(float)
@@ -270,7 +318,7 @@ def compare_weight_sets(
     movers = movers.dropna(subset=["change"])
     movers = movers.reindex(movers["change"].abs().sort_values(ascending=False, kind="stable").index).reset_index(drop=True)
     return WeightComparison(weights=wt, scores=scores, ranks=ranks, agreement=agreement, influence=infl,
-                            movers=movers, reference=reference, top_n=k)
+                            movers=movers, reference=reference, top_n=k, min_units=min_units)
 
 
 def unit_means(X: pd.DataFrame, level: str = "unit_id") -> pd.DataFrame:
