@@ -18,6 +18,8 @@ __all__ = [
     "ParameterError",
     "InsufficientDataError",
     "RunError",
+    "InputFileError",
+    "OutputError",
     "format_ids",
 ]
 
@@ -81,3 +83,11 @@ class ParameterError(KpilabError, ValueError):
 
 class RunError(KpilabError):
     """A notebook run could not be started or did not finish."""
+
+
+class InputFileError(DataError):
+    """An input file cannot be read as a table: encoding, CSV syntax, format or sheet (names file, line, remedy)."""
+
+
+class OutputError(KpilabError):
+    """An output location is refused (an input, a foreign non-empty folder, an unwritable place): names it."""
