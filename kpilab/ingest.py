@@ -391,6 +391,8 @@ class LoadedTable:
         ``{reason: rows}`` of rows carrying an ingest exclusion reason.
     skipped_lines : int
         Malformed CSV lines skipped (``on_bad_lines: skip``); they are not rows of the table.
+    notices_reported : bool
+        Set by a caller that has shown :attr:`notices` (the panel engine then does not repeat them).
     """
 
     name: str
@@ -403,6 +405,7 @@ class LoadedTable:
     frame: pd.DataFrame | None = None
     excluded: dict[str, int] = field(default_factory=dict)
     skipped_lines: int = 0
+    notices_reported: bool = False
     _tmp: Any = field(default=None, repr=False)
 
     def to_pandas(self) -> pd.DataFrame:

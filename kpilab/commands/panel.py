@@ -8,13 +8,14 @@ from pathlib import Path
 
 from kpilab.errors import DataError
 from kpilab.panel import PERIODS, UNIT_LEVELS, write_table
+from kpilab.schema import TABLES
 
 NAME = "panel"
 HELP = "Compute the long indicator panel (unit x period x indicator, with n, CI and flags) from canonical tables."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", required=True, help="folder of canonical tables (.parquet or .csv)")
+    parser.add_argument("--data", required=True, help="folder of canonical tables (.parquet, .csv or .xlsx, each optionally with <table>.mapping.yaml)")
     parser.add_argument("--period", required=True, choices=PERIODS, help="period length (weeks start on Monday)")
     parser.add_argument("--unit", default="agent",
                         help=f"unit level(s), comma-separated, among {', '.join(UNIT_LEVELS)} (default agent)")
@@ -29,17 +30,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kpilab.indicators import compute_panel
+    from kpilab.ingest import find_sources, load_source
+    from kpilab.outputs import prepare_output
 
     t0 = time.perf_counter()
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise DataError(f"--out {out} must end in .csv or .parquet.")
+    found = find_sources(args.data)
+    if not found:
+        raise DataError(f"Data folder {args.data} holds no canonical table ({', '.join(TABLES)} as .parquet, .csv "
+                        "or .xlsx).")
+    inputs = [p for p, _ in found.values()] + [Path(m.label) for _, m in found.values() if m is not None]
+    target = prepare_output(out, kind="file", inputs=inputs, companions=[".accounting.csv"], protect=[args.data])
+    loaded = {}
+    for name, (path, mapping) in found.items():
+        lt = load_source(path, name, mapping)
+        for note in lt.notices:
+            print(f"note: {note}")
+        lt.notices_reported = True
+        loaded[name] = lt
     units = [u.strip() for u in str(args.unit).split(",") if u.strip()]
     indicators = [c.strip() for c in args.indicators.split(",") if c.strip()] if args.indicators else None
     result = compute_panel(
-        args.data, period=args.period, unit=units if len(units) > 1 else units[0], framework=args.framework,
+        loaded, period=args.period, unit=units if len(units) > 1 else units[0], framework=args.framework,
         indicators=indicators, min_n=args.min_n, shrinkage=args.shrinkage, start=args.start, end=args.end,
     )
+    if target.notice():
+        print(f"note: {target.notice()}")
     write_table(result.panel, out)
     acc_path = out.with_name(out.stem + ".accounting.csv")
     write_table(result.accounting, acc_path)

@@ -243,7 +243,7 @@ def _load_sources(data: Any, notices: list[str] | None = None) -> dict[str, _Sou
                               table=name)
         if notices is not None:
             notices.extend(obj.notices)
-        else:
+        elif not obj.notices_reported:
             import warnings
 
             for note in obj.notices:
