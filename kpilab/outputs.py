@@ -176,7 +176,7 @@ def prepare_output(path: str | Path, *, kind: str, inputs: Iterable[str | Path] 
     for out in outs:
         r = out.resolve()
         for inp in resolved_inputs:
-            if r == inp or (inp.is_dir() and kind == "dir" and (inp == r or inp.is_relative_to(r))):
+            if r == inp or (kind == "dir" and inp.is_relative_to(r)):
                 raise OutputError(f"--out {path} would write over the input {inp}; inputs are never written. "
                                   "Choose another --out.")
         for folder in protect:

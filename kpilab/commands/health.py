@@ -48,7 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kpilab.health import health_review
+    from kpilab.outputs import prepare_output
 
+    prepare_output(args.out, kind="dir", inputs=[args.panel, args.previous, args.framework])
     fw = load_framework(args.framework)
     review = health_review(
         args.panel,

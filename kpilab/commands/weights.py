@@ -50,9 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kpilab.outputs import prepare_output
     from kpilab.panel import write_table
     from kpilab.weights import calibrate_weights, constrain_weights
 
+    prepare_output(args.out, kind="file", inputs=[args.panel, args.pairwise, args.framework], companions=[".json"])
     fw = load_framework(args.framework)
     method = args.method
     if method == "set":
