@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import nbformat
 import pandas as pd
+import papermill  # a hard dependency (pyproject): a missing install must fail, not skip
 import pytest
 
 from kpilab.outputs import PROJ_ROOT
@@ -18,7 +19,6 @@ def test_notebook_has_its_parameters():
     for name in ("data_dir: str", "run_dir: str", "framework_path: str", "period: str", "outcome: str",
                  "threshold: float", "method: str", "period_start: str", "period_end: str", "previous_run: str"):
         assert name in src, name
-    papermill = pytest.importorskip("papermill")
     declared = papermill.inspect_notebook(str(NB))  # every line of the parameters cell must parse
     assert len(declared) == len([ln for ln in src.splitlines() if ln.strip()])
     assert {"data_dir", "run_dir", "framework_path", "period", "previous_run", "n_boot"} <= set(declared)
@@ -26,7 +26,6 @@ def test_notebook_has_its_parameters():
 
 @pytest.mark.slow
 def test_notebook_runs_with_papermill(tmp_path):
-    papermill = pytest.importorskip("papermill")
     from kpilab.indicators import compute_panel
     from kpilab.panel import write_table
     from kpilab.simulate import simulate, write_simulation

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import papermill  # a hard dependency (pyproject): a missing install must fail, not skip
 import pytest
 
 from tests.conftest import parameters_source
@@ -22,7 +23,6 @@ def test_notebook_has_its_parameters():
 
 @pytest.mark.slow
 def test_notebook_runs_with_tiny_parameters(tmp_path):
-    papermill = pytest.importorskip("papermill")
     from kpilab.simulate import simulate, write_simulation
 
     data = tmp_path / "data"

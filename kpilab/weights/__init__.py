@@ -12,6 +12,9 @@ Methods (each documented with its formula and source in its module):
   (:mod:`~kpilab.weights.hierarchy`);
 * comparison of weight sets (:mod:`~kpilab.weights.compare`) and figures (:mod:`~kpilab.weights.plots`).
 
+The data matrix is built and checked by :func:`kpilab.health.matrix.build_matrix`, shared with
+the health review; data-driven sets need at least ``MIN_UNITS`` (10) units.
+
 Quick start::
 
     from kpilab.weights import calibrate_weights
@@ -19,6 +22,7 @@ Quick start::
     print(res.summary()); res.to_frame()
 """
 
+from kpilab.health.matrix import MIN_UNITS, IndicatorMatrix, MatrixOptions, build_matrix
 from kpilab.weights._base import NotFittedError
 from kpilab.weights._matrix import WeightWarning
 from kpilab.weights.ahp import SAATY_RI, AHPWeights, ahp_weights, read_pairwise, validate_pairwise
@@ -58,6 +62,10 @@ from kpilab.weights.result import WeightResult
 
 __all__ = [
     "METHODS",
+    "MIN_UNITS",
+    "IndicatorMatrix",
+    "MatrixOptions",
+    "build_matrix",
     "SAATY_RI",
     "AHPWeights",
     "CRITICWeights",

@@ -174,11 +174,11 @@ class WeightComparison:
             overlap_note |= np.isnan(r.top_overlap)
             out.append(f"{other!r} gives {level} rankings (Spearman {r.spearman:.2f}, Kendall {r.kendall_tau:.2f}){top}.")
         if overlap_note or (n <= 2 * self.top_n and len(self.agreement)):
-            out.append(
-                f"The overlap of the top {self.top_n} is not meaningful with {n} units (it needs more than "
-                f"{2 * self.top_n}: two top groups of {self.top_n} out of {n} share at least "
-                f"{max(0, 2 * self.top_n - n)} units whatever the weights)."
-            )
+            why = (f"a top {self.top_n} holds every one of them" if n <= self.top_n else
+                   f"two top groups of {self.top_n} out of {n} share at least {2 * self.top_n - n} units whatever "
+                   "the weights")
+            out.append(f"The overlap of the top {self.top_n} is not meaningful with {n} units ({why}; it needs more "
+                       f"than {2 * self.top_n} units).")
         if self.agreement["spearman"].notna().any():
             worst = self.agreement.sort_values("spearman").iloc[0]
             out.append(f"The least similar pair is {worst.set_a!r} and {worst.set_b!r} (Spearman {worst.spearman:.2f}).")
@@ -350,6 +350,9 @@ def describe_weights(results: Mapping[str, WeightResult], n_top: int = 2) -> lis
         elif len(w) > n_top:
             s += f"; least on {w.index[-1]} ({w.iloc[-1]:.0%})"
         d = res.diagnostics
+        if "estimator" in d:
+            s += f". Estimator: {d['estimator']}" + (
+                f" with penalty {d['ridge_alpha']:.3g} ({d['ridge_alpha_from']})" if d["estimator"] == "ridge" else "")
         if "r_squared" in d:
             s += f". The indicators explain {d['r_squared']:.0%} of the outcome's variation (R-squared)"
         if "cr" in d:
