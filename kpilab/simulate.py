@@ -7,6 +7,10 @@ driver analysis) can be checked against the truth it should recover.
 
 Times are naive local timestamps (Asia/Shanghai wall clock, which has no
 daylight-saving changes), whole seconds; durations are seconds.
+``realism="messy"`` adds the defects of real exports (tz-aware Europe/London
+timestamps, missing talk times, duplicate rows, unknown abandon waits, e-mails
+in phone queues, negative durations, out-of-range survey codes), each listed in
+``truth["defects"]`` (format in :func:`simulate`).
 
 Mechanisms (all vectorised with numpy; the loops run over hours, days,
 months, generations of repeat contacts and queue pools, never over contacts):
@@ -91,7 +95,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kpilab._validation import Interval, check_params
+from kpilab._validation import Interval, Options, check_params
 from kpilab.errors import ParameterError
 
 __all__ = [
@@ -110,6 +114,10 @@ __all__ = [
 SIMULATOR_VERSION = "1.2.0"
 TABLE_NAMES = ("contacts", "surveys", "qa_reviews", "tickets", "agents", "exemptions")
 TIMEZONE = "Asia/Shanghai (naive local time)"
+REALISM = ("clean", "messy")
+MESSY_ZONE = "Europe/London"
+MESSY_TIMEZONE = (f"{MESSY_ZONE} (tz-aware; the simulated wall clock localised, so the UTC offset is +00:00 "
+                  "in winter and +01:00 in summer)")
 
 # ---------------------------------------------------------------------------
 # constants of the model (documented in truth.json under "mechanisms")
@@ -217,6 +225,7 @@ class SimParams:
     months: int = 12
     seed: int = 42
     start: str = "2025-01-01"
+    realism: str = "clean"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -249,6 +258,9 @@ class Simulation:
         lines = [f"kpilab simulation v{self.version}: {self.params.to_dict()}"]
         for name, df in self.tables.items():
             lines.append(f"  {name:<11} {len(df):>10,d} rows")
+        for d in self.truth.get("defects", []):
+            if d["count"] and d["rows"] is not None:
+                lines.append(f"  defect {d['kind']} {d['table']}.{d['column'] or '*'}: {d['count']:,d} rows")
         ev = self.truth["events"]
         lines.append(f"  recall {ev['recall']['start']} .. {ev['recall']['end']}")
         for h in ev["holiday_peaks"]:
@@ -260,7 +272,8 @@ class Simulation:
         return pd.DataFrame({"table": list(self.tables), "rows": [len(d) for d in self.tables.values()]})
 
 
-def check_simulation_params(agents: Any, months: Any, seed: Any, start: Any) -> pd.Timestamp:
+def check_simulation_params(agents: Any, months: Any, seed: Any, start: Any,
+                            realism: Any = "clean") -> pd.Timestamp:
     """Validate the parameters of :func:`simulate` early; return ``start`` as a Timestamp.
 
     Raises
@@ -268,14 +281,15 @@ def check_simulation_params(agents: Any, months: Any, seed: Any, start: Any) -> 
     ParameterError
         Naming the parameter, what it accepts and what it got: ``agents`` an integer
         >= 2, ``months`` an integer in [1, 36], ``seed`` an integer >= 0, ``start`` a
-        date string ``YYYY-MM-DD``.
+        date string ``YYYY-MM-DD``, ``realism`` ``"clean"`` or ``"messy"``.
     """
     check_params(
-        {"agents": agents, "months": months, "seed": seed},
+        {"agents": agents, "months": months, "seed": seed, "realism": realism},
         {
             "agents": Interval(2, None, integer=True),
             "months": Interval(1, 36, integer=True),
             "seed": Interval(0, None, integer=True),
+            "realism": Options(*REALISM),
         },
         caller="simulate",
     )
@@ -529,7 +543,8 @@ def _pick_agents(on_pool: np.ndarray, members: np.ndarray, cell: np.ndarray, u: 
     return members[cols[idx]]
 
 
-def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2025-01-01") -> Simulation:
+def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2025-01-01",
+             realism: str = "clean") -> Simulation:
     """Simulate a contact centre with planted truth.
 
     Parameters
@@ -543,6 +558,10 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
         from its own spawned child generator.
     start : str, default "2025-01-01"
         First day, ``YYYY-MM-DD``.
+    realism : {"clean", "messy"}, default "clean"
+        ``"messy"`` adds the defects of real exports to the clean tables of the same
+        seed (drawn from a separate generator, so nothing else changes) and lists
+        every one in ``truth["defects"]`` (see Notes).
 
     Returns
     -------
@@ -568,13 +587,61 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
     about 0.85. The queue uses Erlang C per hour [1]_ with lognormal service times and
     exponential patience [2]_.
 
+    **Correlation structure.** ``truth["correlation_structure"]`` states what a health
+    review should find across agents (values pooled over the months): ``groups`` of
+    related measures of one construct with the intended ``r_range`` of their pairwise
+    |r| (near-copy pairs excepted), the ``near_copies`` (|r| > 0.9, the only pairs that
+    exceed it), ``between_groups_max_r``, the ``noise`` indicators' largest |r| with the
+    outcome, the drivers' smallest r with it, and the ``method_effects`` (agent-level
+    draws, one per related indicator, recorded per agent in ``truth["agents"]``).
+
+    **Defects** (``realism="messy"``; ``[]`` when clean). ``truth["defects"]`` is a
+    list of entries, each with the keys, in this order:
+
+    * ``kind`` - ``missing_value`` (answered contacts with ``talk_s`` NULL),
+      ``negative_duration`` (``acw_s`` negated), ``abandon_wait_unknown`` (abandoned
+      contacts written with ``ended_at = arrived_at``, i.e. a 0 s wait: ``ended_at`` is
+      required, so the unknown wait cannot be NULL; ``detail.scheme`` says so),
+      ``mixed_channel_queue`` (e-mails logged in the pool's ``_phone`` queue),
+      ``out_of_range`` (surveys: ``csat`` coded 0, ``nps`` coded 99; ``detail.value``),
+      ``tz_aware`` (every timestamp of the table is ``datetime64[us, Europe/London]``: the
+      simulated wall clock localised, so periods fall on the same local days and the UTC
+      offset is +00:00 in winter, +01:00 in summer; ``detail.columns``, ``detail.zone``),
+      ``dst_nonexistent`` (a wall time in the spring-forward gap, moved on by
+      ``detail.shift_s``), ``dst_ambiguous`` (a wall time in the repeated autumn hour,
+      read as the summer-time occurrence), ``dst_elapsed`` (``column - detail.from_column``
+      as elapsed time differs from the wall-clock difference; ``detail.seconds`` =
+      elapsed - wall clock, parallel to ``ids``), ``duplicate_row`` (an exact copy
+      inserted right after its original: contacts repeat the ``contact_id``; QA reviews
+      have no id).
+    * ``table``, ``column`` - where (``column`` None for whole-row defects without an id).
+    * ``count`` - rows affected in the returned table (for ``duplicate_row``: the copies).
+    * ``id_column``, ``ids`` - the id of each affected row (``contact_id``, ``ticket_id``;
+      for QA reviews the reviewed ``contact_id``), None for bulk entries and exemptions.
+    * ``rows`` - 0-based positions of the affected rows in the returned table (the
+      copies for ``duplicate_row``; the first occurrence otherwise), None for bulk entries.
+    * ``where`` - for bulk entries (``tz_aware``, ``mixed_channel_queue``), the rows as a
+      pandas query (``"all rows"``, ``"channel == 'email'"``); None otherwise.
+    * ``expected_reason`` - the reason :func:`kpilab.schema.validate_table` (and the panel
+      engine) gives when it excludes the row (``"negative acw_s"``, ``"below 1 csat"``,
+      ``"nps above 10"``, ``"duplicate id"``), None when the row is valid as it stands.
+    * ``detail`` - kind-specific values (above); ``note`` - a sentence for people.
+
+    Every kind is always listed (``count`` may be 0, e.g. no daylight-saving switch in
+    the window). A row carries at most one of the row-level defects ``missing_value``,
+    ``negative_duration``, ``abandon_wait_unknown``, the survey codes, or
+    ``duplicate_row``; rows touched by a daylight-saving switch are never duplicated. So
+    the rows a panel excludes are exactly those with an ``expected_reason``, and the
+    messy tables equal the clean ones of the same seed except where an entry says.
+    Rates: :data:`DEFECT_RATES` of the eligible rows (at least one row each).
+
     References
     ----------
     .. [1] Gans, Koole and Mandelbaum (2003), *M&SOM* 5(2), 79-141.
     .. [2] Brown et al. (2005), *JASA* 100(469), 36-50.
     """
-    ts = check_simulation_params(agents, months, seed, start)
-    params = SimParams(int(agents), int(months), int(seed), str(ts.date()))
+    ts = check_simulation_params(agents, months, seed, start, realism)
+    params = SimParams(int(agents), int(months), int(seed), str(ts.date()), str(realism))
     root = np.random.default_rng(params.seed)
     rng = dict(zip(_COMPONENTS, root.spawn(len(_COMPONENTS)), strict=True))
 
@@ -821,6 +888,9 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
     truth = _truth(ag, cal, params, extra)
     for name in TABLE_NAMES:
         tables[name] = tables[name].reset_index(drop=True)
+    if params.realism == "messy":
+        tables, truth["defects"] = _messy(tables, rng["defects"])
+        truth["timezone"] = MESSY_TIMEZONE
     return Simulation(tables=tables, truth=truth, params=params,
                       row_counts={k: len(v) for k, v in tables.items()})
 
@@ -1048,6 +1118,191 @@ def _build_tables(C, ag, cal, params, rng, topic_names, queues):  # noqa: ANN001
     return tables, extra
 
 
+# ---------------------------------------------------------------------------
+# realism="messy": the defects of real exports, each recorded in truth.json
+# ---------------------------------------------------------------------------
+#: Share of the eligible rows given each defect (at least one row when any row is eligible).
+DEFECT_RATES = {
+    "missing_talk_time": 0.003,  # answered contacts: talk_s NULL
+    "negative_duration": 0.0005,  # answered contacts: acw_s negative
+    "abandon_wait_unknown": 0.05,  # abandoned contacts: ended_at = arrived_at
+    "duplicate_contact": 0.001,  # contacts: exact duplicate row
+    "csat_coded_0": 0.003,  # surveys: csat 0 ("no answer")
+    "nps_coded_99": 0.003,  # surveys with an nps: nps 99 ("no answer")
+    "duplicate_qa_review": 0.01,  # QA reviews: exact duplicate row
+}
+#: Durations the panel derives from two timestamps: (table, earlier, later).
+_DERIVED = (("contacts", "arrived_at", "answered_at"), ("contacts", "answered_at", "ended_at"),
+            ("contacts", "arrived_at", "ended_at"), ("tickets", "created_at", "first_reply_at"),
+            ("tickets", "created_at", "solved_at"))
+_ID_COLUMN = {"contacts": "contact_id", "surveys": "contact_id", "qa_reviews": "contact_id",
+              "tickets": "ticket_id", "exemptions": None}
+_TIME_COLUMNS = {"contacts": ("arrived_at", "answered_at", "ended_at"), "surveys": ("responded_at",),
+                 "qa_reviews": ("reviewed_at",), "tickets": ("created_at", "first_reply_at", "solved_at"),
+                 "exemptions": ("start", "end")}
+
+
+def _defect(kind: str, table: str, column: str | None, idx: np.ndarray | None, df: pd.DataFrame, *,
+            note: str, expected_reason: str | None = None, where: str | None = None,
+            count: int | None = None, **detail: Any) -> dict[str, Any]:
+    """One entry of truth.json ``defects``; ``idx`` are row positions in ``df`` (before duplication)."""
+    idc = _ID_COLUMN[table]
+    ids = None if idx is None or idc is None else df[idc].iloc[idx].tolist()
+    return {"kind": kind, "table": table, "column": column,
+            "count": int(len(idx)) if idx is not None else int(count or 0),
+            "id_column": idc if ids is not None else None, "ids": ids,
+            "rows": None if idx is None else np.asarray(idx, dtype=np.int64),  # made final in _messy
+            "where": where, "expected_reason": expected_reason, "detail": detail, "note": note}
+
+
+def _pick(rng: np.random.Generator, eligible: np.ndarray, rate: float) -> np.ndarray:
+    """Sorted positions: ``rate`` of the eligible rows (at least one when any), without replacement."""
+    pool = np.flatnonzero(eligible)
+    if not len(pool):
+        return pool
+    k = min(len(pool), max(1, int(round(rate * len(pool)))))
+    return np.sort(rng.choice(pool, size=k, replace=False))
+
+
+def _localise(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """``s`` (naive wall clock) as tz-aware :data:`MESSY_ZONE` time; positions moved or ambiguous.
+
+    A wall time in the spring-forward gap does not exist; it is moved on by one hour (the same
+    instant as the wall clock read with the winter offset). A wall time in the repeated autumn
+    hour is ambiguous; it is read as the first (summer-time) occurrence.
+    """
+    aware = s.dt.tz_localize(MESSY_ZONE, ambiguous=np.ones(len(s), dtype=bool), nonexistent=pd.Timedelta(hours=1))
+    probe = s.dt.tz_localize(MESSY_ZONE, ambiguous="NaT", nonexistent="NaT")
+    odd = np.flatnonzero((probe.isna() & s.notna()).to_numpy())
+    moved = (aware.iloc[odd].dt.tz_localize(None) != s.iloc[odd]).to_numpy()
+    return aware, odd[moved], odd[~moved]
+
+
+def _messy(tables: dict[str, pd.DataFrame], rng: np.random.Generator) -> tuple[dict[str, pd.DataFrame], list]:
+    """Apply the defects of real exports to clean tables; return the tables and the ``defects`` list.
+
+    Every defect is drawn from ``rng`` alone (the clean simulation is untouched), so the messy
+    tables equal the clean tables of the same seed except where an entry of the list says.
+    """
+    t = {k: v.copy() for k, v in tables.items()}
+    c, sv = t["contacts"], t["surveys"]
+    defects: list[dict[str, Any]] = []
+    answered = ~c["abandoned"].to_numpy()
+    used = np.zeros(len(c), dtype=bool)  # a contact row gets at most one row-level defect
+
+    # ---- contacts: values ---------------------------------------------------------------
+    miss = _pick(rng, answered & ~used, DEFECT_RATES["missing_talk_time"])
+    used[miss] = True
+    c.loc[miss, "talk_s"] = np.nan
+    defects.append(_defect("missing_value", "contacts", "talk_s", miss, c,
+                           note="answered contact whose talk time the switch did not record (talk_s NULL); "
+                                "valid under the schema (talk_s is nullable)"))
+    neg = _pick(rng, answered & ~used, DEFECT_RATES["negative_duration"])
+    used[neg] = True
+    c.loc[neg, "acw_s"] = -np.maximum(c["acw_s"].to_numpy()[neg], 1.0)
+    defects.append(_defect("negative_duration", "contacts", "acw_s", neg, c, expected_reason="negative acw_s",
+                           note="wrap-up time from a status log with skewed clocks: acw_s negated"))
+    unk = _pick(rng, ~answered & ~used, DEFECT_RATES["abandon_wait_unknown"])
+    used[unk] = True
+    c["ended_at"] = c["ended_at"].mask(pd.Series(np.isin(np.arange(len(c)), unk)), c["arrived_at"])
+    defects.append(_defect("abandon_wait_unknown", "contacts", "ended_at", unk, c,
+                           scheme="ended_at = arrived_at",
+                           note="abandoned contact whose wait the export did not know, written as ended_at = "
+                                "arrived_at (a 0 s wait, as the PwC call-centre export does); ended_at is a "
+                                "required column, so it cannot be NULL. Valid under the schema; the 0 s wait "
+                                "makes it a short abandon"))
+    email = (c["channel"] == "email").to_numpy()
+    c.loc[email, "queue"] = c.loc[email, "queue"].str.replace("_email", "_phone", regex=False)
+    defects.append(_defect("mixed_channel_queue", "contacts", "queue", None, c, where="channel == 'email'",
+                           count=int(email.sum()),  # recounted on the final table below
+                           note="e-mails (waits of minutes to hours) logged in the pool's phone queue "
+                                "(<pool>_phone), so a queue mixes phone and e-mail contacts; the channel "
+                                "column still tells them apart"))
+
+    # ---- surveys: out-of-range codes ------------------------------------------------------
+    s_used = np.zeros(len(sv), dtype=bool)
+    z = _pick(rng, sv["csat"].notna().to_numpy(), DEFECT_RATES["csat_coded_0"])
+    s_used[z] = True
+    sv.loc[z, "csat"] = 0.0
+    defects.append(_defect("out_of_range", "surveys", "csat", z, sv, expected_reason="below 1 csat", value=0,
+                           note="unanswered CSAT question coded 0 instead of NULL"))
+    n99 = _pick(rng, sv["nps"].notna().to_numpy() & ~s_used, DEFECT_RATES["nps_coded_99"])
+    sv.loc[n99, "nps"] = 99.0
+    defects.append(_defect("out_of_range", "surveys", "nps", n99, sv, expected_reason="nps above 10", value=99,
+                           note="unanswered recommend question coded 99 (SPSS-style missing code)"))
+
+    # ---- time zone: every timestamp tz-aware, wall clock kept --------------------------------
+    naive = {name: {col: t[name][col].copy() for col in cols} for name, cols in _TIME_COLUMNS.items()}
+    qa_odd = np.zeros(len(t["qa_reviews"]), dtype=bool)
+    for name, cols in _TIME_COLUMNS.items():
+        df = t[name]
+        odd_rows = np.zeros(len(df), dtype=bool)
+        entries = []
+        for col in cols:
+            aware, moved, ambiguous = _localise(df[col])
+            df[col] = aware
+            odd_rows[moved] = odd_rows[ambiguous] = True
+            entries.append(_defect("dst_nonexistent", name, col, moved, df, shift_s=3600,
+                                   note="wall time in the spring-forward gap (it does not exist in "
+                                        f"{MESSY_ZONE}); moved on by one hour"))
+            entries.append(_defect("dst_ambiguous", name, col, ambiguous, df,
+                                   note="wall time in the repeated autumn hour; read as the first "
+                                        "(summer-time) occurrence"))
+        defects.append(_defect("tz_aware", name, None, None, df, where="all rows", count=len(df),
+                               zone=MESSY_ZONE, columns=list(cols),
+                               note="timestamps are tz-aware local times (datetime64[us, Europe/London]): the "
+                                    "simulated wall clock, so periods fall on the same local days; the UTC "
+                                    "offset changes at the daylight-saving switches"))
+        defects.extend(entries)
+        if name == "contacts":
+            used |= odd_rows
+        elif name == "qa_reviews":
+            qa_odd = odd_rows
+    for name, early, late in _DERIVED:
+        df = t[name]
+        wall = (naive[name][late] - naive[name][early]).dt.total_seconds().to_numpy()
+        elapsed = (df[late] - df[early]).dt.total_seconds().to_numpy()
+        with np.errstate(invalid="ignore"):
+            idx = np.flatnonzero(~np.isnan(wall) & ~np.isnan(elapsed) & (elapsed != wall))
+        if name == "contacts":
+            used[idx] = True
+        defects.append(_defect("dst_elapsed", name, late, idx, df, from_column=early,
+                               seconds=(elapsed[idx] - wall[idx]).astype(int).tolist(),
+                               note=f"{late} - {early} as elapsed time differs from the wall-clock "
+                                    "difference (the interval spans a daylight-saving switch); seconds = "
+                                    "elapsed - wall clock, per id"))
+
+    # ---- exact duplicate rows (inserted right after the original, as overlapping export pages do) ----
+    dup_c = _pick(rng, ~used, DEFECT_RATES["duplicate_contact"])
+    dup_q = _pick(rng, ~qa_odd, DEFECT_RATES["duplicate_qa_review"])
+    moves = {}
+    for name, dup in (("contacts", dup_c), ("qa_reviews", dup_q)):
+        df = t[name]
+        times = np.ones(len(df), dtype=np.int64)
+        times[dup] = 2
+        t[name] = df.iloc[np.repeat(np.arange(len(df)), times)].reset_index(drop=True)
+        new_pos = np.cumsum(times) - times  # position of each original row in the new table
+        moves[name] = new_pos
+        defects.append(_defect("duplicate_row", name, _ID_COLUMN[name] if name == "contacts" else None,
+                               dup, df, expected_reason="duplicate id" if name == "contacts" else None,
+                               note=("exact copy of the row just above (same contact_id)" if name == "contacts"
+                                     else "exact copy of the review just above; the QA table has no id, so "
+                                          "the schema cannot flag it")))
+        defects[-1]["rows"] = new_pos[dup] + 1  # the copies
+    # ---- final row positions and bulk counts ------------------------------------------------------------
+    for d in defects:
+        if d["rows"] is not None:
+            rows = d["rows"]
+            if d["kind"] != "duplicate_row" and d["table"] in moves:
+                rows = moves[d["table"]][rows]
+            d["rows"] = [int(r) for r in rows]
+        if d["kind"] == "mixed_channel_queue":
+            d["count"] = int((t["contacts"]["channel"] == "email").sum())
+        if d["kind"] == "tz_aware":
+            d["count"] = len(t[d["table"]])
+    return t, defects
+
+
 INDICATOR_ROLES: dict[str, dict[str, Any]] = {
     "csat": {"role": "driver", "trait": "empathy",
              "note": "survey score from empathy, true resolution and wait; empathy has a direct effect on retention"},
@@ -1206,6 +1461,7 @@ def _truth(ag, cal, params, extra) -> dict[str, Any]:  # noqa: ANN001
     return {
         "simulator_version": SIMULATOR_VERSION,
         "params": params.to_dict(),
+        "realism": params.realism,
         "timezone": TIMEZONE,
         "outcome": "retention_rate",
         "betas": {**BETAS, **CONTACT_EFFECTS, "intercept": r6(extra["intercept"])},
@@ -1225,6 +1481,7 @@ def _truth(ag, cal, params, extra) -> dict[str, Any]:  # noqa: ANN001
         "mechanisms": _mechanisms(),
         "agents": agents,
         "summary": {k: (r6(v) if isinstance(v, float) else v) for k, v in extra.items() if k != "intercept"},
+        "defects": [],
     }
 
 

@@ -112,7 +112,7 @@ def test_manifest_records_params_counts_hashes(small, small_written):
     import hashlib
 
     man = json.loads((small_written / "manifest.json").read_text())
-    assert man["params"] == {**SMALL, "start": "2025-01-01"}
+    assert man["params"] == {**SMALL, "start": "2025-01-01", "realism": "clean"}
     assert man["tables"] == {k: len(v) for k, v in small.tables.items()}
     for name, info in man["files"].items():
         assert hashlib.sha256((small_written / name).read_bytes()).hexdigest() == info["sha256"]
@@ -170,7 +170,7 @@ def test_contacts_consistency(small):
 @pytest.mark.parametrize(
     "kwargs",
     [{"agents": 1}, {"agents": 2.5}, {"months": 0}, {"months": 37}, {"seed": -1}, {"start": "2025-13-01"},
-     {"start": "yesterday-ish"}],
+     {"start": "yesterday-ish"}, {"realism": "dirty"}, {"realism": None}],
 )
 def test_bad_parameters_raise(kwargs):
     with pytest.raises(ParameterError):
@@ -199,7 +199,8 @@ def test_cli_writes_and_reuses(tmp_path, capsys):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp folders left
 
 
-@pytest.mark.parametrize("bad", [["--agents", "1"], ["--months", "40"], ["--seed", "-2"], ["--start", "nope"]])
+@pytest.mark.parametrize("bad", [["--agents", "1"], ["--months", "40"], ["--seed", "-2"], ["--start", "nope"],
+                                 ["--realism", "raw"]])
 def test_cli_bad_parameters_exit_2(tmp_path, capsys, bad):
     assert main(["simulate", "--out", str(tmp_path / "x"), *bad]) == 2
     err = capsys.readouterr().err
