@@ -295,9 +295,13 @@ def _structure(avail: np.ndarray, weights: np.ndarray, pillar_of: np.ndarray, pi
         pillar_w = np.where(tot > 0, pw / tot, 0.0)
         coverage = np.where(tot[:, 0] > 0, aw.sum(axis=1) / tot[:, 0], np.nan)
     bad = weighted & ~pillar_ok
-    reason = np.array(["" if not b.any() else "insufficient_coverage:" + "+".join(p for p, x in zip(pillars, b,
-                                                                                                  strict=True) if x)
-                       for b in bad], dtype=object)
+    reason = np.full(len(bad), "", dtype=object)
+    rows = np.flatnonzero(bad.any(axis=1))
+    if rows.size:  # one label per distinct pattern of failing pillars
+        codes = bad[rows] @ (1 << np.arange(n_p))
+        for c in np.unique(codes):
+            label = "insufficient_coverage:" + "+".join(p for k, p in enumerate(pillars) if c >> k & 1)
+            reason[rows[codes == c]] = label
     effective = within * (pillar_w @ onehot.T)
     return _Structure(pillar_of, pillars, within, pillar_w, cov, pillar_ok, index_ok, coverage, reason, effective)
 
@@ -439,7 +443,7 @@ def _weight_matrix(weights: pd.Series | pd.DataFrame, codes: list[str], index: p
     if isinstance(weights, pd.Series):
         w = weights.astype(float)
         w.index = w.index.map(str)
-        frame = pd.DataFrame([w.to_numpy()] * len(index), index=index, columns=w.index)
+        frame = pd.DataFrame(np.broadcast_to(w.to_numpy(), (len(index), len(w))), index=index, columns=w.index)
     elif isinstance(weights, pd.DataFrame):
         frame = weights.astype(float).copy()
         frame.columns = frame.columns.map(str)

@@ -14,7 +14,13 @@ from kpilab.errors import DataError, ParameterError
 from kpilab.framework import Framework, load_framework
 from kpilab.scoring.aggregate import _aggregate_arrays, _structure, _weight_matrix, parse_methods
 from kpilab.scoring.grades import assign_tiers, exempt_periods, grade_index, grade_scores
-from kpilab.scoring.normalise import RELATIVE_METHODS, apply_normalisation, fit_normalisation, resolve_specs
+from kpilab.scoring.normalise import (
+    RELATIVE_METHODS,
+    apply_normalisation,
+    fit_normalisation,
+    linear_form,
+    resolve_specs,
+)
 from kpilab.scoring.result import SCORECARD_COLUMNS, TEAM_COLUMNS, ScoreResult
 from kpilab.scoring.uncertainty import cell_distributions, draw_scores, summarise_draws
 
@@ -29,10 +35,8 @@ class ScoringWarning(UserWarning):
 
 # ------------------------------------------------------------------ weights
 def _as_series(w: Any, framework: Framework, codes: list[str], label: str) -> tuple[pd.Series, str]:
-    from kpilab.weights.result import WeightResult
-
-    if isinstance(w, WeightResult):
-        return w.weights.astype(float), f"{label}{w.method}"
+    if hasattr(w, "weights") and hasattr(w, "method") and isinstance(w.weights, pd.Series):  # a WeightResult
+        return w.weights.astype(float), f"{label}{w.method}"  # (duck-typed: importing kpilab.weights is slow)
     if isinstance(w, pd.Series):
         s = w.astype(float)
         s.index = s.index.map(str)
@@ -117,12 +121,17 @@ def _read(panel: Any) -> pd.DataFrame:
     return read_panel(panel)
 
 
-def _wide(long: pd.DataFrame, col: str, index: pd.MultiIndex, codes: list[str]) -> np.ndarray:
-    if col not in long.columns:
-        return np.full((len(index), len(codes)), np.nan)
-    w = long.pivot(index=["unit_id", "period"], columns="indicator", values=col)
-    return w.reindex(index=index, columns=codes).to_numpy(dtype=float) if col != "flag" else \
-        w.reindex(index=index, columns=codes).to_numpy(dtype=object)
+def _scatter(long: pd.DataFrame, col: str, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Wide (unit-period x indicator) array of one long column (the panel's keys are unique)."""
+    if col == "flag":
+        out = np.full(shape, "", dtype=object)
+        if col in long.columns:
+            out[rows, cols] = long[col].fillna("").astype(str).to_numpy()
+        return out
+    out = np.full(shape, np.nan)
+    if col in long.columns:
+        out[rows, cols] = long[col].to_numpy(dtype=float)
+    return out
 
 
 # ---------------------------------------------------------------------- main
@@ -255,14 +264,16 @@ def score(
     long = long[long["indicator"].isin(codes)]
     index = pd.MultiIndex.from_frame(long[["unit_id", "period"]].drop_duplicates().sort_values(["unit_id", "period"]))
     n_units, n_ind = len(index), len(codes)
-    raw = {c: _wide(long, c, index, codes) for c in _WIDE_COLS}
-    flags = _wide(long, "flag", index, codes)
+    rows = index.get_indexer(pd.MultiIndex.from_frame(long[["unit_id", "period"]]))
+    cols = pd.Index(codes).get_indexer(long["indicator"])
+    raw = {c: _scatter(long, c, rows, cols, (len(index), len(codes))) for c in _WIDE_COLS}
+    flags = _scatter(long, "flag", rows, cols, (len(index), len(codes)))
     use_col = "value_shrunk" if (estimate == "value_shrunk" or (estimate == "auto" and "value_shrunk" in long)) \
         else "value"
     if use_col not in long.columns:
         raise DataError("estimate='value_shrunk' but the panel has no value_shrunk column (compute it with "
                         "shrinkage=True).")
-    shrunk = _wide(long, "value_shrunk", index, codes) if use_col == "value_shrunk" else None
+    shrunk = _scatter(long, "value_shrunk", rows, cols, raw["value"].shape) if use_col == "value_shrunk" else None
     values = np.where(np.isnan(shrunk), raw["value"], shrunk) if shrunk is not None else raw["value"]
     units = index.get_level_values("unit_id").astype(str).tolist()
     periods = index.get_level_values("period").astype(str).tolist()
@@ -294,7 +305,10 @@ def score(
     for w in per_role.values():  # explicit weights must name every scored indicator, and only those
         strict = w.attrs.get("kpilab_strict", True)
         _weight_matrix(w if strict else w.reindex(codes).fillna(0.0), codes, pd.RangeIndex(1))
-    W = np.vstack([per_role[r].reindex(codes).fillna(0.0).to_numpy(dtype=float) for r in row_role])
+    role_vec = {r: w.reindex(codes).fillna(0.0).to_numpy(dtype=float) for r, w in per_role.items()}
+    role_keys = list(role_vec)
+    W = np.vstack([role_vec[r] for r in role_keys])[[role_keys.index(r) for r in row_role]] if role_keys else \
+        np.zeros((0, n_ind))
     W = _weight_matrix(pd.DataFrame(W, columns=codes), codes, pd.RangeIndex(n_units))
 
     # normalisation specs, relief, bounds
@@ -383,10 +397,12 @@ def score(
             notices.append(f"no counts or interval for {', '.join(fixed_codes)} (some or all cells): held fixed "
                            "in the draws.")
 
-        def score_fn(v: np.ndarray) -> np.ndarray:
-            return _aggregate_arrays(normalise_values(v), st, methods)[1]
+        def normalise_column(j: int, v: np.ndarray) -> np.ndarray:
+            return apply_normalisation(v, specs[codes[j]], fitted[codes[j]])
 
-        idx_draws = draw_scores(dist, score_fn, draws=draws, seed=seed, progress=progress)
+        linear = [linear_form(specs[c], fitted[c]) for c in codes]
+        idx_draws = draw_scores(dist, normalise_column, st, methods, linear=linear, draws=draws, seed=seed,
+                                progress=progress)
         unc = summarise_draws(idx_draws, gmins, glabels, scores["grade"].to_numpy(), settled=settled)
     else:
         counts = {}

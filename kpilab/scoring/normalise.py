@@ -55,6 +55,7 @@ __all__ = [
     "resolve_specs",
     "fit_normalisation",
     "apply_normalisation",
+    "linear_form",
     "normalise",
 ]
 
@@ -594,6 +595,32 @@ def _apply(x: np.ndarray, spec: NormSpec, fitted: Mapping[str, Any]) -> np.ndarr
     if m == "goalposts":
         return goalposts(x, spec.floor, fitted.get("target", spec.target), d)  # type: ignore[arg-type]
     return threshold(x, fitted.get("target", spec.target), d)
+
+
+def linear_form(spec: NormSpec, fitted: Mapping[str, Any]) -> tuple[Any, Any, float, float] | None:
+    """``(a, b, lo, hi)`` with score = clip(a + b x, lo, hi) when the method is linear in x, else None.
+
+    minmax, zscore and goalposts are (capped) linear maps of the raw value;
+    the draws use this form to fuse normalisation with aggregation.
+    ``a``/``b`` are arrays when targets vary by row (target relief).
+    """
+    m, p, d = spec.method, spec.params, spec.direction
+    if d == "band" or m not in ("minmax", "zscore", "goalposts"):
+        return None
+    sign = -1.0 if d == "lower" else 1.0
+    if m == "minmax":
+        lo, hi = p.get("lower", 0.0), p.get("upper", 100.0)
+        k = (hi - lo) / (fitted["xmax"] - fitted["xmin"])
+        return lo - fitted["xmin"] * k, sign * k, min(lo, hi), max(lo, hi)
+    if m == "zscore":
+        mean = 0.0 if p.get("mean") is None else p["mean"]
+        sd = 1.0 if p.get("sd") is None else p["sd"]
+        k = sd / fitted["scale"]
+        return mean - fitted["loc"] * k, sign * k, -np.inf, np.inf
+    t = np.asarray(fitted.get("target", spec.target), dtype=float)
+    f = float(spec.floor)  # type: ignore[arg-type]
+    k = 100.0 / (t - f)
+    return -f * k, k, 0.0, 100.0
 
 
 def normalise(

@@ -167,65 +167,256 @@ def _proportion_scale(v: np.ndarray, k: np.ndarray, d: np.ndarray, n: np.ndarray
     return None
 
 
-def draw_values(dist: CellDistributions, z: np.ndarray, rng: np.random.Generator,
-                cols: slice | np.ndarray | None = None) -> np.ndarray:
-    """Values of ``len(z)`` draws, shape ``(D, U, I)``, from common normals ``z`` of shape ``(D, I)``."""
-    kind, centre = dist.kind, dist.centre
-    D = z.shape[0]
-    out = np.broadcast_to(centre, (D, *centre.shape)).copy()
-    normal = kind == "normal"
-    if normal.any():
-        out += np.where(normal, dist.se, 0.0)[None] * z[:, None, :]
-    beta = kind == "beta"
-    if beta.any():
-        a, b = np.where(beta, dist.a, 1.0), np.where(beta, dist.b, 1.0)
+@dataclass(frozen=True)
+class _Column:
+    """Precomputed draw recipe for one indicator column (dense over its units, NaN rows stay NaN).
+
+    ``dense`` is ``normal`` (value = centre + se z; se = 0 for fixed cells) or
+    ``beta`` (value = scale expit(m + sd (z + g (z^2 - 1)/6))); the rows of the
+    other kind are patched in afterwards (``patch_*``), and beta cells with a
+    shape below 1.5 are drawn exactly (``edge_*``).
+    """
+
+    dense: str
+    centre: np.ndarray
+    se: np.ndarray
+    half_m: np.ndarray  # m / 2, sd / 2: expit(x) = (1 + tanh(x / 2)) / 2 is cheaper than exp
+    half_sd: np.ndarray
+    g6: np.ndarray  # g / 6
+    half_scale: np.ndarray
+    patch: np.ndarray  # rows to overwrite with the other recipe
+    edge: np.ndarray
+    a_e: np.ndarray
+    b_e: np.ndarray
+    scale_e: np.ndarray
+
+
+def _columns(dist: CellDistributions) -> list[_Column]:
+    cols = []
+    for j in range(dist.kind.shape[1]):
+        k = dist.kind[:, j]
+        beta = k == "beta"
+        a, b = np.where(beta, dist.a[:, j], 2.0), np.where(beta, dist.b[:, j], 2.0)
         smooth = beta & (np.minimum(a, b) >= _LOGIT_MIN_SHAPE)
-        if smooth.any():
-            m = special.digamma(a) - special.digamma(b)
-            var = special.polygamma(1, a) + special.polygamma(1, b)
-            g = (special.polygamma(2, a) - special.polygamma(2, b)) / var**1.5
-            sd = np.sqrt(var)
-            h = (z * z - 1) / 6.0  # (D, n_ind)
-            q = z[:, None, :] + g[None] * h[:, None, :]
-            p = special.expit(m[None] + sd[None] * q)
-            out = np.where(smooth[None], dist.scale[None] * p, out)
-        edge = beta & ~smooth
-        if edge.any():
-            ui = np.argwhere(edge)
-            p = rng.beta(a[edge][None, :], b[edge][None, :], size=(D, len(ui)))
-            out[:, ui[:, 0], ui[:, 1]] = dist.scale[edge][None, :] * p
+        edge = np.flatnonzero(beta & ~smooth)
+        var = special.polygamma(1, a) + special.polygamma(1, b)
+        m = np.where(smooth, special.digamma(a) - special.digamma(b), np.nan)
+        g = (special.polygamma(2, a) - special.polygamma(2, b)) / var**1.5
+        se = np.where(k == "normal", dist.se[:, j], 0.0)
+        dense = "beta" if smooth.sum() > (~smooth & (k != "missing")).sum() else "normal"
+        patch = np.flatnonzero(~smooth & (k != "missing")) if dense == "beta" else np.flatnonzero(smooth)
+        miss = k == "missing"  # drawn as 0: their weight is 0 and the nominal pattern decides availability
+        m = np.where(miss, 0.0, m)
+        f32 = np.float32  # draws are float32: half the memory traffic; scores need ~6 significant digits
+        cols.append(_Column(dense=dense, centre=np.where(miss, 0.0, dist.centre[:, j]).astype(f32),
+                            se=se.astype(f32), half_m=(m / 2).astype(f32), half_sd=(np.sqrt(var) / 2).astype(f32),
+                            g6=(g / 6).astype(f32), half_scale=(np.where(miss, 0.0, dist.scale[:, j]) / 2).astype(f32),
+                            patch=patch, edge=edge, a_e=a[edge],
+                            b_e=b[edge], scale_e=dist.scale[edge, j]))
+    return cols
+
+
+def _beta_part(col: _Column, zc: np.ndarray, rows: Any = slice(None)) -> np.ndarray:
+    q = col.g6[rows][None, :] * (zc * zc - 1)
+    q += zc
+    q *= col.half_sd[rows][None, :]
+    q += col.half_m[rows][None, :]
+    np.tanh(q, out=q)
+    q += 1.0
+    q *= col.half_scale[rows][None, :]
+    return q
+
+
+def _normal_part(col: _Column, zc: np.ndarray, rows: Any = slice(None)) -> np.ndarray:
+    out = col.se[rows][None, :] * zc
+    out += col.centre[rows][None, :]
     return out
+
+
+def _draw_column(col: _Column, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Draws ``(D, U)`` of one column from its common normals ``z`` ``(D,)``."""
+    zc = z[:, None]
+    if col.dense == "beta":
+        out = _beta_part(col, zc)
+        if col.patch.size:
+            out[:, col.patch] = _normal_part(col, zc, col.patch)
+    else:
+        out = _normal_part(col, zc)
+        if col.patch.size:
+            out[:, col.patch] = _beta_part(col, zc, col.patch)
+    if col.edge.size:
+        out[:, col.edge] = col.scale_e[None, :] * rng.beta(col.a_e, col.b_e, size=(len(z), col.edge.size))
+    return out
+
+
+def draw_values(dist: CellDistributions, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Values of ``len(z)`` draws, shape ``(D, U, I)``, from common normals ``z`` of shape ``(D, I)``."""
+    cols = _columns(dist)
+    return np.stack([_draw_column(c, z[:, j], rng) for j, c in enumerate(cols)], axis=-1)
 
 
 def draw_scores(
     dist: CellDistributions,
-    score_fn: Callable[[np.ndarray], np.ndarray],
+    normalise_column: Callable[[int, np.ndarray], np.ndarray],
+    structure: Any,
+    methods: Mapping[str, str],
     *,
+    linear: list[tuple[Any, Any, float, float] | None] | None = None,
     draws: int = 1000,
     seed: int | None = 0,
-    max_cells: int = 4_000_000,
+    max_cells: int = 1_000_000,
+    threads: int = 2,
     progress: bool = True,
 ) -> np.ndarray:
-    """Index scores of ``draws`` simulated data sets, shape ``(draws, U)``.
+    r"""Index scores of ``draws`` simulated data sets, shape ``(draws, U)``.
 
-    ``score_fn`` maps values ``(d, U, I)`` to index scores ``(d, U)`` (normalise
-    with fixed bounds, then aggregate). Draws are processed in chunks of at most
-    ``max_cells`` values to bound memory; a tqdm bar shows progress.
+    Parameters
+    ----------
+    dist : CellDistributions
+    normalise_column : callable
+        ``(j, values (d, U)) -> scores (d, U)`` with the nominal bounds held fixed.
+    structure
+        The aggregation structure of the nominal data (weights, coverage) from
+        :mod:`kpilab.scoring.aggregate`; the missing-value pattern is the nominal one.
+    methods : mapping
+        ``{"pillar": ..., "index": ...}``.
+    linear : list, optional
+        Per column, ``(a, b, lo, hi)`` from :func:`kpilab.scoring.normalise.linear_form`
+        when its normalisation is a capped linear map (then fused with the
+        weighting), else None (``normalise_column`` is called).
+    draws, seed : int
+    max_cells : int
+        Values per array per chunk of draws (bounds memory: chunks of
+        ``max_cells // U`` draws).
+    threads : int
+        Indicator columns are drawn and scored in this many threads (numpy
+        releases the GIL).
+    progress : bool
+        tqdm progress bar.
+
+    Notes
+    -----
+    Arithmetic, geometric and harmonic pillar means are accumulated column by
+    column (:math:`\sum_i v_i f(s_i)`, :math:`f` = identity, log, reciprocal), so
+    the (draws x units x indicators) array is never built; the weighted median
+    builds it one pillar at a time.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm.auto import tqdm
 
-    rng = np.random.default_rng(seed)
+    from kpilab.scoring.aggregate import _combine
+
+    st = structure
+    cols = _columns(dist)
     n_units, n_ind = dist.centre.shape
-    chunk = max(1, min(draws, max_cells // max(1, n_units * n_ind)))
+    n_p = len(st.pillars)
+    linear = linear or [None] * n_ind
+    chunk = max(1, min(draws, max_cells // max(1, n_units)))
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
     out = np.empty((draws, n_units))
-    with tqdm(total=draws, desc="score draws", unit="draw", disable=not progress, leave=False) as bar:
-        for start in range(0, draws, chunk):
+    pm = methods["pillar"]
+    separable = pm in ("arithmetic", "geometric", "harmonic")
+    n_threads = max(1, min(threads, n_ind))
+    groups = [list(range(n_ind))[k::n_threads] for k in range(n_threads)]
+    fused = {}
+    for j in range(n_ind):  # score = clip(a + b x) and weight w folded: w a + w b x, clipped to [w lo, w hi]
+        if linear[j] is not None and pm == "arithmetic":
+            a, b, lo, hi = linear[j]
+            w = st.within[:, j]
+            a, b = np.broadcast_to(a, w.shape).astype(np.float64), np.broadcast_to(b, w.shape).astype(np.float64)
+            c = cols[j]
+            simple = c.dense == "normal" and not c.patch.size and not c.edge.size
+            f32 = np.float32
+            fused[j] = ((a + b * c.centre).astype(f32), (b * c.se).astype(f32), lo, hi, simple, a.astype(f32),
+                        b.astype(f32), w.astype(f32))
+
+    def work(col_ids: list[int], z: np.ndarray, chunk_no: int) -> tuple[np.ndarray | None, dict[int, np.ndarray]]:
+        d = z.shape[0]
+        acc = np.zeros((n_p, d, n_units), dtype=np.float32 if pm == "arithmetic" else np.float64) \
+            if separable else None
+        kept: dict[int, np.ndarray] = {}
+        for j in col_ids:
+            crng = np.random.default_rng([0 if seed is None else seed, chunk_no, j])
+            p = st.pillar_of[j]
+            if j in fused:
+                c0, c1, lo, hi, simple, a, b, w = fused[j]
+                if simple:  # a + b (centre + se z) in two passes
+                    f = c1[None, :] * z[:, j, None]
+                    f += c0[None, :]
+                else:
+                    f = _draw_column(cols[j], z[:, j], crng)
+                    f *= b[None, :]
+                    f += a[None, :]
+                if np.isfinite(lo) or np.isfinite(hi):
+                    np.clip(f, lo, hi, out=f)
+                f *= w[None, :]
+                acc[p] += f
+                continue
+            s = normalise_column(j, _draw_column(cols[j], z[:, j], crng))
+            w = st.within[:, j]
+            if not separable:
+                kept[j] = s
+                continue
+            used = w > 0
+            if pm == "arithmetic":
+                f = np.where(used[None, :], s, 0.0)
+            else:
+                if np.any(used[None, :] & ~(s > 0)):
+                    raise_zero(pm)
+                f = np.log(np.where(used[None, :], s, 1.0)) if pm == "geometric" else \
+                    1.0 / np.where(used[None, :], s, 1.0)
+            f *= w[None, :]
+            acc[p] += f
+        return acc, kept
+
+    idx_w = np.where(st.pillar_ok, st.pillar_w, 0.0)
+    with tqdm(total=draws, desc="score draws", unit="draw", disable=not progress, leave=False) as bar, \
+            ThreadPoolExecutor(max_workers=n_threads) as ex:
+        for chunk_no, start in enumerate(range(0, draws, chunk)):
             d = min(chunk, draws - start)
-            z = rng.standard_normal((d, n_ind))
-            vals = draw_values(dist, z, rng)
-            out[start:start + d] = score_fn(vals)
+            z = rng.standard_normal((d, n_ind), dtype=np.float32)
+            parts = [work(groups[0], z, chunk_no)] if n_threads == 1 else \
+                list(ex.map(lambda g, z=z, c=chunk_no: work(g, z, c), groups))
+            if separable:
+                acc = parts[0][0]
+                for part in parts[1:]:
+                    acc += part[0]
+                if pm == "geometric":
+                    np.exp(acc, out=acc)
+                elif pm == "harmonic":
+                    with np.errstate(divide="ignore"):
+                        np.reciprocal(acc, out=acc)
+                if methods["index"] == "arithmetic":
+                    index = np.zeros((d, n_units))
+                    for p in range(n_p):
+                        index += idx_w[None, :, p] * np.where(st.pillar_ok[None, :, p], acc[p], 0.0)
+                else:
+                    pil = np.where(st.pillar_ok, np.moveaxis(acc, 0, -1), np.nan)
+                    index = _combine(pil, np.broadcast_to(idx_w, pil.shape), methods["index"], None)
+            else:
+                kept = {j: s for part in parts for j, s in part[1].items()}
+                pil = np.empty((d, n_units, n_p))
+                for p in range(n_p):
+                    ids = np.flatnonzero(st.pillar_of == p)
+                    sp = np.stack([kept[j] for j in ids], axis=-1)
+                    pil[..., p] = _combine(sp, np.broadcast_to(st.within[:, ids], sp.shape), pm, None)
+                pil = np.where(st.pillar_ok, pil, np.nan)
+                index = _combine(pil, np.broadcast_to(idx_w, pil.shape), methods["index"], None)
+            out[start:start + d] = np.where(st.index_ok, index, np.nan)
             bar.update(d)
     return out
+
+
+def raise_zero(method: str) -> None:
+    """The geometric/harmonic refusal, for scores that reach zero in the draws."""
+    from kpilab.errors import ParameterError
+
+    raise ParameterError(
+        f"Aggregation method {method!r} needs strictly positive scores, but some simulated draws score zero or "
+        "less (e.g. capped goalposts or targets). Normalise to [1, 100] (normalise='minmax' with lower=1) or "
+        "use 'arithmetic'."
+    )
 
 
 def summarise_draws(
