@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "kpilab.commands.panel",
     "kpilab.commands.health",
     "kpilab.commands.weights",
+    "kpilab.commands.score",
     "kpilab.commands.run",
 ]
 

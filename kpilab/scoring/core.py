@@ -67,6 +67,12 @@ def role_weight_table(
     mapping = dict(role_map if role_map is not None else framework.role_weights)
     unmapped = sorted({r for r in roles if r not in mapping})
     notices = []
+    if unmapped == [""] and "default" not in mapping:
+        raise ParameterError(
+            "No roles known (no agents table with a 'role' column, or agents without a role) and the framework's "
+            "role_weights has no 'default' entry: pass the agents table (roles=, --agents), one weight set "
+            "(weights=, --weight-set), or add 'default' to role_weights."
+        )
     if unmapped and "default" not in mapping:
         raise ParameterError(
             f"Role(s) {', '.join(map(repr, unmapped))} have no weight set: add them to 'role_weights:' in the "
@@ -278,6 +284,8 @@ def score(
     units = index.get_level_values("unit_id").astype(str).tolist()
     periods = index.get_level_values("period").astype(str).tolist()
 
+    specs = resolve_specs(codes, normalise, framework=fw, overrides=overrides, params=normalise_params)
+
     # roles and weights
     rt = _roles_frame(roles, list(dict.fromkeys(units)))
     role_of = dict(zip(rt["unit_id"], rt["role"], strict=True))
@@ -311,8 +319,7 @@ def score(
         np.zeros((0, n_ind))
     W = _weight_matrix(pd.DataFrame(W, columns=codes), codes, pd.RangeIndex(n_units))
 
-    # normalisation specs, relief, bounds
-    specs = resolve_specs(codes, normalise, framework=fw, overrides=overrides, params=normalise_params)
+    # relief, bounds
     pillars = {c: (fw.indicator(c).pillar if c in fw.codes else "other") for c in codes}
     targets = np.full((n_units, n_ind), np.nan)
     relief = np.zeros((n_units, n_ind))
@@ -360,6 +367,17 @@ def score(
         return out
 
     S = normalise_values(values)
+    for j, c in enumerate(codes):  # a target or floor that nobody (or everybody) reaches says little
+        col = S[:, j][~np.isnan(S[:, j])]
+        if specs[c].method in ("goalposts", "target", "threshold") and col.size >= 10:
+            if np.mean(col <= 0) >= 0.9:
+                notices.append(f"{c}: {np.mean(col <= 0):.0%} of rows score 0 (median value "
+                               f"{np.nanmedian(values[:, j]):.4g} against target {specs[c].target:g}"
+                               + (f", floor {specs[c].floor:g}" if specs[c].floor is not None else "")
+                               + "); the target may not fit this centre.")
+            elif np.mean(col >= 100) >= 0.9:
+                notices.append(f"{c}: {np.mean(col >= 100):.0%} of rows score 100 (target {specs[c].target:g} is "
+                               "met almost everywhere and does not separate agents).")
     plist = list(dict.fromkeys(pillars[c] for c in codes))
     pillar_of = np.array([plist.index(pillars[c]) for c in codes])
     st = _structure(~np.isnan(S), W, pillar_of, plist, min_coverage)
