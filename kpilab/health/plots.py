@@ -37,7 +37,7 @@ def plot_relevance(review: HealthReview, ax: Any = None) -> Any:
     ax.axvline(0, color="black", lw=0.8)
     ax.set_yticks(ypos, d["indicator"])
     ax.set_xlim(-1, 1)
-    ax.set_xlabel(f"{review.method} correlation with {review.outcome} ({1 - review.alpha:.0%} interval)")
+    ax.set_xlabel(f"{review.method} correlation with {review.outcome} ({review.confidence:.0%} interval)")
     ax.set_title("Outcome relevance")
     handles = [plt.Line2D([], [], color=c, marker="o", lw=2, label=k) for k, c in DECISION_COLOURS.items()]
     ax.legend(handles=handles, loc="lower right", frameon=True)
