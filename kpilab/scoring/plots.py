@@ -1,0 +1,102 @@
+"""Figures of a :class:`~kpilab.scoring.ScoreResult` (matplotlib/seaborn; each returns the Figure)."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from kpilab.scoring.result import ScoreResult
+
+__all__ = ["plot_score_distribution", "plot_grade_mix", "plot_scorecard", "plot_tier_transitions",
+           "tier_transitions"]
+
+_PALETTE = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#7f0000"]
+
+
+def plot_score_distribution(res: ScoreResult, period: str | None = None) -> plt.Figure:
+    """Histogram of the index with the grade bands shaded (one period, default the latest)."""
+    s = res.scores
+    period = period or sorted(s["period"].unique())[-1]
+    x = s.loc[s["period"] == period, "index"].dropna()
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    lo = min(0.0, float(x.min()) if len(x) else 0.0)
+    mins = list(res.grade_mins)
+    bounds = [(min(lo, m) if k == len(mins) - 1 else m, 100.0 if k == 0 else mins[k - 1]) for k, m in enumerate(mins)]
+    for k, (g, (a, b)) in enumerate(zip(res.grade_labels, bounds, strict=True)):
+        ax.axvspan(a, b, color=_PALETTE[k % len(_PALETTE)], alpha=0.15, lw=0)
+        ax.text((a + b) / 2, 1.0, g, transform=ax.get_xaxis_transform(), ha="center", va="bottom")
+    sns.histplot(x, bins=30, ax=ax, color="#4c72b0")
+    ax.set_xlabel(f"score (index), {period}")
+    ax.set_ylabel("agents")
+    ax.set_xlim(lo, 100)
+    fig.tight_layout()
+    return fig
+
+
+def plot_grade_mix(res: ScoreResult, period: str | None = None) -> plt.Figure:
+    """Stacked bars: share of agents in each grade per team (as it is, no forced distribution)."""
+    t = res.grades_by_team
+    period = period or (sorted(t["period"].unique())[-1] if len(t) else None)
+    t = t[t["period"] == period]
+    wide = t.pivot(index="team", columns="grade", values="share").reindex(columns=list(res.grade_labels)).fillna(0)
+    fig, ax = plt.subplots(figsize=(8, 0.45 * max(3, len(wide)) + 1))
+    left = np.zeros(len(wide))
+    for k, g in enumerate(wide.columns):
+        ax.barh([str(i) or "(no team)" for i in wide.index], wide[g], left=left, color=_PALETTE[k % len(_PALETTE)],
+                label=g)
+        left += wide[g].to_numpy()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"share of agents, {period}")
+    ax.legend(ncol=len(wide.columns), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_scorecard(res: ScoreResult, unit_id: str, period: str | None = None) -> plt.Figure:
+    """One agent's scorecard: points lost per indicator, with the range from the indicator's interval."""
+    sc = res.agent_scorecard(unit_id, period)
+    sc = sc[sc["weight"] > 0]
+    hi = sc["weight"] * (100 - sc["score_low"])
+    lo = sc["weight"] * (100 - sc["score_high"])
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(sc) + 1.4))
+    y = np.arange(len(sc))[::-1]
+    ax.barh(y, sc["points_lost"], color="#d73027", alpha=0.8)
+    err = np.vstack([(sc["points_lost"] - lo).clip(lower=0).fillna(0), (hi - sc["points_lost"]).clip(lower=0).fillna(0)])
+    ax.errorbar(sc["points_lost"], y, xerr=err, fmt="none", ecolor="black", capsize=2, lw=1)
+    labels = [f"{r.indicator} ({r.value:.3g} vs {r.target:.3g})" if pd.notna(r.target) else f"{r.indicator} "
+              f"({r.value:.3g})" for r in sc.itertuples()]
+    ax.set_yticks(y, labels)
+    row = res.scores[(res.scores["unit_id"] == str(unit_id)) & (res.scores["period"] == sc["period"].iloc[0])].iloc[0]
+    band = "" if pd.isna(row["score_low"]) else f" [{row['score_low']:.1f}, {row['score_high']:.1f}]"
+    ax.set_title(f"{unit_id}, {sc['period'].iloc[0]}: score {row['index']:.1f}{band}, grade {row['grade']}, "
+                 f"tier {row['tier']}", fontsize=10)
+    ax.set_xlabel("points lost = weight x (100 - score); whiskers: the indicator's interval")
+    fig.tight_layout()
+    return fig
+
+
+def tier_transitions(res: ScoreResult) -> pd.DataFrame:
+    """Counts of tier at one period (rows) -> tier at the unit's next period (columns)."""
+    s = res.scores.sort_values(["unit_id", "period"])
+    s = s.assign(next_tier=s.groupby("unit_id")["tier"].shift(-1))
+    s = s[s["next_tier"].notna() & (s["tier"] != "") & (s["next_tier"] != "")]
+    order = [t for t in dict.fromkeys(res.scores["tier"]) if t]
+    tab = pd.crosstab(s["tier"], s["next_tier"]) if len(s) else pd.DataFrame()
+    return tab.reindex(index=order, columns=order).fillna(0).astype(int) if len(tab) else tab
+
+
+def plot_tier_transitions(res: ScoreResult) -> plt.Figure:
+    """Heat map of tier transitions between consecutive periods."""
+    tab = tier_transitions(res)
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    if tab.empty:
+        ax.text(0.5, 0.5, "one period only: no transitions", ha="center", va="center")
+        ax.set_axis_off()
+        return fig
+    sns.heatmap(tab, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax)
+    ax.set_xlabel("tier in the next period")
+    ax.set_ylabel("tier")
+    fig.tight_layout()
+    return fig
