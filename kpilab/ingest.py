@@ -734,7 +734,7 @@ class _Normaliser:
 
     # ------------------------------------------------------------------ helpers
     def _types(self, view: str) -> dict[str, str]:
-        return dict(self.con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {view})").fetchall())
+        return dict(self.con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {view})").fetchall())
 
     def _where(self, col: str) -> str:
         if self.label.lower().startswith(("table ", "the ")):
@@ -743,20 +743,51 @@ class _Normaliser:
             self.name + ".") else "")
 
     def _refuse(self, view: str, col: str, raw: str, cond: str, what: str, todo: str) -> None:
+        """Raise naming the values of ``col`` meeting ``cond`` (deferred to one scan while ``self.defer``)."""
+        if cond == "FALSE":
+            return
+        if getattr(self, "defer", False):
+            self.pending.append((view, col, raw, cond, what, todo))
+            return
         n, k = self.con.execute(f"SELECT COUNT(*), COUNT(DISTINCT {raw}) FROM {view} WHERE {cond}").fetchone()
         if not n:
             return
         ex = self.con.execute(
-            f"SELECT CAST({raw} AS VARCHAR) AS v, COUNT(*) AS n, list(_row ORDER BY _row)[1:3] AS r "
-            f"FROM {view} WHERE {cond} GROUP BY 1 ORDER BY min(_row) LIMIT 3").fetchall()
+            f"SELECT CAST({raw} AS VARCHAR) AS v, COUNT(*) AS n FROM {view} WHERE {cond} GROUP BY 1 "
+            f"ORDER BY min(_row) LIMIT 3").fetchall()
         first = self.con.execute(f"SELECT list(_row ORDER BY _row)[1:5] FROM {view} WHERE {cond}").fetchone()[0]
-        shown = "; ".join(f"{v!r} ({c} time{'s' if c > 1 else ''})" for v, c, _ in ex)
+        shown = "; ".join(f"{v!r} ({c} time{'s' if c > 1 else ''})" for v, c in ex)
         kind = next((c.kind for c in self.spec.columns if c.name == col), None)
+        more = f" and {k - len(ex)} other value(s)" if k > len(ex) else ""
         raise SchemaError(
-            f"{self._where(col)}" + (f" must hold {kind} values" if kind else "") + f": {n} value(s) {what}: {shown}" + (f" and {k - len(ex)} other value(s)"
-                                                                    if k > len(ex) else "")
-            + f"; first {self.row_word}s {', '.join(map(str, first))}. {todo}",
+            f"{self._where(col)}" + (f" must hold {kind} values" if kind else "") + f": {n} value(s) {what}: "
+            f"{shown}{more}; first {self.row_word}s {', '.join(map(str, first))}. {todo}",
             table=self.name, column=col, n_rows=int(n), example_ids=first)
+
+    def report_bad_values(self) -> None:
+        """After a scan stopped on a bad value: find the first failing check and raise naming its values."""
+        pending = self.pending
+        counts = self.con.execute("SELECT " + ", ".join(f"COUNT(*) FILTER (WHERE {p[3]})" for p in pending)
+                                  + " FROM _src").fetchone()
+        for p, n in zip(pending, counts, strict=True):
+            if n:
+                col = p[1]
+                if col in self.time_text:  # a better message when values are written several ways
+                    self._time_expr(col, self.types[col], {}, full=True)
+                self._refuse(*p)
+        raise SchemaError(f"{self.label}: a value could not be read; please report this.",  # pragma: no cover
+                          table=self.name)
+
+    def scan(self, sql: str) -> Any:
+        """Run ``sql`` over the typed view; a guarded bad value is reported by :meth:`report_bad_values`."""
+        import duckdb
+
+        try:
+            return self.con.execute(sql)
+        except duckdb.Error as exc:
+            if "kpilab-bad-value" in str(exc):
+                self.report_bad_values()
+            raise
 
     # ------------------------------------------------------------------ 1. mapping
     def project(self) -> None:
@@ -822,7 +853,7 @@ class _Normaliser:
         self.factors = {c: _DURATION_UNITS[u] for c, u in (m.durations.items() if m else []) if u != "hh:mm:ss"}
 
     # ------------------------------------------------------------------ 2. types
-    def _time_expr(self, col: str, t: str, resolved: dict[str, bool]) -> tuple[str, str, bool]:
+    def _time_expr(self, col: str, t: str, resolved: dict[str, bool], full: bool = False) -> tuple[str, str, bool]:
         """(expression, bad-value condition, aware) for a text timestamp column.
 
         The values' *shapes* (digits replaced by 9) say how they are written; each shape maps to one
@@ -837,8 +868,11 @@ class _Normaliser:
             self._refuse("_src", col, _ident(col), f"{v} IS NOT NULL AND {e} IS NULL",
                          f"do not match timestamps.format {fmt!r}", f"Fix them or timestamps.format in {self.hint}.")
             return e, "FALSE", aware
+        # shapes from a sample (every value is checked against the chosen parse in one later scan;
+        # a value that fails it brings this back with full=True, for the message)
+        src = "_src" if full else f"(SELECT {_ident(col)}, _row FROM _src LIMIT 200000)"
         shapes = self.con.execute(
-            f"SELECT translate({v}, '0123456789', '9999999999') AS s, COUNT(*), min({v}) FROM _src "
+            f"SELECT translate({v}, '0123456789', '9999999999') AS s, COUNT(*), min({v}) FROM {src} "
             f"WHERE {v} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 200").fetchall()
         if not shapes:
             return "CAST(NULL AS TIMESTAMP)", "FALSE", False
@@ -917,7 +951,9 @@ class _Normaliser:
         """``_src`` -> ``_typed``: canonical types; values that do not parse are refused."""
         types = self._types("_src")
         self.changed = False
-        sel: list[str] = []
+        self.defer, self.pending = True, []
+        self.time_text = {c for c, t in types.items() if _is_text(t)}
+        blank_checks: list[str] = []
         resolved: dict[str, bool] = {}
         self.aware: dict[str, bool] = {}
         self.time_cols: list[str] = []
@@ -935,8 +971,7 @@ class _Normaliser:
             if kind == STR:
                 if _is_text(t):
                     e = f"CASE WHEN trim({x}) = '' THEN NULL ELSE {x} END"
-                    self.changed |= bool(self.con.execute(
-                        f"SELECT COUNT(*) FROM _src WHERE trim({x}) = ''").fetchone()[0])
+                    blank_checks.append(f"bool_or(trim({x}) = '')")
                 elif t in ("DOUBLE", "FLOAT") or t.startswith("DECIMAL"):
                     e = (f"CASE WHEN {x} = floor({x}) AND abs({x}) < 1e15 THEN CAST(CAST({x} AS BIGINT) AS VARCHAR) "
                          f"ELSE CAST({x} AS VARCHAR) END")
@@ -1014,6 +1049,17 @@ class _Normaliser:
                     self.changed = True
                 self.aware[col] = aware
             exprs[col] = e
+        # every value check rides along the one scan that types (and writes) the table: a failing value
+        # stops it with a marker error, and only then do the slower scans run to name the values
+        self.defer = False
+        self.types = types
+        guards: dict[str, list[str]] = {}
+        for p in self.pending:
+            guards.setdefault(p[1], []).append(f"({p[3]})")
+        for col, conds in guards.items():
+            exprs[col] = f"CASE WHEN {' OR '.join(conds)} THEN error('kpilab-bad-value') ELSE {exprs[col]} END"
+        if blank_checks and not self.changed:
+            self.changed = any(self.con.execute(f"SELECT {', '.join(blank_checks)} FROM _src").fetchone())
         sel = [f"{exprs[c]} AS {_ident(c)}" for c in types if c != "_row"]
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW _typed AS SELECT {', '.join(sel + ['_row'])} FROM _src")
 
@@ -1038,7 +1084,7 @@ class _Normaliser:
                 else:
                     base = main if main in tcols else tcols[0]
                     b = _ident(base)
-                    q = self.con.execute(f"SELECT quantile_disc(epoch({b}), [0.25, 0.75]) FROM _typed "
+                    q = self.scan(f"SELECT quantile_disc(epoch({b}), [0.25, 0.75]) FROM _typed "
                                          f"WHERE {b} IS NOT NULL AND NOT {sentinel(b)}").fetchone()[0]
                     if q:
                         lo, hi = (pd.Timestamp(v, unit="s") for v in q)
@@ -1047,7 +1093,7 @@ class _Normaliser:
                         how = (f"the plausible window {window[0].date()} to {window[1].date()} (the middle half of "
                                f"{base}, widened by {margin.days} days each side; set timestamps.plausible in "
                                f"{self.hint} to change it)")
-            counts = self.con.execute(
+            counts = self.scan(
                 "SELECT " + ", ".join(
                     f"COUNT(*) FILTER (WHERE {sentinel(_ident(c))}), "
                     + (f"COUNT(*) FILTER (WHERE NOT {sentinel(_ident(c))} AND ({self._outside(c, window)})), "
@@ -1076,7 +1122,7 @@ class _Normaliser:
             if c not in final or c in (self.m.normalise_ids if self.m else ()):
                 continue
             x = _ident(c)
-            rows = self.con.execute(
+            rows = self.scan(
                 f"SELECT k, list(DISTINCT v ORDER BY v) FROM (SELECT lower(trim({x})) AS k, {x} AS v FROM _typed "
                 f"WHERE {x} IS NOT NULL GROUP BY ALL) GROUP BY k HAVING COUNT(*) > 1 ORDER BY k").fetchall()
             if rows:
@@ -1089,14 +1135,14 @@ class _Normaliser:
         for c in (self.m.normalise_ids if self.m else ()):
             if c in final:
                 n = self.con.execute(f"SELECT COUNT(DISTINCT {_ident(c)}) FROM _src").fetchone()[0]
-                k = self.con.execute(f"SELECT COUNT(DISTINCT {_ident(c)}) FROM _typed").fetchone()[0]
+                k = self.scan(f"SELECT COUNT(DISTINCT {_ident(c)}) FROM _typed").fetchone()[0]
                 if n != k:
                     self.notices.append(f"{self.label}: normalise_ids merged {n:,} distinct {c} values into {k:,} "
                                         "(trimmed, lower-cased).")
         sel = [f"{e} AS {_ident(c)}" for c, e in final.items()]
         if reasons:
             sel.append(f"CASE {' '.join(reasons)} END AS _ingest_reason")
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW _out AS SELECT {', '.join(sel)} FROM _typed ORDER BY _row")
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW _out AS SELECT {', '.join(sel + ['_row'])} FROM _typed")
         if reasons:
             for r, n in self.con.execute("SELECT _ingest_reason, COUNT(*) FROM _out WHERE _ingest_reason IS NOT NULL "
                                          "GROUP BY 1 ORDER BY 1").fetchall():
@@ -1116,27 +1162,17 @@ class _Normaliser:
         return f"({x} < CAST({_q(lo + suffix)} AS {ty}) OR {x} >= CAST({_q(hi + suffix)} AS {ty}))"
 
     # ------------------------------------------------------------------ 4. write
-    def write(self, out: Path) -> tuple[int, list[str], str | None]:
-        """Stream ``_out`` into ``out`` (Parquet); returns (rows, columns, time zone)."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+    def write(self, view: str, out: Path) -> tuple[int, list[str], str | None]:
+        """Write ``view`` (without ``_row``) to ``out`` (Parquet, DuckDB's parallel writer, row order kept).
 
+        Returns (rows, columns, time zone of the aware columns: the mapping's, else UTC).
+        """
+        self.scan(f"COPY (SELECT * EXCLUDE (_row) FROM {view}) TO {_q(str(out))} (FORMAT parquet, COMPRESSION snappy)")
+        n = self.con.execute(f"SELECT COUNT(*) FROM read_parquet({_q(str(out))})").fetchone()[0]
+        cols = [c for c in self._types(f"read_parquet({_q(str(out))})")]
         tz = (self.m.timezone if self.m is not None and self.m.timezone else "UTC") if any(
             self.aware.get(c) for c in self.time_cols) else None
-        reader = self.con.sql("SELECT * FROM _out").to_arrow_reader(1 << 17)
-        schema = reader.schema
-        fields = []
-        for f in schema:
-            if pa.types.is_timestamp(f.type):
-                f = f.with_type(pa.timestamp("us", tz=tz if f.type.tz else None))
-            fields.append(f)
-        target = pa.schema(fields)
-        n = 0
-        with pq.ParquetWriter(out, target, compression="snappy") as writer:
-            for batch in reader:
-                writer.write_batch(batch.cast(target) if batch.schema != target else batch)
-                n += batch.num_rows
-        return n, list(target.names), tz
+        return int(n), cols, tz
 
 
 def _connect() -> Any:
@@ -1262,18 +1298,32 @@ def _empty(name: str, label: str, notices: list[str]) -> LoadedTable:
 
 def _run(con: Any, name: str, label: str, mapping: ColumnMapping | None, plausible: Any, hint: str, out: Path,
          original: Path | None = None, keep: pd.DataFrame | None = None) -> LoadedTable:
+    """Map, type, check and write one table; a source that needs no change is passed through as it is."""
     norm = _Normaliser(con, name, label, mapping, hint)
     norm.project()
     norm.typed()
+    typed_changed = norm.changed or mapping is not None or (original is None and keep is None)
+    typed_path = out.with_name(out.stem + ".typed.parquet")
+    if typed_changed:  # type once; the checks then scan typed columns
+        norm.write("_typed", typed_path)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW _typed AS SELECT * EXCLUDE (file_row_number), "
+                    f"CAST(file_row_number + 1 AS BIGINT) AS _row FROM read_parquet({_q(str(typed_path))}, "
+                    "file_row_number=true)")
+    norm.changed = False
     norm.checked(plausible)
-    if not norm.changed and mapping is None and (original is not None or keep is not None):
+    if not norm.changed and not typed_changed:
         n = con.execute("SELECT COUNT(*) FROM _in").fetchone()[0]
         cols = [c for c in norm._types("_in") if c != "_row"]
-        tz = "UTC" if any(norm.aware.get(c) for c in norm.time_cols) else None
-        if keep is not None:
-            tz = _frame_tz(keep, name)
+        tz = _frame_tz(keep, name) if keep is not None else (
+            "UTC" if any(norm.aware.get(c) for c in norm.time_cols) else None)
         return LoadedTable(name, label, int(n), cols, tz, notices=norm.notices, path=original, frame=keep)
-    n, cols, tz = norm.write(out)
+    if not norm.changed:
+        n = con.execute(f"SELECT COUNT(*) FROM read_parquet({_q(str(typed_path))})").fetchone()[0]
+        cols = list(norm._types(f"read_parquet({_q(str(typed_path))})"))
+        tz = (mapping.timezone if mapping is not None and mapping.timezone else "UTC") if any(
+            norm.aware.get(c) for c in norm.time_cols) else None
+        return LoadedTable(name, label, int(n), cols, tz, notices=norm.notices, path=typed_path)
+    n, cols, tz = norm.write("_out", out)
     return LoadedTable(name, label, n, cols, tz, notices=norm.notices, path=out, excluded=norm.excluded)
 
 
