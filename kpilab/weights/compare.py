@@ -321,16 +321,24 @@ def compare_weight_sets(
                             movers=movers, reference=reference, top_n=k, min_units=min_units)
 
 
-def unit_means(X: pd.DataFrame, level: str = "unit_id") -> pd.DataFrame:
-    """One row per unit: the mean of each indicator over the unit's rows (periods), NaNs skipped.
+def unit_means(X: pd.DataFrame, index_level: str = "unit_id") -> pd.DataFrame:
+    """One row per unit: the plain mean of each indicator over the unit's rows (periods), NaNs skipped.
 
-    Weights are usually calibrated on unit x period rows; agents are ranked on their average.
-    A frame without a ``unit_id`` index level is returned unchanged.
+    .. deprecated::
+        Averaging the periods' rates is not how the kit pools periods (ratios come from summed
+        counts). Use :func:`kpilab.panel.pool_periods` on the panel, or
+        ``weights_matrix(..., unit_of_analysis="unit")``; this warns and stays only for old code.
+
+    A frame without an ``index_level`` index level is returned unchanged.
     """
+    import warnings
+
+    warnings.warn("unit_means averages rates over periods; use kpilab.panel.pool_periods (counts summed) or "
+                  "weights_matrix(..., unit_of_analysis='unit').", DeprecationWarning, stacklevel=2)
     names = list(X.index.names)
-    if level not in names:
+    if index_level not in names:
         return X
-    return X.groupby(level=level).mean()
+    return X.groupby(level=index_level).mean()
 
 
 def describe_weights(results: Mapping[str, WeightResult], n_top: int = 2) -> list[str]:
