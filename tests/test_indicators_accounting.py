@@ -140,7 +140,7 @@ def test_missing_column_is_a_schema_error():
 def test_wrong_type_is_a_schema_error():
     c = clean_contacts()
     c["talk_s"] = ["long"] * len(c)
-    with pytest.raises(SchemaError, match=r"'talk_s'.*(must hold float|not numbers)"):
+    with pytest.raises(SchemaError, match=r"'talk_s'"):  # the message names the column (wording: kpilab.ingest)
         compute_panel({"contacts": c})
 
 

@@ -65,6 +65,13 @@ def test_abandons_with_unknown_wait_are_never_short():
     assert (awt["n"], awt["value"]) == (8, pytest.approx((60 + 3 + 40) / 8))
     assert indicator_excluded(r.accounting) == {("average_wait_time", "unknown wait"): 2}
     assert r.accounting.loc[r.accounting["kind"] == "used", "rows"].item() == 10  # no row lost
+    # an export that writes the arrival time as the moment of abandonment (a 0 s wait) does not know it either
+    df0 = df.copy()
+    df0.loc[8:, "ended_at"] = df0.loc[8:, "arrived_at"]
+    r0 = compute_panel({"contacts": df0}, unit="centre", indicators=["abandon_rate", "average_wait_time"])
+    assert (cell(r0, "abandon_rate")["numerator"], cell(r0, "abandon_rate")["denominator"]) == (3, 9)
+    assert indicator_excluded(r0.accounting) == {("average_wait_time", "unknown wait"): 2}
+    assert any("2 abandoned contact(s) have no recorded wait" in n for n in r0.notices)
     # an answered contact without ended_at is still a schema error
     df.loc[0, "ended_at"] = pd.NaT
     r2 = compute_panel({"contacts": df}, unit="centre", indicators=["asa"])

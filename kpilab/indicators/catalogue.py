@@ -55,8 +55,9 @@ Columns of the prepared views (besides the canonical ones, see
 :mod:`kpilab.schema`):
 
 * contacts: ``answered`` (NOT abandoned), ``wait_s`` (answered_at - arrived_at,
-  or ended_at - arrived_at when abandoned; NULL when an abandon's ended_at is
-  unknown), ``handle_s`` (talk + hold + acw; NULL when talk_s is missing,
+  or ended_at - arrived_at when abandoned; NULL -- unknown, never a short
+  abandon -- when an abandon's ended_at is missing or equals arrived_at, the way
+  exports without a moment of abandonment write it), ``handle_s`` (talk + hold + acw; NULL when talk_s is missing,
   a missing hold/acw counts 0), ``channel_cost`` (framework.costs), ``next_gap_s`` /
   ``prev_gap_s`` (seconds to the same customer's next / since the previous
   contact), ``next_gap_topic_s`` / ``prev_gap_topic_s`` (same customer and topic),

@@ -353,6 +353,7 @@ class _Engine:
         self.windows: list[dict[str, Any]] = []
         self.relax = False
         self.span: tuple[float, float] | None = None
+        self.wait_unknown = 0
 
     # ------------------------------------------------------------------ raw + base views
     def _register_raw(self, s: _Source) -> None:
@@ -510,7 +511,9 @@ class _Engine:
         t = self._local("contacts", "c.arrived_at")
         derived = [
             "NOT COALESCE(c.abandoned, FALSE) AS answered",
-            "CASE WHEN COALESCE(c.abandoned, FALSE) THEN epoch(c.ended_at) - epoch(c.arrived_at) "
+            # an abandon's wait is unknown (NULL, never a short abandon) when the export has no moment of
+            # abandonment: ended_at missing, or written as the arrival time (a 0 s wait, as the PwC export does)
+            "CASE WHEN COALESCE(c.abandoned, FALSE) THEN NULLIF(epoch(c.ended_at) - epoch(c.arrived_at), 0) "
             "ELSE epoch(c.answered_at) - epoch(c.arrived_at) END AS wait_s",
             # a missing talk time makes handle time unknown (AHT, cost exclude the contact); a missing
             # hold or ACW counts 0 (logs often leave them empty when there was none)
@@ -703,6 +706,9 @@ class _Engine:
         aggs = ["COUNT(*) AS _rows", "COUNT(*) FILTER (WHERE _ok) AS _rows_ok",
                 "COUNT(*) FILTER (WHERE _ok AND _relax) AS _rows_relax",
                 f"COUNT(*) FILTER (WHERE _ok AND {self._unknown(table)}) AS _rows_unknown"]
+        if table == "contacts" and any("wait_s" in _words(d.where) | _words(d.condition) | _words(d.value)
+                                       for d in defs):
+            aggs.append("COUNT(*) FILTER (WHERE _ok AND abandoned AND wait_s IS NULL) AS _rows_wait_unknown")
         for d in defs:
             aggs += self._aggs(d, self.relax)
         gcols = ["_period", *keys, "_reason"]
@@ -738,6 +744,8 @@ class _Engine:
         first = (res[f"_g_{keys[0]}"] == 0) if keys else pd.Series(True, index=res.index)
         acct = res.loc[first, ["_reason", "_rows", "_rows_relax", "_rows_unknown"]]
         cells = res[res["_reason"].isna()]
+        if "_rows_wait_unknown" in cells.columns:
+            self.wait_unknown = int(cells.loc[first[cells.index], "_rows_wait_unknown"].fillna(0).sum())
         excluded = []
         for d in defs:
             for i, (_cond, reason) in enumerate(_exclusions(d)):
@@ -1113,6 +1121,10 @@ def compute_panel(
                 notices.append(f"{table}: {unknown:,} used row(s) name an agent_id absent from the agents table "
                                "(no team/role/site for them).")
             flagged[table] = int(acct_counts[table]["_rows_relax"].sum())
+        if eng.wait_unknown:
+            notices.append(f"contacts: {eng.wait_unknown:,} abandoned contact(s) have no recorded wait (ended_at "
+                           "missing or equal to arrived_at): their wait is unknown, never a short abandon; they "
+                           "count in abandonment and service level, not in wait averages ('unknown wait').")
         agent_team = (eng.con.execute("SELECT agent_id, team FROM _agents_ok").df().drop_duplicates("agent_id")
                       .set_index("agent_id")["team"]) if shrinkage else None
     finally:
