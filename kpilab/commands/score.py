@@ -6,9 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-import pandas as pd
-
-from kpilab.errors import DataError, ParameterError
+from kpilab.errors import ParameterError
 from kpilab.framework import load_framework
 
 NAME = "score"
@@ -49,29 +47,14 @@ def _aggregate(text: str) -> str | dict[str, str]:
     return out
 
 
-def _weights(path: str, column: str | None) -> pd.Series:
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"Weights file {p} does not exist.")
-    df = pd.read_parquet(p) if p.suffix.lower() == ".parquet" else pd.read_csv(p)
-    if "indicator" not in df.columns:
-        raise DataError(f"Weights file {p} needs an 'indicator' column (it has {', '.join(df.columns)}).")
-    col = column or ("weight" if "weight" in df.columns else None)
-    if col is None or col not in df.columns:
-        sets = [c for c in df.columns if c not in ("indicator", "pillar") and pd.api.types.is_numeric_dtype(df[c])]
-        raise ParameterError(f"Weights file {p} has several weight columns; pick one with --weights-column "
-                             f"({', '.join(sets)}).")
-    return df.set_index("indicator")[col].astype(float).rename(col)
-
-
 def run(args: argparse.Namespace) -> int:
     from kpilab.panel import write_table
-    from kpilab.scoring import score
+    from kpilab.scoring import read_weights, score
 
     fw = load_framework(args.framework)
     weights = None
     if args.weights:
-        weights = _weights(args.weights, args.weights_column)
+        weights = read_weights(args.weights, args.weights_column)
     elif args.weight_set:
         weights = args.weight_set
     res = score(

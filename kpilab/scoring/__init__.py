@@ -23,7 +23,7 @@ from kpilab.scoring.aggregate import (
     weighted_harmonic,
     weighted_median,
 )
-from kpilab.scoring.core import ScoringWarning, role_weight_table, score
+from kpilab.scoring.core import ScoringWarning, read_weights, role_weight_table, score
 from kpilab.scoring.grades import assign_tiers, exempt_periods, grade_scores, period_bounds
 from kpilab.scoring.normalise import (
     METHODS,
@@ -64,6 +64,7 @@ __all__ = [
     "percentile",
     "period_bounds",
     "rank",
+    "read_weights",
     "resolve_specs",
     "role_weight_table",
     "score",

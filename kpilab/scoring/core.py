@@ -24,7 +24,7 @@ from kpilab.scoring.normalise import (
 from kpilab.scoring.result import SCORECARD_COLUMNS, TEAM_COLUMNS, ScoreResult
 from kpilab.scoring.uncertainty import cell_distributions, draw_scores, summarise_draws
 
-__all__ = ["score", "role_weight_table", "ScoringWarning"]
+__all__ = ["score", "role_weight_table", "read_weights", "ScoringWarning"]
 
 _WIDE_COLS = ("value", "numerator", "denominator", "n", "ci_low", "ci_high")
 
@@ -87,6 +87,26 @@ def role_weight_table(
         notices.append(f"role(s) {', '.join(unmapped)} have no entry in role_weights and were scored with the "
                        f"default weight set ({src[unmapped[0]]}).")
     return out, src, notices
+
+
+def read_weights(path: str | Path, column: str | None = None) -> pd.Series:
+    """Indicator weights from a table: ``indicator, weight`` (``kpilab weights --out``) or one column per set.
+
+    Notebook 03 writes ``tables/weights.csv`` with ``indicator, pillar`` and one
+    column per weight set; pick a set with ``column``. Returns a Series indexed
+    by indicator, named after the column, with the zero or missing weights kept as 0.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"Weights file {p} does not exist.")
+    df = pd.read_parquet(p) if p.suffix.lower() == ".parquet" else pd.read_csv(p)
+    if "indicator" not in df.columns:
+        raise DataError(f"Weights file {p} needs an 'indicator' column (it has {', '.join(map(str, df.columns))}).")
+    sets = [c for c in df.columns if c not in ("indicator", "pillar") and pd.api.types.is_numeric_dtype(df[c])]
+    col = column or ("weight" if "weight" in df.columns else (sets[0] if len(sets) == 1 else None))
+    if col is None or col not in df.columns:
+        raise ParameterError(f"Weights file {p}: choose one weight column ({', '.join(sets)}); got {column!r}.")
+    return df.set_index("indicator")[col].astype(float).fillna(0.0).rename(col)
 
 
 # ------------------------------------------------------------------- helpers
