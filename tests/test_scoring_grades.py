@@ -199,3 +199,20 @@ def test_cli_score_writes_outputs_and_refuses_bad_input(tmp_path, capsys):
                "--out", str(out)])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and err[-1].startswith("kpilab score: error:") and "nonsense" in err[-1]
+
+
+def test_warning_when_e_grades_rest_on_small_samples():
+    from kpilab.scoring import ScoringWarning
+
+    fw = _fw()
+    rows = []
+    for k in range(10):
+        u = f"u{k}"
+        rows += [_prop(u, "2025-01-01", "fcr", 900, 1000), _prop(u, "2025-01-01", "sl", 850, 1000),
+                 _mean(u, "2025-01-01", "aht", 290.0, 400, 100)]
+        if k < 3:  # three agents sink to E on a tiny FCR sample
+            rows[-3] = {**_prop(u, "2025-01-01", "fcr", 1, 4), "flag": "small_n"}
+    with pytest.warns(ScoringWarning, match="only because of indicators with fewer than"):
+        res = score(_panel(rows), fw, roles={f"u{k}": "front_line" for k in range(10)}, draws=0)
+    tab = res.grades_by_team
+    assert tab.loc[tab["grade"] == "E", "small_n_e"].sum() == 3

@@ -484,14 +484,15 @@ def score(
         st2 = _structure(~np.isnan(S2), W, pillar_of, plist, min_coverage)
         _, idx2 = _aggregate_arrays(S2, st2, methods, groups)
         worst = len(glabels) - 1
-        small_e = (grade_index(idx, gmins) == worst) & (grade_index(idx2, gmins) >= 0) & \
-                  (grade_index(idx2, gmins) < worst)
+        g2 = grade_index(idx2, gmins)  # -1: no score at all without the small-n cells
+        small_e = (grade_index(idx, gmins) == worst) & (g2 < worst) & small.any(axis=1)
     graded = scores["grade"] != ""
     share_e = small_e.sum() / max(1, graded.sum())
     if share_e > small_n_e_share:
         msg = (f"{share_e:.0%} of graded agent-periods ({int(small_e.sum())}) are graded {glabels[-1]} only "
                f"because of indicators with fewer than {fw.min_n} observations (flag small_n): without those "
-               f"cells they would grade higher. Check grade_settled and the scorecards before acting on them.")
+               f"cells they would grade higher or not be scored. Check grade_settled and the scorecards before "
+               "acting on them.")
         warnings.warn(msg, ScoringWarning, stacklevel=2)
         notices.append(msg)
     team_tab = _grades_by_team(scores, glabels, small_e)
