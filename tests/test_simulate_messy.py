@@ -12,6 +12,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kpilab.cli import main
 from kpilab.errors import ParameterError
@@ -280,3 +282,18 @@ def test_cli_realism(tmp_path, capsys):
     assert json.loads((out / "truth.json").read_text())["defects"] == []
     assert main([*args, "--realism", "dirty"]) == 2
     assert "realism" in capsys.readouterr().err
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(agents=st.integers(2, 8), months=st.integers(1, 2), seed=st.integers(0, 2**32),
+       start=st.sampled_from(["2025-03-20", "2025-10-20", "2026-01-01"]))
+def test_property_schema_exclusions_are_the_listed_rows(agents, months, seed, start):
+    sim = simulate(agents=agents, months=months, seed=seed, start=start, realism="messy")
+    for name in TABLE_NAMES:
+        rep = validate_table(sim.tables[name], name, strict=False)
+        expected = {r: d["expected_reason"] for d in _entries(sim, table=name) if d["expected_reason"]
+                    for r in d["rows"]}
+        assert dict(zip(rep.issues["row"].astype(int), rep.issues["reason"], strict=True)) == expected
+    for d in sim.truth["defects"]:
+        if d["rows"] is not None:
+            assert d["count"] == len(d["rows"]) == len(set(d["rows"]))
