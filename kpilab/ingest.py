@@ -14,8 +14,10 @@ same values:
 1. **the file**: its kind is read from its content (an ``.xlsx`` renamed
    ``.csv`` is read as a workbook, with a notice); zero-byte, BOM-only and
    header-only text files are empty tables, like an empty Parquet file;
-   text that is not UTF-8 is decoded with the mapping's ``encoding`` or the
-   detected one (a notice names it), else refused naming the encodings tried;
+   text is UTF-8 (UTF-16 with its byte-order mark) or the mapping's
+   ``encoding``; other text is refused, showing how its first odd field reads
+   in cp1252 and gb18030 (encodings are never guessed: a wrong guess garbles
+   names silently);
    a CSV line with the wrong number of fields or an unclosed quote is refused
    naming the file and line, or skipped and counted with
    ``on_bad_lines: skip``;
@@ -42,7 +44,7 @@ table::
     table: contacts                 # canonical table it becomes (default: from the file name)
     source: calls_2025.csv          # optional: file, relative to the mapping file
     sheet: Sheet1                   # optional: Excel sheet (name or 0-based position)
-    encoding: cp1252                # optional: text encoding (default: UTF-8, else detected)
+    encoding: cp1252                # optional: text encoding (default: UTF-8; never guessed)
     on_bad_lines: skip              # optional: error (default) or skip malformed CSV lines, counted
     normalise_ids: true             # optional: true, or a list of id columns: trim and lower-case ids
     columns:                        # source column -> canonical column (default: the names as they are)
@@ -480,25 +482,16 @@ def _line_of(path: Path, encoding: str, text: str) -> int | None:
     return None
 
 
-def _detect_encoding(path: Path, tried: list[str]) -> str | None:
-    """Best guess from charset-normalizer, checked to decode the whole file; None when there is none."""
-    try:
-        from charset_normalizer import from_path
-    except ImportError:  # pragma: no cover - it is a declared dependency
-        return None
-    best = from_path(path).best()
-    if best is None:
-        return None
-    enc = codecs.lookup(best.encoding).name
-    if enc in tried:
-        return None
-    try:
-        with path.open("r", encoding=enc, newline="") as fh:
-            while fh.read(1 << 24):
-                pass
-    except (UnicodeDecodeError, LookupError):
-        return None
-    return enc
+def _readings(path: Path, offset: int) -> str:
+    """The field holding byte ``offset`` as cp1252 and as gb18030 would read it (to help choose an encoding)."""
+    with path.open("rb") as fh:
+        fh.seek(max(0, offset - 60))
+        chunk = fh.read(120)
+    k = min(offset, 60)
+    lo = max(chunk.rfind(b",", 0, k), chunk.rfind(b"\n", 0, k)) + 1
+    hi = min([i for i in (chunk.find(b",", k), chunk.find(b"\n", k)) if i >= 0] or [len(chunk)])
+    field = chunk[lo:hi].strip(b'\r"')
+    return " or ".join(f"{field.decode(enc, errors='replace')!r} in {enc}" for enc in ("cp1252", "gb18030"))
 
 
 def _bad_utf8_position(path: Path) -> tuple[int, int]:
@@ -525,43 +518,36 @@ def _csv_header(path: Path, encoding: str) -> list[str]:
 
 def _csv_to_parquet(path: Path, label: str, encoding: str | None, on_bad_lines: str, out: Path,
                     mapping_hint: str) -> tuple[int, int, list[str], str]:
-    """Stream a CSV into a Parquet file of text columns plus ``_row``; returns (rows, skipped lines, columns, enc)."""
+    """Stream a CSV into a Parquet file of text columns plus ``_row``; returns (rows, skipped lines, columns, notice).
+
+    The encoding is the mapping's, else UTF-8 (UTF-16 when the file starts with its byte-order mark).
+    Other encodings are not guessed: a wrong guess would garble names without a sign, so a file that is
+    not UTF-8 is refused showing how its first odd field reads in the common alternatives.
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    tried: list[str] = []
     enc = encoding
     if enc is None:
         with path.open("rb") as fh:
             head = fh.read(4)
         enc = "utf-16" if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else "utf-8"
-    notice = ""
-    for _attempt in range(2):
-        tried.append(enc)
-        try:
-            header = _csv_header(path, enc)
-            return (*_csv_stream(path, label, enc, header, on_bad_lines, out, mapping_hint, pa, pacsv, pq),
-                    notice)
-        except UnicodeDecodeError:
-            pass
-        except pa.ArrowInvalid as exc:
-            if "invalid UTF8" not in str(exc) and "UTF8" not in str(exc):
-                raise
-        if encoding is not None:
-            raise InputFileError(f"{label} does not decode as {encoding} (set in the column mapping); "
-                                 f"fix encoding: in {mapping_hint}.")
-        guess = _detect_encoding(path, tried)
-        if guess is None:
-            line, offset = _bad_utf8_position(path)
-            raise InputFileError(f"{label} is not UTF-8 text (line {line}, byte {offset}) and its encoding could not "
-                                 f"be detected (tried {', '.join(tried)}); save it as UTF-8 or set encoding: in "
-                                 f"{mapping_hint}.")
-        notice = (f"{label}: not UTF-8; read as {guess} (detected; set encoding: in {mapping_hint} to choose "
-                  "another).")
-        enc = guess
-    raise InputFileError(f"{label}: could not decode it (tried {', '.join(tried)}); save it as UTF-8 or set "
-                         f"encoding: in {mapping_hint}.")  # pragma: no cover - second attempt decodes
+    try:
+        header = _csv_header(path, enc)
+        return (*_csv_stream(path, label, enc, header, on_bad_lines, out, mapping_hint, pa, pacsv, pq), "")
+    except UnicodeError:
+        pass
+    except pa.ArrowInvalid as exc:
+        if "UTF8" not in str(exc) and "decode" not in str(exc).lower():
+            raise
+    if encoding is not None:
+        raise InputFileError(f"{label} does not decode as {encoding} (encoding: in {mapping_hint}); set the "
+                             "encoding the export uses, or save it as UTF-8.")
+    line, offset = _bad_utf8_position(path)
+    raise InputFileError(f"{label} is not UTF-8 text (line {line}, byte {offset}: {_readings(path, offset)}); "
+                         f"kpilab does not guess encodings (a wrong guess garbles names silently): set encoding: "
+                         f"(e.g. cp1252, latin-1, gbk) in {mapping_hint}, or save the file as UTF-8. Tried: {enc}.")
 
 
 def _csv_stream(path: Path, label: str, enc: str, header: list[str], on_bad_lines: str, out: Path,
@@ -613,8 +599,8 @@ def _csv_stream(path: Path, label: str, enc: str, header: list[str], on_bad_line
 def _excel_frame(path: Path, label: str, sheet: Any) -> pd.DataFrame:
     import openpyxl
 
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:  # a file object: openpyxl judges a path by its extension, and the content says xlsx
+        wb = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types on a broken workbook
         raise InputFileError(f"{label}: not a readable Excel workbook ({type(exc).__name__}); re-export it as "
                              ".xlsx or CSV.") from None
@@ -952,7 +938,8 @@ class _Normaliser:
         types = self._types("_src")
         self.changed = False
         self.defer, self.pending = True, []
-        self.time_text = {c for c, t in types.items() if _is_text(t)}
+        self.time_text = {c for c, t in types.items() if _is_text(t) and any(
+            k.name == c and k.kind in (TIME, DATE) for k in self.spec.columns)}
         blank_checks: list[str] = []
         resolved: dict[str, bool] = {}
         self.aware: dict[str, bool] = {}
@@ -1259,7 +1246,7 @@ def load_source(source: str | Path | pd.DataFrame, name: str | None = None, mapp
             except Exception as exc:  # noqa: BLE001 - pyarrow raises several types on a broken file
                 raise InputFileError(f"{label}: not a readable Parquet file ({' '.join(str(exc).split())[:120]})."
                                      ) from None
-            con.execute(f"CREATE VIEW _in AS SELECT *, CAST(file_row_number + 1 AS BIGINT) AS _row "
+            con.execute(f"CREATE VIEW _in AS SELECT * EXCLUDE (file_row_number), CAST(file_row_number + 1 AS BIGINT) AS _row "
                         f"FROM read_parquet({_q(str(path))}, file_row_number=true)")
             skipped = 0
         else:
