@@ -153,7 +153,7 @@ def test_arithmetic_and_geometric_equal_direct_numpy():
 def test_points_lost_identity_and_missing_weight_stays_in_pillar():
     X = _data()
     S = normalise(X, "minmax", directions=DIRS)
-    S.iloc[0, 0] = np.nan  # a1 missing for unit 0: pillar p keeps 0.5/0.6 of its weight (>= 2/3? no: 0.833)
+    S.iloc[0, 0] = np.nan  # a1 missing for unit 0: pillar p keeps 0.5 of its 0.6 (coverage 0.83 >= 2/3)
     agg = aggregate(S, W, PILLARS)
     lost = (agg.effective_weights * (100 - S.fillna(0))).where(S.notna(), 0).sum(axis=1)
     np.testing.assert_allclose(agg.table["index"] + lost, 100.0, rtol=0, atol=1e-10)
@@ -245,7 +245,7 @@ _matrix = arrays(np.float64, (12, 3), elements=st.floats(-1e3, 1e3, allow_nan=Fa
 @given(_matrix, st.randoms(use_true_random=False))
 def test_scores_do_not_depend_on_row_order(X, rnd):
     df = pd.DataFrame(X, columns=["x", "y", "z"])
-    if (df.nunique() < 2).any():
+    if (df.max() - df.min() < 1e-6).any():  # (near-)constant columns are refused by design
         return
     dirs = {"x": "higher", "y": "lower", "z": "higher"}
     w, pil = pd.Series({"x": 0.2, "y": 0.3, "z": 0.5}), {"x": "p", "y": "p", "z": "q"}
