@@ -256,7 +256,7 @@ def pool_periods(
     -------
     PooledPanel
     """
-    from kpilab.indicators.kinds import pool_cells
+    from kpilab.indicators.kinds import get_kind, pool_cells
 
     validate_panel(panel)
     df = panel[panel["unit_level"] == unit_level]
@@ -273,12 +273,11 @@ def pool_periods(
             raise DataError(f"Indicator {code!r} has rows of several kinds ({', '.join(map(str, kinds))}) in the "
                             "panel; pool panels of one definition at a time.")
         if len(kinds) == 1 and g["kind"].replace("", np.nan).notna().all():
-            kind = str(kinds[0])
-            g = g.assign(scale=g["scale"].astype(float) if "scale" in g.columns else 1.0)
-            res = pool_cells(g, kind, level)
-            from kpilab.indicators.kinds import get_kind
-
-            method[code] = get_kind(kind).pooling
+            kind = get_kind(str(kinds[0]))
+            # without a scale column the kind's own scale (NPS: points) is assumed
+            g = g.assign(scale=g["scale"].astype(float) if "scale" in g.columns else kind.base_scale)
+            res = pool_cells(g, kind.name, level)
+            method[code] = kind.pooling
         else:
             res, method[code] = _infer_pool(g)
         values[code], ns[code] = res["value"], res["n"]

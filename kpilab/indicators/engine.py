@@ -845,13 +845,14 @@ def _flags(*named: tuple[str, np.ndarray]) -> np.ndarray:
 
 
 def _cells_to_rows(split: dict[str, tuple[pd.DataFrame, np.ndarray]], d: Definition, min_n: int,
-                   level: float) -> tuple[pd.DataFrame, int]:
-    """Panel rows of one indicator from the aggregated cells; also the count of dropped unknown-unit rows.
+                   level: float) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Panel rows of one indicator from the aggregated cells; also the counted rows dropped, per level, for
+    want of a known unit at that level.
 
     The value, counts and interval of each cell come from its kind (:mod:`kpilab.indicators.kinds`).
     """
     frames = []
-    dropped = 0
+    dropped: dict[str, int] = {}
     n_col = f"{d.code}__n"
     for lv, (cells, unknown) in split.items():
         if d.level == "queue" and lv in ("agent", "role", "site"):
@@ -859,11 +860,13 @@ def _cells_to_rows(split: dict[str, tuple[pd.DataFrame, np.ndarray]], d: Definit
         cols = [c for c in cells.columns if c.startswith(d.code + "__")]
         sub = cells[["unit_id", "unit_level", "_period", "_rows_ok", *cols]]
         if unknown.any():
-            dropped += int(sub.loc[unknown, n_col].fillna(0).sum())
+            lost = int(sub.loc[unknown, n_col].fillna(0).sum())
+            if lost:
+                dropped[lv] = lost
             sub = sub[~unknown]
         frames.append(sub)
     if not frames:
-        return pd.DataFrame(columns=PANEL_COLUMNS), 0
+        return pd.DataFrame(columns=PANEL_COLUMNS), {}
     sub = pd.concat(frames, ignore_index=True)
     c = d.code
     kind = get_kind(d.kind)
@@ -1105,10 +1108,9 @@ def compute_panel(
             split = _split_levels(cells, tlevels)
             for d in table_defs:
                 r, dropped = _cells_to_rows(split, d, min_n, level)
-                if dropped:
-                    notices.append(f"{d.code}: {dropped:,} counted row(s) have no known "
-                                   f"{'/'.join(lv for lv in tlevels if lv != 'centre')}: they count only at "
-                                   "centre level.")
+                for lv, lost in dropped.items():
+                    notices.append(f"{d.code}: {lost:,} counted row(s) have no known {lv}: they are missing from "
+                                   f"the {lv} rows (the centre counts them).")
                 rows.append(r)
         flagged = {}
         for table in sources:
