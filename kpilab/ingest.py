@@ -856,7 +856,7 @@ class _Normaliser:
             return e, "FALSE", aware
         # shapes from a sample (every value is checked against the chosen parse in one later scan;
         # a value that fails it brings this back with full=True, for the message)
-        src = "_src" if full else f"(SELECT {_ident(col)}, _row FROM _src LIMIT 200000)"
+        src = "_src" if full else "_head"
         shapes = self.con.execute(
             f"SELECT translate({v}, '0123456789', '9999999999') AS s, COUNT(*), min({v}) FROM {src} "
             f"WHERE {v} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC LIMIT 200").fetchall()
@@ -942,6 +942,9 @@ class _Normaliser:
             k.name == c and k.kind in (TIME, DATE) for k in self.spec.columns)}
         blank_checks: list[str] = []
         resolved: dict[str, bool] = {}
+        if self.time_text:  # the first values of the text timestamp columns, read once (their shapes)
+            self.con.execute("CREATE OR REPLACE TEMP TABLE _head AS SELECT "
+                             + ", ".join(_ident(c) for c in sorted(self.time_text)) + ", _row FROM _src LIMIT 200000")
         self.aware: dict[str, bool] = {}
         self.time_cols: list[str] = []
         col_kinds = {c.name: c.kind for c in self.spec.columns}
@@ -1101,7 +1104,7 @@ class _Normaliser:
                     cases.append(f"WHEN {out_cond} THEN NULL")
                     reasons.append(f"WHEN {out_cond} AND NOT {sentinel(x)} THEN {_q('implausible ' + c)}")
                     self.notices.append(f"{self.label}: {n_out:,} row(s) with {c} outside {how} (from {lo_v} to "
-                                        f"{hi_v}): excluded as 'implausible {c}'.")
+                                        f"{hi_v}): {c} read as missing, rows marked 'implausible {c}'.")
                 if cases:
                     final[c] = f"CASE {' '.join(cases)} ELSE {x} END"
                     self.changed = True
@@ -1255,6 +1258,12 @@ def load_source(source: str | Path | pd.DataFrame, name: str | None = None, mapp
             if _is_blank_text(path):
                 return _empty(name, label, [f"{label} is empty (no header, no rows); read as a table with zero "
                                             "rows."])
+            fast = _csv_fast(con, path, label, name, mapping, plausible, hint, Path(tmp.name))
+            if fast is not None:
+                fast._tmp = tmp
+                return fast
+            con.close()
+            con = _connect()
             raw = Path(tmp.name) / "raw.parquet"
             n, skipped, _header, enc_notice = _csv_to_parquet(
                 path, label, mapping.encoding if mapping is not None else None,
@@ -1276,6 +1285,37 @@ def load_source(source: str | Path | pd.DataFrame, name: str | None = None, mapp
     else:
         tmp.cleanup()
     return lt
+
+
+def _csv_fast(con: Any, path: Path, label: str, name: str, mapping: ColumnMapping | None, plausible: Any,
+              hint: str, tmp: Path) -> LoadedTable | None:
+    """A well-formed UTF-8 CSV read by DuckDB's parallel reader straight into the typing scan.
+
+    Returns None when anything is off (not UTF-8, a malformed line, a bad value, lines to skip, an
+    encoding to apply): the careful path then reads the file again, with row numbers for the message.
+    """
+    import duckdb
+
+    if mapping is not None and (mapping.encoding not in (None, "utf-8") or mapping.on_bad_lines == "skip"):
+        return None
+    try:
+        header = _csv_header(path, "utf-8")
+    except (UnicodeError, OSError):
+        return None
+    if not header or "" in header or len(set(header)) != len(header):
+        return None
+    cols = "{" + ", ".join(f"{_q(h)}: 'VARCHAR'" for h in header) + "}"
+    nulls = "[" + ", ".join(_q(v) for v in _NULL_TEXT) + "]"
+    src = (f"read_csv({_q(str(path))}, columns={cols}, header=true, delim=',', quote='\"', escape='\"', "
+           f"auto_detect=false, strict_mode=true, nullstr={nulls}, allow_quoted_nulls=false, null_padding=false, "
+           "encoding='utf-8')")
+    try:
+        con.execute(f"CREATE OR REPLACE VIEW _in AS SELECT *, CAST(NULL AS BIGINT) AS _row FROM {src}")
+        return _run(con, name, label, mapping, plausible, hint, tmp / f"{name}.parquet")
+    except (duckdb.Error, SchemaError, InputFileError):
+        for p in tmp.glob("*.parquet"):
+            p.unlink()
+        return None
 
 
 def _empty(name: str, label: str, notices: list[str]) -> LoadedTable:
