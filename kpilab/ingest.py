@@ -1119,7 +1119,7 @@ class _Normaliser:
                 shown = "; ".join(" = ".join(repr(v) for v in vs) for _, vs in rows[:3])
                 self.notices.append(
                     f"{self.label}: {c} has {sum(len(v) for _, v in rows)} ids that differ only by spaces or case "
-                    f"and look like {len(rows)} agent(s) ({shown}{' ...' if len(rows) > 3 else ''}); they count as "
+                    f"and look like {len(rows)} id(s) ({shown}{' ...' if len(rows) > 3 else ''}); they count as "
                     f"different units. Set normalise_ids: true in {self.hint} (and the other tables' mappings) to "
                     "merge them.")
         for c in (self.m.normalise_ids if self.m else ()):

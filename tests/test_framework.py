@@ -157,3 +157,23 @@ def test_cli_show_and_check(tmp_path, capsys, raw):
     assert main(["framework", "check", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "indicators[2].direction" in err and err.count("\n") == 1
+
+
+def test_duplicated_key_is_an_error_naming_both_lines(tmp_path, capsys):
+    text = DEFAULT_FRAMEWORK_PATH.read_text(encoding="utf-8").splitlines()
+    k = next(i for i, line in enumerate(text) if line.strip() == "direction: lower")
+    indent = text[k][: len(text[k]) - len(text[k].lstrip())]
+    text.insert(k + 1, f"{indent}direction: higher")
+    p = tmp_path / "fw.yaml"
+    p.write_text("\n".join(text) + "\n", encoding="utf-8")
+    with pytest.raises(FrameworkError, match=rf"key 'direction' appears twice \(line {k + 1} and line {k + 2}\)"):
+        load_framework(p)
+    assert main(["framework", "check", str(p)]) == 2
+    assert "appears twice" in capsys.readouterr().err
+
+
+def test_yaml_syntax_error_names_line_and_column(tmp_path):
+    p = tmp_path / "fw.yaml"
+    p.write_text("name: x\nindicators: [a, b\nmin_n: 3\n", encoding="utf-8")
+    with pytest.raises(FrameworkError, match=r"fw.yaml is not valid YAML at line 3, column \d+"):
+        load_framework(p)

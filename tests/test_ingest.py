@@ -132,3 +132,141 @@ def test_documented_mapping_example_maps_an_export():
     r = compute_panel({"contacts": df}, unit="centre", indicators=["aht", "abandon_rate", "asa"])
     v = r.panel.set_index("indicator")["value"]
     assert v["aht"] == 350.0 and v["asa"] == 20.0 and v["abandon_rate"] == 0.5
+
+
+# ----------------------------------------------------------------------------- issue 14: exact loading
+def _contacts(**cols):
+    base = {"contact_id": ["c1", "c2"], "channel": ["phone", "phone"], "agent_id": ["a1", "a1"],
+            "arrived_at": ["2025-03-03 09:00:00", "2025-03-04 09:00:00"],
+            "answered_at": ["2025-03-03 09:00:10", "2025-03-04 09:00:10"],
+            "ended_at": ["2025-03-03 09:05:00", "2025-03-04 09:05:00"], "talk_s": ["100", "200"],
+            "abandoned": ["false", "false"]}
+    return pd.DataFrame({**base, **cols})
+
+
+def test_day_first_read_from_the_values(tmp_path):
+    from kpilab.ingest import load_source
+
+    c = _contacts(arrived_at=["13/03/2025 09:00", "07/03/2025 10:00"], answered_at=["13/03/2025 09:00:10", None],
+                  ended_at=["13/03/2025 09:05", "07/03/2025 10:05"], abandoned=["false", "true"])
+    c.to_csv(tmp_path / "contacts.csv", index=False)
+    df = load_source(tmp_path / "contacts.csv").to_pandas()
+    assert df["arrived_at"].tolist() == [pd.Timestamp("2025-03-13 09:00"), pd.Timestamp("2025-03-07 10:00")]
+    # every value fits both orders: refused, unless the mapping says
+    c.loc[0, ["arrived_at", "ended_at"]] = ["12/03/2025 09:00", "12/03/2025 09:05"]
+    c["answered_at"] = [None, None]
+    c["abandoned"] = ["true", "true"]
+    c.to_csv(tmp_path / "contacts.csv", index=False)
+    with pytest.raises(SchemaError, match=r"day-first or month-first.*timestamps.dayfirst"):
+        load_source(tmp_path / "contacts.csv")
+    m = load_mapping({"table": "contacts", "timestamps": {"dayfirst": False}})
+    df = load_source(tmp_path / "contacts.csv", mapping=m).to_pandas()
+    assert df["arrived_at"].iloc[0] == pd.Timestamp("2025-12-03 09:00")
+
+
+def test_utc_offsets_across_dst_become_utc_instants(tmp_path):
+    from kpilab.ingest import load_source
+
+    c = _contacts(arrived_at=["2025-03-30T01:30:00+01:00", "2025-03-30T03:30:00+02:00"],
+                  answered_at=["2025-03-30T01:30:10+01:00", "2025-03-30T03:30:10+02:00"],
+                  ended_at=["2025-03-30T01:35:00+01:00", "2025-03-30T03:35:00+02:00"])
+    c.to_csv(tmp_path / "contacts.csv", index=False)
+    lt = load_source(tmp_path / "contacts.csv")
+    df = lt.to_pandas()
+    assert lt.tz == "UTC"
+    assert df["arrived_at"].tolist() == [pd.Timestamp("2025-03-30 00:30", tz="UTC"),
+                                         pd.Timestamp("2025-03-30 01:30", tz="UTC")]
+
+
+def test_sentinels_are_missing_and_implausible_dates_are_marked(tmp_path):
+    from kpilab.ingest import load_source
+
+    n = 40
+    days = pd.date_range("2025-01-01", periods=n, freq="D")
+    t = pd.DataFrame({"ticket_id": [f"t{i}" for i in range(n)], "agent_id": "a1", "created_at": days,
+                      "solved_at": days + pd.Timedelta(hours=5)})
+    t["solved_at"] = t["solved_at"].astype(str)
+    t.loc[0, "solved_at"] = "9999-12-31 00:00:00"
+    t.loc[1, "solved_at"] = "2100-01-01 00:00:00"
+    t.to_csv(tmp_path / "tickets.csv", index=False)
+    lt = load_source(tmp_path / "tickets.csv")
+    df = lt.to_pandas()
+    assert pd.isna(df.loc[0, "solved_at"]) and pd.isna(df.loc[1, "solved_at"])
+    assert df["_ingest_reason"].fillna("").tolist() == ["", "implausible solved_at"] + [""] * (n - 2)
+    assert lt.excluded == {"implausible solved_at": 1}
+    assert any("sentinel" in x for x in lt.notices) and any("2100-01-01" in x for x in lt.notices)
+    # an explicit window
+    m = load_mapping({"table": "tickets", "timestamps": {"plausible": ["2025-01-01", "2025-01-20"]}})
+    assert load_source(tmp_path / "tickets.csv", mapping=m).excluded["implausible created_at"] == n - 20
+
+
+def test_declared_encoding_reads_exact_names(tmp_path):
+    from kpilab.errors import InputFileError
+    from kpilab.ingest import load_source
+
+    c = _contacts(queue=["caf\u00e9", "\u961f\u5217"])
+    c.to_csv(tmp_path / "contacts.csv", index=False, encoding="gb18030")
+    with pytest.raises(InputFileError, match=r"not UTF-8 .*line 2.*gb18030.*encoding:"):
+        load_source(tmp_path / "contacts.csv")
+    df = load_source(tmp_path / "contacts.csv", mapping=load_mapping({"table": "contacts",
+                                                                      "encoding": "gb18030"})).to_pandas()
+    assert df["queue"].tolist() == ["caf\u00e9", "\u961f\u5217"]
+
+
+def test_ids_differing_by_spaces_or_case(tmp_path):
+    from kpilab.ingest import load_source
+
+    c = _contacts(agent_id=["A1", " a1 "])
+    c.to_csv(tmp_path / "contacts.csv", index=False)
+    lt = load_source(tmp_path / "contacts.csv")
+    assert any("(' a1 ' = 'A1')" in x and "normalise_ids" in x for x in lt.notices), lt.notices
+    merged = load_source(tmp_path / "contacts.csv", mapping=load_mapping({"table": "contacts",
+                                                                          "normalise_ids": True}))
+    assert merged.to_pandas()["agent_id"].tolist() == ["a1", "a1"]
+    assert any("merged 2 distinct agent_id values into 1" in x for x in merged.notices)
+
+
+def test_bad_numbers_name_values_count_and_rows(tmp_path):
+    from kpilab.ingest import load_source
+
+    c = pd.concat([_contacts()] * 3, ignore_index=True).assign(contact_id=[f"c{i}" for i in range(6)])
+    c.loc[[1, 4], "talk_s"] = "12 s"
+    c.to_csv(tmp_path / "contacts.csv", index=False)
+    with pytest.raises(SchemaError, match=r"contacts.csv, column 'talk_s' must hold float values: 2 value\(s\) are "
+                                          r"not numbers: '12 s' \(2 times\); first rows 2, 5"):
+        load_source(tmp_path / "contacts.csv")
+
+
+def test_empty_csv_variants_load_like_an_empty_parquet(tmp_path):
+    from kpilab.ingest import load_source
+
+    _contacts().head(0).to_parquet(tmp_path / "contacts.parquet")
+    (tmp_path / "a.csv").write_bytes(b"")
+    (tmp_path / "b.csv").write_bytes(b"\xef\xbb\xbf")
+    _contacts().head(0).to_csv(tmp_path / "c.csv", index=False)
+    for f in ("contacts.parquet", "a.csv", "b.csv", "c.csv"):
+        lt = load_source(tmp_path / f, "contacts")
+        assert lt.n_rows == 0
+        validate = __import__("kpilab.schema", fromlist=["validate_table"]).validate_table
+        validate(lt.to_pandas(), "contacts")
+
+
+def test_mapping_duplicate_key_names_both_lines(tmp_path):
+    p = tmp_path / "m.yaml"
+    p.write_text("table: contacts\ncolumns:\n  A: agent_id\n  A: contact_id\n")
+    with pytest.raises(SchemaError, match=r"m.yaml: key 'A' appears twice \(line 3 and line 4\)"):
+        load_mapping(p)
+
+
+def test_xlsx_sheet_from_the_mapping(tmp_path):
+    from kpilab.errors import InputFileError
+    from kpilab.ingest import load_source
+
+    with pd.ExcelWriter(tmp_path / "contacts.xlsx") as xw:
+        pd.DataFrame({"x": [1]}).to_excel(xw, sheet_name="Notes", index=False)
+        _contacts().to_excel(xw, sheet_name="Calls", index=False)
+    with pytest.raises(InputFileError, match=r"no sheet 'Nope' \(it has 'Notes', 'Calls'\)"):
+        load_source(tmp_path / "contacts.xlsx", mapping=load_mapping({"table": "contacts", "sheet": "Nope"}))
+    df = load_source(tmp_path / "contacts.xlsx", mapping=load_mapping({"table": "contacts", "sheet": "Calls"})
+                     ).to_pandas()
+    assert df["talk_s"].tolist() == [100.0, 200.0] and df["arrived_at"].iloc[1] == pd.Timestamp("2025-03-04 09:00")

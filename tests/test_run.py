@@ -115,3 +115,21 @@ def test_example_params_file_matches_the_review_notebooks():
     declared = set().union(*(notebook_parameters(nb) for nb in resolve_target("review")))
     assert set(params) <= declared, set(params) - declared
     assert params["period_start"] == "2025-07-01"
+
+
+@pytest.mark.parametrize(
+    "name, text, message",
+    [("p.yaml", "a: [1, 2\nb: 3\n", r"p.yaml is not valid YAML at line 2, column \d+"),
+     ("p.yaml", "a: 1\nb: 2\na: 3\n", r"key 'a' appears twice \(line 1 and line 3\)"),
+     ("p.json", '{"a": 1,\n "b": }\n', r"p.json is not valid JSON at line 2, column 7"),
+     ("p.json", '{"a": 1, "a": 2}', r"key 'a' appears twice"),
+     ("p.yaml", "- a\n- b\n", r"must hold a mapping")],
+)
+def test_malformed_parameter_files_name_line_and_column(tmp_path, capsys, name, text, message):
+    f = tmp_path / name
+    f.write_text(text)
+    with pytest.raises(RunError, match=message):
+        load_params_file(f)
+    assert main(["run", "review", "-f", str(f), "--output-root", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and not (tmp_path / "o").exists()
