@@ -961,7 +961,8 @@ class _Normaliser:
             if kind == STR:
                 if _is_text(t):
                     e = f"CASE WHEN trim({x}) = '' THEN NULL ELSE {x} END"
-                    blank_checks.append(f"bool_or(trim({x}) = '')")
+                    blank_checks.append(f"bool_or(CASE WHEN {x} = '' THEN TRUE WHEN {x}[1] IN (' ', chr(9)) "
+                                        f"THEN trim({x}) = '' ELSE FALSE END)")
                 elif t in ("DOUBLE", "FLOAT") or t.startswith("DECIMAL"):
                     e = (f"CASE WHEN {x} = floor({x}) AND abs({x}) < 1e15 THEN CAST(CAST({x} AS BIGINT) AS VARCHAR) "
                          f"ELSE CAST({x} AS VARCHAR) END")
@@ -1074,7 +1075,7 @@ class _Normaliser:
                 else:
                     base = main if main in tcols else tcols[0]
                     b = _ident(base)
-                    q = self.scan(f"SELECT quantile_disc(epoch({b}), [0.25, 0.75]) FROM _typed "
+                    q = self.scan(f"SELECT approx_quantile(epoch({b}), [0.25, 0.75]) FROM _typed "
                                          f"WHERE {b} IS NOT NULL AND NOT {sentinel(b)}").fetchone()[0]
                     if q:
                         lo, hi = (pd.Timestamp(v, unit="s") for v in q)
@@ -1170,7 +1171,10 @@ def _connect() -> Any:
 
     con = duckdb.connect(config={"threads": 2, "memory_limit": "1GB", "preserve_insertion_order": True})
     con.execute("SET TimeZone='UTC'")
-    con.execute("SET enable_progress_bar=false")
+    try:
+        con.execute("SET enable_progress_bar=false")
+    except duckdb.Error:  # inside Jupyter without ipywidgets DuckDB refuses the setting (and draws no bar)
+        pass
     return con
 
 
