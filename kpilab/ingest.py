@@ -961,8 +961,7 @@ class _Normaliser:
             if kind == STR:
                 if _is_text(t):
                     e = f"CASE WHEN trim({x}) = '' THEN NULL ELSE {x} END"
-                    blank_checks.append(f"bool_or(CASE WHEN {x} = '' THEN TRUE WHEN {x}[1] IN (' ', chr(9)) "
-                                        f"THEN trim({x}) = '' ELSE FALSE END)")
+                    blank_checks.append(f"bool_or(regexp_full_match({x}, '\\s*'))")
                 elif t in ("DOUBLE", "FLOAT") or t.startswith("DECIMAL"):
                     e = (f"CASE WHEN {x} = floor({x}) AND abs({x}) < 1e15 THEN CAST(CAST({x} AS BIGINT) AS VARCHAR) "
                          f"ELSE CAST({x} AS VARCHAR) END")
