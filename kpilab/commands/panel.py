@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(f"Data folder {args.data} holds no canonical table ({', '.join(TABLES)} as .parquet, .csv "
                         "or .xlsx).")
     inputs = [p for p, _ in found.values()] + [Path(m.label) for _, m in found.values() if m is not None]
+    inputs.append(args.framework)
     target = prepare_output(out, kind="file", inputs=inputs, companions=[".accounting.csv"], protect=[args.data])
     loaded = {}
     for name, (path, mapping) in found.items():
