@@ -52,6 +52,10 @@ months, generations of repeat contacts and queue pools, never over contacts):
   16 % answer the survey, happier customers more often. QA reviews a 5 %
   random sample, score from ``diligence``. One ticket per e-mail; resolved
   tickets are solved in about 10 h, unresolved ones take days.
+* **Gaming agents.** :data:`GAMING_SHARE` of the agents (3 of 60) close contacts that are not
+  resolved: they flag :data:`GAMING_FLAG_P` of their unresolved contacts resolved, so their
+  agent-flag resolution exceeds what their customers report and what the repeat contacts show
+  (``truth["gaming"]``, ``truth["agents"][id]["gaming"]``; own random stream, nothing else moves).
 * **Measurement methods.** Measures of one construct by different methods
   (repeat contacts, the agent's flag, the customer's answer, tickets) do not
   agree perfectly in a real centre: each related indicator has its own
@@ -160,6 +164,11 @@ BASE_RETENTION = 0.85
 RECALL_MULT = {"front_line": 1.7, "technical_support": 1.3}
 HOLIDAY_MULT, HOLIDAY_PRE_MULT = 1.5, 1.15
 REPEAT_P_UNRESOLVED, REPEAT_P_RESOLVED, CALLBACK_P_ABANDONED = 0.6, 0.04, 0.4
+# Gaming agents close contacts that are not resolved: they flag GAMING_FLAG_P of their unresolved
+# contacts resolved (instead of their flag_leniency share), so their system (agent-flag) resolution
+# exceeds what their customers report. Drawn from their own random stream ("gaming"), so every other
+# table value of a seed is unchanged; only contacts.resolved of these agents' contacts moves.
+GAMING_SHARE, GAMING_FLAG_P = 0.05, 0.95
 STICKY_ROUTING = 0.6  # share of follow-ups scheduled with the previous agent (when they work that day)
 TOPICS = {
     "front_line": (
@@ -202,7 +211,7 @@ _COMPONENTS = (
     "agents", "staffing", "arrivals", "queue", "handling", "outcomes", "repeats",
     "surveys", "qa", "tickets", "retention", "customers",
     # appended, so the streams above are unchanged (SeedSequence.spawn keys children by position)
-    "methods", "defects",
+    "methods", "defects", "gaming",
 )
 
 
@@ -648,6 +657,9 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
     cal = _calendar(ts, params.months)
     ag = _make_agents(params.agents, ts, rng["agents"])
     ag["methods"], ag["methods_orthogonal"] = _method_effects(ag, rng["methods"])
+    rg = rng["gaming"]
+    ag["gaming"] = np.zeros(params.agents, dtype=bool)
+    ag["gaming"][rg.choice(params.agents, size=round(GAMING_SHARE * params.agents), replace=False)] = True
     on = _staffing(ag, cal, rng["staffing"])
     nd = cal.n_days
 
@@ -825,6 +837,7 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
         # the agent flag overstates resolution; how much is the agent's own habit (flag_leniency)
         lenient = _logistic(METHOD_EFFECTS["flag_leniency"][1] * ag["methods"]["flag_leniency"][aa])
         flag = true_res | (ro.random(len(ia)) < lenient)
+        flag |= ag["gaming"][aa] & (rg.random(len(ia)) < GAMING_FLAG_P)  # gaming: closes unresolved contacts
         # store
         full = {
             "talk": np.full(m, np.nan), "hold": np.full(m, np.nan), "acw": np.full(m, np.nan),
@@ -1448,6 +1461,7 @@ def _truth(ag, cal, params, extra) -> dict[str, Any]:  # noqa: ANN001
             "site": str(ag["site"][i]),
             "full_time": bool(ag["full_time"][i]),
             "hire_date": str(pd.Timestamp(ag["hire"][i]).date()),
+            "gaming": bool(ag["gaming"][i]),
         }
     indicators = {}
     for code, spec in INDICATOR_ROLES.items():
@@ -1481,6 +1495,11 @@ def _truth(ag, cal, params, extra) -> dict[str, Any]:  # noqa: ANN001
         "mechanisms": _mechanisms(),
         "agents": agents,
         "summary": {k: (r6(v) if isinstance(v, float) else v) for k, v in extra.items() if k != "intercept"},
+        "gaming": {"agents": [str(a) for a in ag["ids"][ag["gaming"]]], "share": GAMING_SHARE,
+                   "flag_unresolved_p": GAMING_FLAG_P, "indicator": "fcr_agent",
+                   "note": "gaming agents flag this share of their unresolved contacts resolved (others: their "
+                           "flag_leniency share), so fcr_agent exceeds fcr_survey on the same contacts; "
+                           "true resolution, repeats, surveys and QA are unchanged"},
         "defects": [],
     }
 
