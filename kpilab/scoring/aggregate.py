@@ -313,7 +313,7 @@ def _aggregate_arrays(scores: np.ndarray, st: _Structure, methods: Mapping[str, 
     pil = np.empty(scores.shape[:-1] + (n_p,))
     for p in range(n_p):
         cols = np.flatnonzero(st.pillar_of == p)
-        wp = st.within[:, cols]
+        wp = st.within[..., cols]  # (U, I), or stacked per draw (D, U, I)
         pil[..., p] = _combine(scores[..., cols], np.broadcast_to(wp, scores[..., cols].shape), methods["pillar"],
                                groups)
     pil = np.where(st.pillar_ok, pil, np.nan)
