@@ -27,6 +27,7 @@ from kpilab._yaml import read_yaml_mapping
 from kpilab.errors import FrameworkError
 
 __all__ = [
+    "Alert",
     "Indicator",
     "Pillar",
     "WeightSet",
@@ -48,6 +49,26 @@ DEFAULT_FRAMEWORK_PATH = Path(str(resources.files("kpilab") / "frameworks" / "co
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Alert(_Model):
+    """A threshold alert: ``above`` and/or ``below`` (both: alert outside ``[below, above]``).
+
+    Evaluated per unit and period by :func:`kpilab.operations.threshold_alerts`: ``confirmed`` when the
+    whole confidence interval is past the threshold, ``possible`` when only the value is.
+    """
+
+    above: float | None = None
+    below: float | None = None
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _one_side(self) -> Alert:
+        if self.above is None and self.below is None:
+            raise ValueError("an alert needs 'above', 'below' or both")
+        if self.above is not None and self.below is not None and not self.below < self.above:
+            raise ValueError(f"alert 'below' ({self.below}) must be under 'above' ({self.above})")
+        return self
 
 
 class Indicator(_Model):
@@ -74,6 +95,7 @@ class Indicator(_Model):
     compute: dict[str, Any] | None = None
     floor: float | None = None
     normalise: dict[str, Any] | None = None
+    alert: Alert | None = None
 
     @model_validator(mode="after")
     def _band_matches_direction(self) -> Indicator:
@@ -184,6 +206,8 @@ class Framework(_Model):
     live_channels: list[str] = Field(default_factory=lambda: ["phone", "chat"], min_length=1)
     normalise: dict[str, Any] = Field(default_factory=dict)
     role_weights: dict[str, str] = Field(default_factory=dict)
+    # alerts on operational measures that are not panel indicators (e.g. occupancy from the staffing check)
+    alerts: dict[str, Alert] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _scoring_keys(self) -> Framework:
