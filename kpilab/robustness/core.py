@@ -31,6 +31,23 @@ __all__ = ["robustness"]
 _WIDE_COLS = ("value", "numerator", "denominator", "n", "ci_low", "ci_high")
 
 
+def _rank_quantiles(R: np.ndarray, qs: list[float], threads: int) -> np.ndarray:
+    """Quantiles ``(len(qs), U)`` of the rank draws ``R (D, U)`` over draws, in unit blocks and threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = np.empty((len(qs), R.shape[1]))
+
+    def block(k: int) -> None:
+        blk = np.ascontiguousarray(R[:, k:k + 512].T)  # (units, draws): partition along contiguous rows
+        with np.errstate(all="ignore"):
+            q = np.nanquantile(blk, qs, axis=1) if np.isnan(blk).any() else np.quantile(blk, qs, axis=1)
+        out[:, k:k + 512] = q
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as ex:
+        list(ex.map(block, range(0, R.shape[1], 512)))
+    return out
+
+
 def _check_int(name: str, v: Any, low: int, what: str) -> int:
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
         raise ParameterError(f"The {name!r} parameter must be {what}. Got {v!r} instead.")
@@ -399,17 +416,11 @@ def robustness(
     ev = model.evaluate(design.decode(u), nom_ranks, keep_ranks=True, max_cells=max_cells, threads=threads,
                         progress=progress)
     mc_seconds = time.perf_counter() - t_mc
-    R = ev.ranks
-    qs = [interval[0], 0.5, interval[1]]
-    quant = np.empty((3, model.n_units))
-    mean_shift = np.empty(model.n_units)
-    for k in range(0, model.n_units, 256):
-        blk = R[:, k:k + 256].astype(np.float64)
-        has_nan = np.isnan(blk).any()
-        with np.errstate(all="ignore"):
-            quant[:, k:k + 256] = np.nanquantile(blk, qs, axis=0) if has_nan else np.quantile(blk, qs, axis=0)
-            mean_shift[k:k + 256] = np.nanmean(np.abs(blk - nom_ranks[None, k:k + 256]), axis=0)
-    n_period = np.array([np.sum(model.periods == p) for p in model.periods])
+    quant = _rank_quantiles(ev.ranks, [interval[0], 0.5, interval[1]], threads)
+    ev.ranks = None
+    with np.errstate(all="ignore"):
+        mean_shift = np.where(ev.scored > 0, ev.abs_dev / np.maximum(ev.scored, 1), np.nan)
+    n_period = pd.Series(model.periods).map(pd.Series(model.periods).value_counts()).to_numpy()
     scored = np.maximum(ev.scored, 1)
     grades = [g.grade for g in fw.grades]
     rank_tab = pd.DataFrame({

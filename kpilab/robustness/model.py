@@ -22,15 +22,22 @@ Conventions
   range for z-scores), as COINr advises; the index is mapped back to points.
 * An excluded indicator gets weight 0: its pillar renormalises over the rest
   (a pillar left empty drops out and the pillar weights renormalise).
-* Measurement noise is independent across units, indicators and draws (ranks
-  depend on the joint distribution, so the scoring step's common random
-  numbers cannot be used). Each draw's standard normals come from its own
-  generator, keyed by the draw's ``noise`` input, as 16-bit quantiles
-  :math:`z = \Phi^{-1}((b + \tfrac12)/2^{16})` (tails beyond 4.2 sd cut); beta
-  cells use the scoring step's Cornish-Fisher logit transform, and beta cells
-  with a shape below 1.5 the exact quantile at the top 8 bits (256 strata).
-  Results are therefore identical for the same seed whatever the chunking or
-  the number of threads.
+* Measurement noise is independent across units and indicators (ranks depend
+  on the joint distribution, so the scoring step's common random numbers,
+  shared by all units, cannot be used). Fresh normals for every cell of every
+  draw would cost more than the rest of the model, so the normals come from a
+  pool :math:`Z_{k,i,u}` of :math:`K \ge 64` independent standard normal rows per
+  indicator (at least :math:`2^{18}` values per indicator), read with a random
+  row and a random cyclic shift per draw and indicator (rotation sampling):
+  :math:`z_{d,i,u} = Z_{k_{di},\,i,\,(u + s_{di}) \bmod U}`. Within a draw the units
+  get distinct pool values (independent); across draws a unit's values are
+  draws with replacement from the :math:`KU` pool values. The row and shift are
+  a hash (SplitMix64) of the draw's ``noise`` input, so a draw's noise depends on
+  that input alone: results are identical for the same seed whatever the
+  chunking or the number of threads, and the Sobol' design sees one input.
+  Proportions use the scoring step's Cornish-Fisher logit transform of
+  :math:`z`; cells whose beta shape is below 1.5 the exact beta quantile at
+  :math:`\Phi(z)`, stratified in 256 equal-probability bins.
 * Ranks: 1 is the best, ties get the average rank, units are ranked within
   their period; a unit without a score in a draw has no rank in it.
 """
@@ -57,8 +64,17 @@ __all__ = ["Model", "Variant", "Evaluation", "average_ranks"]
 
 _POWER = ("arithmetic", "geometric", "harmonic")
 _POSITIVE = ("geometric", "harmonic")
-_ZTAB = special.ndtri((np.arange(65536) + 0.5) / 65536).astype(np.float32)
 _EDGE_LEVELS = 256
+_POOL_VALUES = 1 << 18
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser (Steele, Lea & Flood 2014) on uint64 arrays: a cheap, well-mixed hash."""
+    with np.errstate(over="ignore"):  # arithmetic modulo 2**64 is the point
+        x = np.asarray(x, dtype=np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
 
 
 def average_ranks(x: np.ndarray) -> np.ndarray:
@@ -71,7 +87,7 @@ def average_ranks(x: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(x)
     n = x.shape[-1]
-    order = np.argsort(-x, axis=-1, kind="stable")  # NaN sorts last
+    order = np.argsort(-x, axis=-1)  # NaN sorts last; ties are averaged, so stability is not needed
     xs = np.take_along_axis(x, order, axis=-1)
     pos = np.broadcast_to(np.arange(n), xs.shape)
     new = np.ones(xs.shape, dtype=bool)
@@ -138,6 +154,8 @@ class Evaluation:
         Runs on the points scale in which the unit has a score.
     top, bottom, scored : ndarray (U,)
         Runs in the top decile, the bottom decile, and with a rank at all.
+    abs_dev : ndarray (U,)
+        Sum over runs of ``|rank - nominal rank|`` (0 without nominal ranks).
     """
 
     ranks: np.ndarray | None
@@ -148,6 +166,7 @@ class Evaluation:
     top: np.ndarray
     bottom: np.ndarray
     scored: np.ndarray
+    abs_dev: np.ndarray
 
 
 @dataclass
@@ -239,9 +258,14 @@ class Model:
         beta = 99.0 / span
         return (1.0 - beta * v.low), beta
 
-    def _fused(self, vi: int, j: int) -> tuple[np.ndarray, np.ndarray, float, float] | None:
-        """(c0, c1, lo, hi): score = clip(c0 + c1 z) for a column of normal cells under a linear method."""
-        key = ("fused", vi, j)
+    def _fused(self, vi: int, j: int, shift: tuple[np.ndarray, np.ndarray] | None
+               ) -> tuple[np.ndarray, np.ndarray, float, float] | None:
+        """(c0, c1, lo, hi): score = clip(c0 + c1 z) for a column of normal cells under a linear method.
+
+        With ``shift`` (the map to [1, 100]) folded in: ``alpha + beta clip(a + b x)`` is
+        ``clip(alpha + beta a + beta b x)`` with the bounds mapped, then capped at [1, 100].
+        """
+        key = ("fused", vi, j, shift is not None)
         if key not in self._cache:
             v = self.variants[vi]
             lin = v.linear[j]
@@ -252,14 +276,46 @@ class Model:
                 a, b, lo, hi = lin
                 a = np.broadcast_to(np.asarray(a, dtype=float), c.centre.shape)
                 b = np.broadcast_to(np.asarray(b, dtype=float), c.centre.shape)
-                self._cache[key] = ((a + b * c.centre).astype(np.float32), (b * c.se).astype(np.float32), lo, hi)
+                c0, c1 = a + b * c.centre.astype(float), b * c.se.astype(float)
+                if shift is not None:
+                    al, be = float(shift[0][j]), float(shift[1][j])
+                    c0, c1 = al + be * c0, be * c1
+                    lo = max(al + be * lo, 1.0) if np.isfinite(lo) else 1.0
+                    hi = min(al + be * hi, 100.0) if np.isfinite(hi) else 100.0
+                self._cache[key] = (c0.astype(np.float32), c1.astype(np.float32), lo, hi)
         return self._cache[key]
 
-    def _column_draws(self, vi: int, j: int, bits: np.ndarray) -> np.ndarray:
-        """Scores ``(d, U)`` float32 of indicator ``j`` under variant ``vi`` from 16-bit draws ``bits``."""
+    # ------------------------------------------------------------------ noise
+    def _pool(self) -> tuple[Any, Any]:
+        """Sliding windows over the doubled normal pool (and its 256 probability strata)."""
+        if "pool" not in self._cache:
+            n_i, n_u = len(self.codes), self.n_units
+            k = max(64, -(-_POOL_VALUES // n_u))
+            g = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(self.seed), 0x5EED])))
+            z = g.standard_normal((k, n_i, n_u), dtype=np.float32)
+            z2 = np.concatenate([z, z], axis=2)
+            strata = None
+            if self._edge:
+                st = np.minimum((special.ndtr(z) * _EDGE_LEVELS).astype(np.uint8), _EDGE_LEVELS - 1)
+                strata = np.lib.stride_tricks.sliding_window_view(np.concatenate([st, st], axis=2), n_u, axis=2)
+            self._cache["pool"] = (np.lib.stride_tricks.sliding_window_view(z2, n_u, axis=2), strata, k)
+        return self._cache["pool"]
+
+    def _rotation(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pool row ``(d, I)`` and cyclic shift ``(d, I)`` of each draw and indicator, hashed from its key."""
+        _, _, k = self._pool()
+        n_i = len(self.codes)
+        base = _splitmix64(np.uint64(self.seed) ^ np.uint64(0x0B5E55ED))
+        h = _splitmix64(_splitmix64(keys.astype(np.uint64) ^ base)[:, None] + np.arange(n_i, dtype=np.uint64))
+        return (h % np.uint64(k)).astype(np.int64), ((h >> np.uint64(24)) % np.uint64(self.n_units)).astype(np.int64)
+
+    def _column_draws(self, vi: int, j: int, rows: np.ndarray, shifts: np.ndarray,
+                      shift: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
+        """Scores ``(d, U)`` float32 of indicator ``j`` under variant ``vi`` (mapped to [1, 100] with ``shift``)."""
         v = self.variants[vi]
-        z = _ZTAB[bits]
-        fused = self._fused(vi, j)
+        windows, strata, _ = self._pool()
+        z = windows[rows, j, shifts]  # (d, U) copy
+        fused = self._fused(vi, j, shift)
         if fused is not None:
             c0, c1, lo, hi = fused
             z *= c1[None, :]
@@ -277,25 +333,22 @@ class Model:
             if c.patch.size:
                 x[:, c.patch] = _beta_part(c, z[:, c.patch], c.patch)
         if c.edge.size:
-            tab, rows = self._edge[j]
-            x[:, c.edge] = tab[rows, bits[:, c.edge] >> 8]
+            tab, erows = self._edge[j]
+            x[:, c.edge] = tab[erows, strata[rows, j, shifts][:, c.edge]]
         lin = v.linear[j]
         if lin is not None:
             a, b, lo, hi = lin
             s = (np.asarray(b, dtype=np.float32) * x + np.asarray(a, dtype=np.float32)).astype(np.float32)
             if np.isfinite(lo) or np.isfinite(hi):
                 np.clip(s, lo, hi, out=s)
-            return s
-        code = self.codes[j]
-        return apply_normalisation(x.astype(float), v.specs[code], v.fitted[code]).astype(np.float32)
-
-    def _noise_bits(self, keys: np.ndarray) -> np.ndarray:
-        n_i, n_u = len(self.codes), self.n_units
-        out = np.empty((len(keys), n_i, n_u), dtype=np.uint16)
-        for k, key in enumerate(keys):
-            g = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(self.seed), int(key)])))
-            out[k] = g.integers(0, 65535, size=(n_i, n_u), dtype=np.uint16, endpoint=True)
-        return out
+        else:
+            code = self.codes[j]
+            s = apply_normalisation(x.astype(float), v.specs[code], v.fitted[code]).astype(np.float32)
+        if shift is not None:
+            s *= np.float32(shift[1][j])
+            s += np.float32(shift[0][j])
+            np.clip(s, 1.0, 100.0, out=s)
+        return s
 
     def index_block(self, W: np.ndarray, vi: int, ai: int, excluded: np.ndarray,
                     keys: np.ndarray | None) -> tuple[np.ndarray, bool]:
@@ -309,33 +362,44 @@ class Model:
         d = W.shape[0]
         n_p = self._pat_avail.shape[0]
         n_u, n_i = self.avail.shape
-        bits = self._noise_bits(keys) if keys is not None else None
+        noisy = keys is not None
+        if noisy:
+            rows, shifts = self._rotation(keys)
         fast = methods["pillar"] == methods["index"] and methods["pillar"] in _POWER
         single = n_p == 1
 
         def column(j: int) -> np.ndarray:
-            if bits is None:
+            if not noisy:
                 s = v.scores[:, j][None, :]
+                if shift is not None:
+                    s = np.clip(s * shift[1][j] + shift[0][j], 1.0, 100.0)
             else:
-                s = self._column_draws(vi, j, bits[:, j, :])
-            if shift is not None:
-                s = s * shift[1][j] + shift[0][j]
-                s = np.clip(s, 1.0, 100.0)
+                s = self._column_draws(vi, j, rows[:, j], shifts[:, j], shift)
             if not self.avail[:, j].all():
                 s = np.where(self.avail[None, :, j], s, 1.0)
             return s
 
         if fast:
             pm = methods["pillar"]
-            eff = st.effective.reshape(d, n_p, n_i)
-            acc = np.zeros((d, n_u), dtype=np.float64 if bits is None else np.float32)
+            dtype = np.float32 if noisy else np.float64
+            eff = st.effective.reshape(d, n_p, n_i).astype(dtype)
+            acc = np.zeros((d, n_u), dtype=dtype)
             for j in range(n_i):
                 e = eff[:, 0, j][:, None] if single else eff[:, self._pat, j]
                 if not e.any():
                     continue
                 s = column(j)
-                g = s if pm == "arithmetic" else (np.log(s) if pm == "geometric" else 1.0 / s)
-                acc += (e * g).astype(acc.dtype, copy=False)
+                if pm == "geometric":
+                    g = np.log(s, out=s) if noisy else np.log(s)
+                elif pm == "harmonic":
+                    g = np.reciprocal(s, out=s) if noisy else 1.0 / s
+                else:
+                    g = s
+                if noisy:
+                    g = np.multiply(g, e, out=g if g.shape == acc.shape else None)
+                    acc += g
+                else:
+                    acc += e * g
             index = acc if pm == "arithmetic" else (np.exp(acc) if pm == "geometric" else 1.0 / acc)
             ok = st.index_ok.reshape(d, n_p)[:, self._pat]
         else:
@@ -353,7 +417,7 @@ class Model:
                                      "leave it out of 'aggregations' and of the nominal 'aggregate'.")
             _, index = _aggregate_arrays(S, stk, methods)
             ok = stk.index_ok
-        index = np.asarray(index, dtype=np.float64)
+        index = np.asarray(index, dtype=np.float32 if noisy else np.float64)  # float32 sorts faster
         if shift is not None and v.points:
             index = (index - 1.0) / 0.99
         return np.where(ok, index, np.nan), v.points
@@ -417,7 +481,8 @@ class Model:
         ranks_all = np.empty((n, n_u), dtype=np.float32) if keep_ranks else None
         out = Evaluation(ranks_all, np.full(n, np.nan), np.empty((n, track.size), dtype=np.float32),
                          np.zeros((n_g, n_u), dtype=np.int64), np.zeros(n_u, dtype=np.int64),
-                         np.zeros(n_u, dtype=np.int64), np.zeros(n_u, dtype=np.int64), np.zeros(n_u, dtype=np.int64))
+                         np.zeros(n_u, dtype=np.int64), np.zeros(n_u, dtype=np.int64), np.zeros(n_u, dtype=np.int64),
+                         np.zeros(n_u))
 
         def work(ids: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
             vi, ai = int(plan.norm[ids[0]]), int(plan.agg[ids[0]])
@@ -429,7 +494,9 @@ class Model:
                    "track": r[:, track]}
             if nominal_ranks is not None:
                 with np.errstate(all="ignore"):
-                    res["shift"] = np.nanmean(np.abs(r - nominal_ranks[None, :]), axis=1)
+                    dev = np.abs(r - nominal_ranks[None, :])
+                    res["shift"] = np.nanmean(dev, axis=1)
+                    res["dev"] = np.nansum(dev, axis=0, dtype=np.float64)
             if points and n_g:
                 gi = grade_index(index, self.grade_mins)
                 res["grades"] = np.stack([(gi == k).sum(axis=0) for k in range(n_g)])
@@ -440,13 +507,14 @@ class Model:
 
         with tqdm(total=n, desc=desc, unit="draw", disable=not progress, leave=False) as bar, \
                 ThreadPoolExecutor(max_workers=max(1, threads)) as ex:
-            for ids, res in ex.map(work, tasks):
+            for ids, res in (ex.map(work, tasks) if threads > 1 else map(work, tasks)):
                 out.top += res["top"]
                 out.bottom += res["bottom"]
                 out.scored += res["scored"]
                 out.unit_ranks[ids] = res["track"]
                 if "shift" in res:
                     out.abs_shift[ids] = res["shift"]
+                    out.abs_dev += res["dev"]
                 if "grades" in res:
                     out.grade_counts += res["grades"]
                     out.graded += res["graded"]
