@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "kpilab.commands.health",
     "kpilab.commands.weights",
     "kpilab.commands.score",
+    "kpilab.commands.robustness",
     "kpilab.commands.run",
 ]
 

@@ -416,7 +416,7 @@ def robustness(
     ev = model.evaluate(design.decode(u), nom_ranks, keep_ranks=True, max_cells=max_cells, threads=threads,
                         progress=progress)
     mc_seconds = time.perf_counter() - t_mc
-    quant = _rank_quantiles(ev.ranks, [interval[0], 0.5, interval[1]], threads)
+    quant = np.round(_rank_quantiles(ev.ranks, [interval[0], 0.5, interval[1]], threads), 6)
     ev.ranks = None
     with np.errstate(all="ignore"):
         mean_shift = np.where(ev.scored > 0, ev.abs_dev / np.maximum(ev.scored, 1), np.nan)
