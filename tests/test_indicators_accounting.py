@@ -48,6 +48,7 @@ def dirty_tables() -> dict[str, pd.DataFrame]:
     c.loc[4, "agent_id"] = None                                            # answered without agent
     c.loc[5, "arrived_at"] = pd.NaT                                        # missing required value
     c.loc[6, ["abandoned", "answered_at", "agent_id"]] = [True, pd.NaT, None]  # a legal abandon
+    c.loc[7, ["abandoned", "answered_at", "agent_id", "ended_at"]] = [True, pd.NaT, None, pd.NaT]  # wait unknown: legal
     s = pd.DataFrame({"contact_id": ["c0", "c1", "c7", "zz", "c8", "c8"],
                       "csat": [5.0, 4.0, 9.0, 3.0, 4.0, 2.0],
                       "responded_at": [T0] * 6})
@@ -57,7 +58,9 @@ def dirty_tables() -> dict[str, pd.DataFrame]:
                       "first_reply_at": [T0 + pd.Timedelta(minutes=5), T0 - pd.Timedelta(minutes=5), T0],
                       "solved_at": [T0 + pd.Timedelta(hours=3), pd.NaT, pd.NaT]})
     a = pd.DataFrame({"agent_id": ["a1", "a2", "a2"], "team": ["t", "t", "u"]})
-    return {"contacts": c, "surveys": s, "tickets": t, "agents": a}
+    q = pd.DataFrame({"contact_id": ["c2", "c9", "c9"], "agent_id": ["a1", "a2", "a2"], "score": [80.0, 70.0, 70.0],
+                      "reviewed_at": [T0] * 3})                           # c9's review exported twice
+    return {"contacts": c, "surveys": s, "tickets": t, "agents": a, "qa_reviews": q}
 
 
 def reasons(acc: pd.DataFrame, table: str) -> dict[str, int]:
@@ -91,9 +94,9 @@ def test_accounting_identity_and_reasons_on_dirty_data():
                  "duplicate id": 1}
     assert reasons(acc, "tickets") == {"first_reply_at before created_at": 1, "duplicate id": 1}
     assert reasons(acc, "agents") == {"duplicate id": 1}
-    # nothing excluded leaks into the panel: 12 contacts - 5 excluded - 1 abandon = 6 answered
+    # nothing excluded leaks into the panel: 12 contacts - 5 excluded - 2 abandons = 5 answered
     aht = r.panel[(r.panel["indicator"] == "aht") & (r.panel["unit_id"] == "centre")]
-    assert aht["n"].item() == 6
+    assert aht["n"].item() == 5
 
 
 def test_trusted_ids_skip_the_duplicate_check_and_say_so(sim_tables):
@@ -119,6 +122,8 @@ def test_schema_reasons_agree_with_validate_table():
         got = {k: v for k, v in reasons(r.accounting, table).items()
                if k not in ("survey of an excluded contact", "survey for an unknown contact")}
         assert got == expected, table
+    assert "missing ended_at" not in reasons(r.accounting, "contacts")  # an abandon may lack its end
+    assert reasons(r.accounting, "qa_reviews") == {"duplicate row": 1}
 
 
 def test_outside_periods_are_accounted():

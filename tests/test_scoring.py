@@ -272,3 +272,28 @@ def test_rescaling_an_indicator_does_not_change_relative_scores(X, scale, shift)
         if method in ("rank", "percentile") and not (moved["y"].rank().equals(df["y"].rank())):
             continue  # float rounding merged two values
         np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), rtol=0, atol=tol)
+
+
+def test_score_leaves_out_a_constant_indicator_by_default_and_refuses_it_when_named():
+    """A real export (PwC) has survey_response_rate = 1 for everyone: the default run scores the rest, loudly."""
+    from kpilab.errors import ParameterError as PE
+    from kpilab.panel import wide_to_long
+    from kpilab.scoring import score
+
+    X = _data(m=12)
+    X["a3"] = 5.0
+    X.index = pd.Index([f"u{k}" for k in range(len(X))], name="unit_id")
+    long = wide_to_long(X.assign(period="2025-01-01").reset_index().set_index(["unit_id", "period"]))
+    fw = _framework(normalise={"method": "minmax"})
+    res = score(long, fw, weights=W, draws=0)
+    assert "a3" not in set(res.scorecard["indicator"])
+    assert any("a3" in n and "same value" in n for n in res.notices)
+    expected = normalise(X.drop(columns="a3"), "minmax", directions=DIRS)
+    w = W.drop("a3")
+    w_p = w[["a1", "a2"]] / w[["a1", "a2"]].sum() * (W[["a1", "a2", "a3"]].sum())
+    # pillar p keeps its whole weight (0.6) on a1 and a2; pillar q is untouched
+    direct = (expected[["a1", "a2"]] @ (w_p / w_p.sum())) * 0.6 + (expected[["b1", "b2"]] @ (W[["b1", "b2"]] / 0.4)) * 0.4
+    np.testing.assert_allclose(res.scores.sort_values("unit_id")["index"].to_numpy(),
+                               direct.sort_index().to_numpy(), rtol=0, atol=1e-9)
+    with pytest.raises(PE, match="a3"):
+        score(long, fw, weights=W, draws=0, indicators=list(CODES))

@@ -281,10 +281,10 @@ def _schema_reason_sql(name: str, present: set[str], dup_join: bool,
                        dup_rows: bool = False) -> list[tuple[str, str]]:
     """(condition, reason) pairs mirroring :func:`kpilab.schema.validate_table`, in its order.
 
-    Two panel rules go beyond it: an abandoned contact may lack ``ended_at`` (the moment
-    of abandonment, hence its wait, is unknown: ``wait_s`` is NULL, never a short
-    abandon), and an exact repeat of a row of a table without ids (``qa_reviews``) is
-    excluded as ``duplicate row``.
+    Including the two rules real exports need: an abandoned contact may lack ``ended_at``
+    (the moment of abandonment, hence its wait, is unknown: ``wait_s`` is NULL, never a
+    short abandon), and an exact repeat of a row of a table without ids (``qa_reviews``)
+    is excluded as ``duplicate row``.
     """
     spec = TABLES[name]
     rules: list[tuple[str, str]] = []
@@ -363,7 +363,7 @@ class _Engine:
             self.con.register(raw, df)
         else:
             self.con.execute(
-                f"CREATE VIEW {raw} AS SELECT *, file_row_number AS _row "
+                f"CREATE VIEW {raw} AS SELECT * EXCLUDE (file_row_number), file_row_number AS _row "
                 f"FROM read_parquet({_q(str(s.path))}, file_row_number=true)"
             )
         types = dict(self.con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {raw})").fetchall())
@@ -420,9 +420,15 @@ class _Engine:
             cols = ", ".join(f"r.{_ident(c)}" for c in types if c != "_row")
             duprow = f"(row_number() OVER (PARTITION BY {cols} ORDER BY r._row) > 1)"
         rules = _schema_reason_sql(s.name, present, dup, dup_rows)
+        # loading may already have excluded a row (an implausible date read as missing): that reason comes
+        # first, so the row is not reported as 'missing <column>'
+        ingest = "_ingest_reason" in types
+        reason0 = f"COALESCE(_ingest_reason, {_case(rules)})" if ingest else _case(rules)
+        carry = ", r._ingest_reason AS _ingest_reason" if ingest else ""
+        outer = "* EXCLUDE (_ingest_reason)" if ingest else "*"
         self.con.execute(
-            f"CREATE VIEW _b_{s.name} AS SELECT *, {_case(rules)} AS _reason0 FROM ("
-            f"SELECT {inner}, r._row AS _row, {dup_col} AS _dup, {duprow} AS _duprow FROM {raw} r {join}) "
+            f"CREATE VIEW _b_{s.name} AS SELECT {outer}, {reason0} AS _reason0 FROM ("
+            f"SELECT {inner}, r._row AS _row, {dup_col} AS _dup, {duprow} AS _duprow{carry} FROM {raw} r {join}) "
         )
 
     def _local(self, table: str, col: str) -> str:
@@ -1027,7 +1033,7 @@ def compute_panel(
     min_n = int(min_n if min_n is not None else fw.min_n)
     notices: list[str] = []
     defs = resolve_definitions(fw, indicators, notices)
-    sources = _load_sources(data)
+    sources = _load_sources(data, notices)
 
     # which tables / columns each definition needs
     by_table: dict[str, list[Definition]] = {}
@@ -1132,7 +1138,9 @@ def compute_panel(
     finally:
         eng.close()
 
-    accounting = build_accounting({t: sources[t].n_rows for t in sources}, acct_counts, flagged, ind_excluded)
+    # canonical table order, whatever order the folder listing or the dict gave
+    ordered = [t for t in TABLES if t in sources]
+    accounting = build_accounting({t: sources[t].n_rows for t in ordered}, acct_counts, flagged, ind_excluded)
     live = sorted(d.code for d in defs.values() if d.channels is not None and d.table in by_table
                   and d in by_table[d.table])
     if live:

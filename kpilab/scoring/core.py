@@ -52,6 +52,31 @@ def _as_series(w: Any, framework: Framework, codes: list[str], label: str) -> tu
                          f"Got {type(w).__name__}.")
 
 
+def _move_weight_within_pillar(w: pd.Series, dropped: list[str], framework: Framework) -> pd.Series:
+    """``w`` without ``dropped``; each dropped weight goes to the rest of its pillar in proportion.
+
+    A pillar keeps its total weight when one of its indicators cannot be scored, as
+    with a missing value (OECD/JRC 2008, step 6: re-weighting within the group); only a
+    pillar left empty hands its weight to the others (renormalisation).
+    """
+    w = w.astype(float).copy()
+    attrs = dict(w.attrs)
+    pillar = {c: (framework.indicator(c).pillar if c in framework.codes else "other") for c in w.index}
+    for c in dropped:
+        if c not in w.index:
+            continue
+        lost = w.pop(c)
+        mates = [m for m in w.index if pillar.get(m) == pillar.get(c) and m not in dropped]
+        if mates and w[mates].sum() > 0:
+            w[mates] *= (w[mates].sum() + lost) / w[mates].sum()
+        elif mates:
+            w[mates] = lost / len(mates)
+    total = w.sum()
+    out = w / total if total > 0 else w
+    out.attrs = attrs
+    return out
+
+
 def role_weight_table(
     framework: Framework, roles: list[str], codes: list[str], role_map: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, pd.Series], dict[str, str], list[str]]:
@@ -287,6 +312,22 @@ def score(
         codes = list(indicators)
     if not codes:
         raise DataError(f"No scored indicator of framework {fw.name!r} is in the panel (it has {', '.join(present)}).")
+    const: list[str] = []
+    if indicators is None:
+        # Real exports often hold an indicator with one value for everyone (e.g. a survey response rate of 1
+        # when only responses are exported). A relative rule cannot score it and it tells agents apart on
+        # nothing, so the default selection leaves it out loudly; an explicit list still raises.
+        early = resolve_specs(codes, normalise, framework=fw, overrides=overrides, params=normalise_params)
+        spread = long[long["indicator"].isin(codes)].groupby("indicator")["value"].agg(["min", "max"])
+        const = [c for c in codes if early[c].method in RELATIVE_METHODS and c in spread.index
+                 and np.isclose(spread.at[c, "min"], spread.at[c, "max"], rtol=1e-12, atol=0.0)]
+        if const:
+            codes = [c for c in codes if c not in const]
+            notices.append(f"indicator(s) {', '.join(const)} have the same value for every unit and period: a "
+                           "relative rule (min-max, z-score, rank) cannot score them, so they were left out and "
+                           "their weight renormalised within the pillar.")
+            if not codes:
+                raise DataError("Every scored indicator in the panel is constant; nothing can be scored.")
     long = long[long["indicator"].isin(codes)]
     index = pd.MultiIndex.from_frame(long[["unit_id", "period"]].drop_duplicates().sort_values(["unit_id", "period"]))
     n_units, n_ind = len(index), len(codes)
@@ -324,6 +365,8 @@ def score(
     else:
         w, wsource = _as_series(weights, fw, codes, "")
         per_role = {r: w for r in dict.fromkeys(row_role)}
+    if const:
+        per_role = {r: _move_weight_within_pillar(w, const, fw) for r, w in per_role.items()}
     for r, w in per_role.items():
         dropped = w.attrs.get("dropped") if hasattr(w, "attrs") else None
         if dropped:
