@@ -42,7 +42,7 @@ def plot_rank_uncertainty(res: RobustnessResult, period: str | None = None, max_
     if len(shown) <= 40:
         ax.set_xticks(x, shown["unit_id"], rotation=90, fontsize=7)
     ax.set_title(f"Rank uncertainty, {period} ({res.params.get('draws')} draws)")
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.legend(loc="upper right", fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
 
