@@ -201,3 +201,38 @@ def test_weight_sets_and_dirichlet_modes_run():
                      progress=False)
     assert res.params["dirichlet_concentration"] > 1
     assert res.ranks["rank_width"].gt(0).any()
+
+
+@pytest.mark.parametrize("agg", ["geometric", "harmonic", "median", {"pillar": "geometric", "index": "arithmetic"}])
+def test_drawn_index_equals_scoring_aggregate_with_the_drawn_weights(monkeypatch, agg):
+    """Fast (effective-weight) and generic paths against kpilab.scoring.aggregate, exclusions included."""
+    import kpilab.robustness.core as core
+    from kpilab.framework import load_framework
+    from kpilab.scoring import aggregate
+
+    seen = {}
+    orig = core.Model.evaluate
+
+    def spy(self, plan, *a, **k):
+        seen.setdefault("model", self)
+        seen.setdefault("plan", plan)
+        return orig(self, plan, *a, **k)
+
+    monkeypatch.setattr(core.Model, "evaluate", spy)
+    unc = Uncertainty(normalisations=["minmax"], aggregations=[agg], exclude=0.5, noise=False)
+    robustness(_panel(m=30), FW, weights=W, uncertainty=unc, draws=20, sobol=0, progress=False)
+    model, plan = seen["model"], seen["plan"]
+    idx, _ = model.index_block(plan.weights, int(plan.norm[0]), int(plan.agg[0]), plan.excluded, None)
+    positive = any(m in ("geometric", "harmonic") for m in ([agg] if isinstance(agg, str) else agg.values()))
+    S = pd.DataFrame(model.variants[1].scores, columns=CODES)
+    if positive:
+        S = (1 + 0.99 * S).clip(1, 100)
+    fw = load_framework(FW)
+    pillars = {c: fw.indicator(c).pillar for c in CODES}
+    assert (plan.excluded >= 0).any()
+    for d in range(20):
+        w = pd.Series(plan.weights[d, 0], index=CODES)
+        if plan.excluded[d] >= 0:
+            w.iloc[plan.excluded[d]] = 0.0
+        ref = aggregate(S, w, pillars, method=agg).table["index"].to_numpy()
+        np.testing.assert_allclose(idx[d], (ref - 1) / 0.99 if positive else ref, rtol=1e-10, atol=1e-10)
