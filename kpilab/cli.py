@@ -25,6 +25,9 @@ COMMAND_MODULES = [
     "kpilab.commands.weights",
     "kpilab.commands.score",
     "kpilab.commands.robustness",
+    "kpilab.commands.alerts",
+    "kpilab.commands.qa_sample",
+    "kpilab.commands.staffing",
     "kpilab.commands.run",
 ]
 
