@@ -236,3 +236,15 @@ def test_drawn_index_equals_scoring_aggregate_with_the_drawn_weights(monkeypatch
             w.iloc[plan.excluded[d]] = 0.0
         ref = aggregate(S, w, pillars, method=agg).table["index"].to_numpy()
         np.testing.assert_allclose(idx[d], (ref - 1) / 0.99 if positive else ref, rtol=1e-10, atol=1e-10)
+
+
+def test_a_constant_indicator_is_left_out_as_in_the_scoring_step():
+    panel = _panel(m=30)
+    panel.loc[panel["indicator"] == "m2", ["value", "ci_low", "ci_high"]] = [4.0, 3.9, 4.1]
+    fw = {**FW, "indicators": [{**i, "normalise": {"method": "minmax"}} if i["code"] == "m2" else i
+                               for i in FW["indicators"]]}
+    res = robustness(panel, fw, weights=W, draws=50, sobol=0, progress=False)
+    assert "m2" not in res.params["indicators"] and any("m2" in n for n in res.notices)
+    sc = score(panel, fw, weights=W, draws=0, progress=False).scores.set_index("unit_id")["index"]
+    got = res.ranks.set_index("unit_id")["nominal_score"]
+    np.testing.assert_allclose(got.to_numpy(), sc.reindex(got.index).to_numpy(), rtol=1e-12)

@@ -16,9 +16,17 @@ from kpilab.robustness.model import Model, Variant, variant_range
 from kpilab.robustness.result import GRADE_COLUMNS, RANK_COLUMNS, RobustnessResult
 from kpilab.robustness.sensitivity import SENSITIVITY_COLUMNS, check_sobol_n, sobol_indices
 from kpilab.scoring.aggregate import _aggregate_arrays, _structure, _weight_matrix, parse_methods
-from kpilab.scoring.core import _as_series, _read, _roles_frame, _scatter, role_weight_table
+from kpilab.scoring.core import (
+    _as_series,
+    _move_weight_within_pillar,
+    _read,
+    _roles_frame,
+    _scatter,
+    role_weight_table,
+)
 from kpilab.scoring.grades import grade_scores
 from kpilab.scoring.normalise import (
+    RELATIVE_METHODS,
     apply_normalisation,
     fit_normalisation,
     linear_form,
@@ -220,6 +228,18 @@ def robustness(
         codes = list(indicators)
     if not codes:
         raise DataError(f"No scored indicator of framework {fw.name!r} is in the panel (it has {', '.join(present)}).")
+    const: list[str] = []
+    if indicators is None:  # as score(): a constant indicator under a relative rule is left out, loudly
+        early = resolve_specs(codes, normalise, framework=fw, overrides=overrides)
+        spread = long[long["indicator"].isin(codes)].groupby("indicator")["value"].agg(["min", "max"])
+        const = [c for c in codes if early[c].method in RELATIVE_METHODS and c in spread.index
+                 and np.isclose(spread.at[c, "min"], spread.at[c, "max"], rtol=1e-12, atol=0.0)]
+        if const:
+            codes = [c for c in codes if c not in const]
+            notices.append(f"indicator(s) {', '.join(const)} have the same value for every unit and period and were "
+                           "left out (their weight renormalised within the pillar), as in the scoring step.")
+            if not codes:
+                raise DataError("Every scored indicator in the panel is constant; nothing can be scored.")
     long = long[long["indicator"].isin(codes)]
     index = pd.MultiIndex.from_frame(long[["unit_id", "period"]].drop_duplicates().sort_values(["unit_id", "period"]))
     n_rows, n_ind = len(index), len(codes)
@@ -256,6 +276,8 @@ def robustness(
     else:
         w, wsource = _as_series(weights, fw, codes, "")
         per_role = {r: w for r in role_keys}
+    if const:
+        per_role = {r: _move_weight_within_pillar(w, const, fw) for r, w in per_role.items()}
     for w in per_role.values():
         strict = w.attrs.get("kpilab_strict", True)
         _weight_matrix(w if strict else w.reindex(codes).fillna(0.0), codes, pd.RangeIndex(1))
@@ -312,11 +334,12 @@ def robustness(
         for j, c in enumerate(codes):
             try:
                 fitted[c] = fit_normalisation(values[:, j], specs[c])
-            except ParameterError as exc:
+            except ParameterError as exc:  # e.g. constant under a relative method: keep the nominal spec
                 if method is None:
                     raise
-                notices.append(f"normalisation {method!r} left the draw list: {exc}")
-                return None
+                notices.append(f"under {method!r}, {c} keeps its nominal normalisation: {exc}")
+                specs[c] = nom_specs[c]
+                fitted[c] = nom_fit[c]
         scores = np.column_stack([apply_normalisation(values[sel, j], specs[c], fitted[c])
                                   for j, c in enumerate(codes)])
         lin = [linear_form(specs[c], fitted[c]) for c in codes]
