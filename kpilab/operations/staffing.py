@@ -32,7 +32,8 @@ from kpilab.errors import DataError
 from kpilab.operations._data import load
 from kpilab.operations.erlang import agents_needed, erlang_a, erlang_c
 
-__all__ = ["STAFFING_COLUMNS", "estimate_patience", "staffing_from_contacts", "staffing_from_panel", "verdicts"]
+__all__ = ["STAFFING_COLUMNS", "estimate_patience", "staffing_from_contacts", "staffing_from_panel", "verdicts",
+           "weekday_hour_profile"]
 
 STAFFING_COLUMNS = ["queue", "period", "hour", "days", "calls_per_hour", "aht_s", "load", "staffed_agents",
                     "observed_sl", "observed_abandon", "patience_s", "model", "required_agents",
@@ -222,3 +223,26 @@ def staffing_from_panel(panel: pd.DataFrame, *, target_sl: float = 0.8, threshol
     cells["patience_s"] = np.nan if patience_s is None else float(patience_s)
     out = verdicts(cells, target_sl=target_sl, threshold_s=threshold_s, max_occupancy=max_occupancy)
     return out[STAFFING_COLUMNS]
+
+
+def weekday_hour_profile(data: Any, *, channels: tuple[str, ...] = ("phone", "chat")) -> pd.DataFrame:
+    """Mean queue wait (s), abandonment and contacts per day by weekday (0 = Monday) and hour of arrival.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``weekday, hour, offered_per_day, mean_wait_s, abandon_rate`` over the live channels.
+    """
+    c = load(data, ("contacts",), required=("contacts",))["contacts"]
+    c = c[c["channel"].isin(list(channels))]
+    if c.empty:
+        raise DataError(f"No contacts on the live channels {', '.join(channels)}.")
+    wait = (c["answered_at"].fillna(c["ended_at"]) - c["arrived_at"]).dt.total_seconds()
+    f = pd.DataFrame({"weekday": c["arrived_at"].dt.dayofweek, "hour": c["arrived_at"].dt.hour,
+                      "date": c["arrived_at"].dt.normalize(), "wait": wait, "ab": c["abandoned"].astype(float)})
+    days = f.groupby("weekday")["date"].nunique()
+    g = f.groupby(["weekday", "hour"])
+    out = pd.DataFrame({"offered": g.size(), "mean_wait_s": g["wait"].mean(), "abandon_rate": g["ab"].mean()})
+    out = out.reset_index()
+    out["offered_per_day"] = out["offered"] / out["weekday"].map(days)
+    return out[["weekday", "hour", "offered_per_day", "mean_wait_s", "abandon_rate"]]
