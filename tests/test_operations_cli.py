@@ -61,3 +61,14 @@ def test_staffing_from_panel_with_roster():
     t = staffing_from_panel(panel, roster=roster)
     assert t["calls_per_hour"].iloc[0] == pytest.approx(86800 / (31 * 14))
     assert t["verdict"].iloc[0] == "feasible" and t["required_agents"].iloc[0] == 14
+
+
+def test_staffing_from_contacts_without_hold_and_acw_columns():
+    """A real call log (PwC) records talk time only: handle time is talk time, as in the panel's AHT."""
+    from kpilab.operations.staffing import staffing_from_contacts
+
+    c = simulate(agents=12, months=1, seed=4).tables["contacts"]
+    full = staffing_from_contacts({"contacts": c.assign(hold_s=0.0, acw_s=0.0)}, target_sl=0.8, threshold_s=20)
+    talk_only = staffing_from_contacts({"contacts": c.drop(columns=["hold_s", "acw_s"])}, target_sl=0.8,
+                                       threshold_s=20)
+    pd.testing.assert_frame_equal(full, talk_only)

@@ -39,3 +39,6 @@ def test_environment_matches_pyproject():
 def test_explicit_package_discovery():
     tool = tomllib.loads((PROJ_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert tool["packages"][0] == "kpilab"
+    # every sub-package is declared, or a non-editable install silently ships without it
+    on_disk = sorted("kpilab." + p.parent.name for p in (PROJ_ROOT / "kpilab").glob("*/__init__.py"))
+    assert sorted(set(tool["packages"]) - {"kpilab"}) == on_disk

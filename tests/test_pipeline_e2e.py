@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pandas as pd
 import pytest
 
 from kpilab.run import execute, notebook_parameters, resolve_target
@@ -61,5 +62,33 @@ def test_review_pipeline_on_real_exports(shared_data, tmp_path, source, outcome)
     result = execute("review", {"data_dir": str(data), "outcome": outcome, "n_boot": 50}, name=source,
                      output_root=tmp_path / "outputs", kernel="python3", execution_timeout=600)
     assert result.status == "succeeded" and result.report.is_file()
-    decisions = (result.run_dir / "tables" / "decisions.csv").read_text()
-    assert "decision" in decisions
+    tables = result.run_dir / "tables"
+    decisions = pd.read_csv(tables / "decisions.csv")
+    assert len(decisions) >= 3 and outcome not in set(decisions["indicator"])
+    assert set(decisions["decision"]) <= {"keep", "review", "prune"}
+    assert decisions["reason"].str.len().gt(20).all()  # every decision says why, in words
+    # PwC has 8 agents (below the 10-unit rule), the help desk 19 with wide intervals: no indicator that
+    # varies is kept or pruned on such evidence; each says why it is left for review
+    varying = decisions[decisions["decision"] != "prune"]
+    assert len(varying) and (varying["decision"] == "review").all()
+    pruned = decisions[decisions["decision"] == "prune"]
+    assert pruned["reason"].str.contains("same value").all()  # only constant indicators (PwC response rate)
+    expected = r"Only 8 units" if source == "pwc" else r"Unclear: r = .* interval"
+    assert varying["reason"].str.contains(expected).all()
+    if source == "pwc":
+        # the published figures of the PwC file: 5,000 offered, 4,054 answered, mean speed of answer 67.52 s
+        ch = pd.read_csv(tables / "channel_overview.csv").set_index("channel").loc["phone"]
+        assert (ch["offered"], ch["answered"]) == (5000, 4054)
+        assert ch["mean_wait_s"] == pytest.approx(67.5207, abs=1e-3)
+        # notebook 06: daily abandonment per queue, and all 946 abandons count (none are 'short')
+        alerts = pd.read_csv(tables / "alerts.csv")
+        assert {"abandon_rate", "service_level"} <= set(alerts["indicator"])
+        panel = pd.read_parquet(result.run_dir / "panel.parquet")
+        agents = panel[(panel["indicator"] == "aht") & (panel["unit_level"] == "agent")]
+        assert agents["n"].sum() == 4054  # every answered call, pooled over agents and months
+    else:
+        assert "Skipped" in result.report.read_text() or "skipped" in result.report.read_text()
+        panel = pd.read_parquet(result.run_dir / "panel.parquet")
+        created = panel[(panel["indicator"] == "tickets_created") & (panel["unit_level"] == "agent")]
+        if len(created):
+            assert created["value"].sum() <= 4580

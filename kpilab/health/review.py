@@ -52,7 +52,7 @@ from kpilab._validation import Interval, Options, check_params
 from kpilab.errors import DataError, InsufficientDataError, ParameterError
 from kpilab.framework import Framework
 from kpilab.health.coherence import coherence_tables, normalise_minmax, remove_one_impact
-from kpilab.health.matrix import MIN_UNITS, IndicatorMatrix, MatrixOptions, build_matrix, not_computed
+from kpilab.health.matrix import MIN_UNITS, IndicatorMatrix, MatrixOptions, build_matrix
 from kpilab.health.quality import indicator_quality
 from kpilab.health.redundancy import conflicting_pairs, pair_unit_counts, redundant_pairs, vif_table
 from kpilab.health.relevance import correlation_matrix, outcome_correlations
@@ -313,8 +313,8 @@ def decide(
             dec, reason = (
                 "review",
                 f"Only {nu} unit{'s' if nu != 1 else ''} {'have' if nu != 1 else 'has'} both this indicator and "
-                f"{oname}; at least {min_units} are needed to judge the link ({not_computed(nu, min_units)}), so "
-                "decide after more data comes in.",
+                f"{oname}; at least {min_units} are needed to judge the link, so the correlation was not "
+                "computed. Decide after more data comes in.",
             )
         elif np.isnan(r) or np.isnan(lo) or np.isnan(hi):
             why = {"outcome_constant": f"{oname} does not vary among these units"}.get(rec.flag, "it could not be computed")

@@ -152,8 +152,9 @@ def staffing_from_contacts(data: Any, *, target_sl: float = 0.8, threshold_s: fl
     c["date"] = c["arrived_at"].dt.normalize()
     c["period"] = _period(c["arrived_at"], period)
     ans = ~c["abandoned"].astype(bool)
-    c["handle"] = np.where(ans, c["talk_s"].fillna(np.nan) + c.get("hold_s", 0).fillna(0) + c.get("acw_s", 0)
-                           .fillna(0), np.nan)
+    # as in the panel's AHT: absent hold/ACW columns count 0, a missing talk time leaves the handle time unknown
+    extra = sum(c[col].fillna(0) if col in c.columns else 0.0 for col in ("hold_s", "acw_s"))
+    c["handle"] = np.where(ans, c["talk_s"] + extra, np.nan)
     wait = (c["answered_at"] - c["arrived_at"]).dt.total_seconds()
     c["in_sl"] = ans & (wait <= threshold_s)
     a_hour = c["answered_at"].dt.hour
