@@ -89,7 +89,7 @@ import pandas as pd
 
 from kpilab._yaml import read_yaml_mapping
 from kpilab.errors import DataError, InputFileError, SchemaError
-from kpilab.schema import BOOL, DATE, FLOAT, INT, STR, TABLES, TIME, coerce_table
+from kpilab.schema import BOOL, DATE, FLOAT, INT, STR, TABLES, TIME, coerce_table, table_timezone
 
 __all__ = [
     "find_tables",
@@ -1344,7 +1344,7 @@ def _run(con: Any, name: str, label: str, mapping: ColumnMapping | None, plausib
     if not norm.changed and not typed_changed:
         n = con.execute("SELECT COUNT(*) FROM _in").fetchone()[0]
         cols = [c for c in norm._types("_in") if c != "_row"]
-        tz = _frame_tz(keep, name) if keep is not None else (
+        tz = table_timezone(keep, name) if keep is not None else (
             "UTC" if any(norm.aware.get(c) for c in norm.time_cols) else None)
         return LoadedTable(name, label, int(n), cols, tz, notices=norm.notices, path=original, frame=keep)
     if not norm.changed:
@@ -1355,15 +1355,6 @@ def _run(con: Any, name: str, label: str, mapping: ColumnMapping | None, plausib
         return LoadedTable(name, label, int(n), cols, tz, notices=norm.notices, path=typed_path)
     n, cols, tz = norm.write("_out", out)
     return LoadedTable(name, label, n, cols, tz, notices=norm.notices, path=out, excluded=norm.excluded)
-
-
-def _frame_tz(df: pd.DataFrame, name: str) -> str | None:
-    for c in TABLES[name].columns:
-        if c.kind == TIME and c.name in df.columns:
-            tz = getattr(df[c.name].dtype, "tz", None)
-            if tz is not None:
-                return str(tz)
-    return None
 
 
 def _load_frame(df: pd.DataFrame, name: str, label: str, mapping: ColumnMapping | None, plausible: Any,

@@ -36,6 +36,7 @@ __all__ = [
     "validate_table",
     "validate_tables",
     "coerce_table",
+    "table_timezone",
 ]
 
 STR, TIME, FLOAT, INT, BOOL, DATE = "str", "timestamp", "float", "int", "bool", "date"
@@ -224,6 +225,16 @@ def _kind_ok(series: pd.Series, kind: str) -> bool:
 
 _BOOL_WORDS = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False,
                "y": True, "n": False, "yes": True, "no": False}
+
+
+def table_timezone(df: pd.DataFrame, table: str) -> str | None:
+    """The time zone of the first timezone-aware time column of a canonical table (None: all naive)."""
+    for c in TABLES[table].columns:
+        if c.kind == TIME and c.name in df.columns:
+            tz = getattr(df[c.name].dtype, "tz", None)
+            if tz is not None:
+                return str(tz)
+    return None
 
 
 def coerce_table(df: pd.DataFrame, table: str) -> pd.DataFrame:

@@ -36,7 +36,18 @@ from kpilab.indicators.catalogue import CATALOGUE, Definition, definition_from_c
 from kpilab.indicators.kinds import get_kind
 from kpilab.indicators.stats import quantile_order_ranks
 from kpilab.panel import PANEL_COLUMNS, PERIODS, UNIT_LEVELS
-from kpilab.schema import BOOL, DATE, FLOAT, INT, STR, TABLES, TIME, coerce_table, validate_table
+from kpilab.schema import (
+    BOOL,
+    DATE,
+    FLOAT,
+    INT,
+    STR,
+    TABLES,
+    TIME,
+    coerce_table,
+    table_timezone,
+    validate_table,
+)
 
 __all__ = ["compute_panel", "PanelResult", "wait_profile", "resolve_definitions"]
 
@@ -202,15 +213,6 @@ def _sample_check(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return df
 
 
-def _table_tz(df: pd.DataFrame, name: str) -> str | None:
-    for c in TABLES[name].columns:
-        if c.kind == TIME and c.name in df.columns:
-            tz = getattr(df[c.name].dtype, "tz", None)
-            if tz is not None:
-                return str(tz)
-    return None
-
-
 def _load_sources(data: Any, notices: list[str] | None = None) -> dict[str, _Source]:
     """Read and check every source once (:func:`kpilab.ingest.load_source`), so the engine sees typed values.
 
@@ -250,7 +252,7 @@ def _load_sources(data: Any, notices: list[str] | None = None) -> dict[str, _Sou
                 warnings.warn(note, UserWarning, stacklevel=3)
         sample = coerce_table(obj.sample(), name)
         _sample_check(sample, name)
-        src = _Source(name, obj.n_rows, list(obj.columns), obj.tz or _table_tz(sample, name),
+        src = _Source(name, obj.n_rows, list(obj.columns), obj.tz or table_timezone(sample, name),
                       frame=None if obj.frame is None else coerce_table(obj.frame.reset_index(drop=True), name),
                       path=obj.path if obj.frame is None else None)
         src.loaded = obj  # keeps a converted file alive while the engine reads it

@@ -17,16 +17,15 @@ from kpilab.robustness.result import GRADE_COLUMNS, RANK_COLUMNS, RobustnessResu
 from kpilab.robustness.sensitivity import SENSITIVITY_COLUMNS, check_sobol_n, sobol_indices
 from kpilab.scoring.aggregate import _aggregate_arrays, _structure, _weight_matrix, parse_methods
 from kpilab.scoring.core import (
+    _WIDE_COLS,
     _as_series,
     _move_weight_within_pillar,
-    _read,
     _roles_frame,
-    _scatter,
+    panel_arrays,
     role_weight_table,
 )
 from kpilab.scoring.grades import grade_scores
 from kpilab.scoring.normalise import (
-    RELATIVE_METHODS,
     apply_normalisation,
     fit_normalisation,
     linear_form,
@@ -36,7 +35,6 @@ from kpilab.scoring.uncertainty import cell_distributions
 
 __all__ = ["robustness"]
 
-_WIDE_COLS = ("value", "numerator", "denominator", "n", "ci_low", "ci_high")
 
 
 def _rank_quantiles(R: np.ndarray, qs: list[float], threads: int) -> np.ndarray:
@@ -214,46 +212,11 @@ def robustness(
     notices: list[str] = []
 
     # ------------------------------------------------------------ panel -> arrays (as score() does)
-    long = _read(panel)
-    long = long[long["unit_level"] == unit_level]
-    if long.empty:
-        raise DataError(f"The panel has no rows at unit level {unit_level!r}.")
-    present = list(long["indicator"].unique())
-    if indicators is None:
-        codes = [c for c in fw.scored() if c in present]
-    else:
-        absent = [c for c in indicators if c not in present]
-        if absent:
-            raise DataError(f"Indicator(s) {', '.join(absent)} are not in the panel.")
-        codes = list(indicators)
-    if not codes:
-        raise DataError(f"No scored indicator of framework {fw.name!r} is in the panel (it has {', '.join(present)}).")
-    const: list[str] = []
-    if indicators is None:  # as score(): a constant indicator under a relative rule is left out, loudly
-        early = resolve_specs(codes, normalise, framework=fw, overrides=overrides)
-        spread = long[long["indicator"].isin(codes)].groupby("indicator")["value"].agg(["min", "max"])
-        const = [c for c in codes if early[c].method in RELATIVE_METHODS and c in spread.index
-                 and np.isclose(spread.at[c, "min"], spread.at[c, "max"], rtol=1e-12, atol=0.0)]
-        if const:
-            codes = [c for c in codes if c not in const]
-            notices.append(f"indicator(s) {', '.join(const)} have the same value for every unit and period and were "
-                           "left out (their weight renormalised within the pillar), as in the scoring step.")
-            if not codes:
-                raise DataError("Every scored indicator in the panel is constant; nothing can be scored.")
-    long = long[long["indicator"].isin(codes)]
-    index = pd.MultiIndex.from_frame(long[["unit_id", "period"]].drop_duplicates().sort_values(["unit_id", "period"]))
-    n_rows, n_ind = len(index), len(codes)
-    rows = index.get_indexer(pd.MultiIndex.from_frame(long[["unit_id", "period"]]))
-    cols = pd.Index(codes).get_indexer(long["indicator"])
-    raw = {c: _scatter(long, c, rows, cols, (n_rows, n_ind)) for c in _WIDE_COLS}
-    use_col = "value_shrunk" if (estimate == "value_shrunk" or (estimate == "auto" and "value_shrunk" in long)) \
-        else "value"
-    if use_col not in long.columns:
-        raise DataError("estimate='value_shrunk' but the panel has no value_shrunk column.")
-    shrunk = _scatter(long, "value_shrunk", rows, cols, (n_rows, n_ind)) if use_col == "value_shrunk" else None
-    values = np.where(np.isnan(shrunk), raw["value"], shrunk) if shrunk is not None else raw["value"]
-    units = index.get_level_values("unit_id").astype(str).to_numpy()
-    periods = index.get_level_values("period").astype(str).to_numpy()
+    arr = panel_arrays(panel, fw, unit_level=unit_level, indicators=indicators, normalise=normalise,
+                       overrides=overrides, estimate=estimate, notices=notices)
+    codes, const, long, raw, shrunk, values = arr.codes, arr.const, arr.long, arr.raw, arr.shrunk, arr.values
+    units, periods = arr.units, arr.periods
+    n_ind = len(codes)
     if any(e.target_relief for e in fw.exemptions):
         notices.append("target relief of the framework's exemptions is not applied here (robustness compares "
                        "design choices on the unrelieved targets).")
@@ -490,7 +453,7 @@ def robustness(
         "uncertainty": spec.describe(), "draws": draws, "sobol": sobol, "sobol_output": sobol_output, "seed": seed,
         "interval": list(interval), "shift_places": shift_places, "period": period,
         "periods": sorted(keep_p), "normalise": nominal_name, "aggregate": nominal_methods, "weights": wsource,
-        "min_coverage": min_coverage, "estimate": use_col, "unit_level": unit_level, "framework": fw.name,
+        "min_coverage": min_coverage, "estimate": arr.estimate, "unit_level": unit_level, "framework": fw.name,
         "indicators": codes, "inputs": design.names, "input_groups": design.groups,
         "normalisations": norm_list, "aggregations": agg_names, "weight_sets": set_names,
         "dirichlet_concentration": design.concentration, "noise": noise,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,107 @@ def _scatter(long: pd.DataFrame, col: str, rows: np.ndarray, cols: np.ndarray, s
 
 
 # ---------------------------------------------------------------------- main
+@dataclass(frozen=True)
+class PanelArrays:
+    """A long panel laid out as (unit-period rows) x (indicators) arrays, as the scoring steps need it.
+
+    Attributes
+    ----------
+    codes : list of str
+        Indicators scored (column order); ``const`` those left out because they are constant.
+    long : DataFrame
+        The panel rows used (unit level and indicators selected).
+    raw : dict of arrays
+        ``value, numerator, denominator, n, ci_low, ci_high`` per cell (NaN where absent).
+    flags, shrunk, values : arrays
+        Cell flags; ``value_shrunk`` (or None); the estimate scored (shrunk where available).
+    estimate : str
+        ``value`` or ``value_shrunk``: which column ``values`` comes from.
+    units, periods : arrays of str
+        The row labels.
+    """
+
+    codes: list[str]
+    const: list[str]
+    long: pd.DataFrame
+    raw: dict[str, np.ndarray]
+    flags: np.ndarray
+    shrunk: np.ndarray | None
+    values: np.ndarray
+    estimate: str
+    units: np.ndarray
+    periods: np.ndarray
+
+
+def panel_arrays(
+    panel: Any, fw: Framework, *, unit_level: str = "agent", indicators: list[str] | None = None,
+    normalise: str | None = None, overrides: Mapping[str, Any] | None = None,
+    normalise_params: Mapping[str, Any] | None = None, estimate: str = "auto", notices: list[str] | None = None,
+) -> PanelArrays:
+    """Select the scored indicators of a panel and scatter its cells into arrays (shared by scoring and robustness).
+
+    With ``indicators=None`` the framework's scored indicators present in the panel are used, and one that is
+    constant across the panel under a relative rule (min-max, z-score, rank) is left out with a notice (its
+    weight then stays in its pillar, see :func:`_move_weight_within_pillar`); an explicit list is used as given.
+
+    Raises
+    ------
+    DataError
+        No rows at ``unit_level``, indicators absent from the panel, nothing left to score,
+        ``estimate='value_shrunk'`` without a ``value_shrunk`` column.
+    """
+    notices = notices if notices is not None else []
+    long = _read(panel)
+    long = long[long["unit_level"] == unit_level]
+    if long.empty:
+        raise DataError(f"The panel has no rows at unit level {unit_level!r}.")
+    present = list(long["indicator"].unique())
+    if indicators is None:
+        codes = [c for c in fw.scored() if c in present]
+        ignored = sorted(set(present) - set(codes) - set(fw.outcomes()))
+        if ignored:
+            notices.append(f"indicator(s) {', '.join(ignored)} are not scored indicators of the framework and "
+                           "were left out.")
+    else:
+        absent = [c for c in indicators if c not in present]
+        if absent:
+            raise DataError(f"Indicator(s) {', '.join(absent)} are not in the panel.")
+        codes = list(indicators)
+    if not codes:
+        raise DataError(f"No scored indicator of framework {fw.name!r} is in the panel (it has {', '.join(present)}).")
+    const: list[str] = []
+    if indicators is None:
+        # Real exports often hold an indicator with one value for everyone (e.g. a survey response rate of 1
+        # when only responses are exported). A relative rule cannot score it and it tells agents apart on
+        # nothing, so the default selection leaves it out loudly; an explicit list still raises.
+        early = resolve_specs(codes, normalise, framework=fw, overrides=overrides, params=normalise_params)
+        spread = long[long["indicator"].isin(codes)].groupby("indicator")["value"].agg(["min", "max"])
+        const = [c for c in codes if early[c].method in RELATIVE_METHODS and c in spread.index
+                 and np.isclose(spread.at[c, "min"], spread.at[c, "max"], rtol=1e-12, atol=0.0)]
+        if const:
+            codes = [c for c in codes if c not in const]
+            notices.append(f"indicator(s) {', '.join(const)} have the same value for every unit and period: a "
+                           "relative rule (min-max, z-score, rank) cannot score them, so they were left out and "
+                           "their weight renormalised within the pillar.")
+            if not codes:
+                raise DataError("Every scored indicator in the panel is constant; nothing can be scored.")
+    long = long[long["indicator"].isin(codes)]
+    index = pd.MultiIndex.from_frame(long[["unit_id", "period"]].drop_duplicates().sort_values(["unit_id", "period"]))
+    rows = index.get_indexer(pd.MultiIndex.from_frame(long[["unit_id", "period"]]))
+    cols = pd.Index(codes).get_indexer(long["indicator"])
+    raw = {c: _scatter(long, c, rows, cols, (len(index), len(codes))) for c in _WIDE_COLS}
+    flags = _scatter(long, "flag", rows, cols, (len(index), len(codes)))
+    use_col = "value_shrunk" if (estimate == "value_shrunk" or (estimate == "auto" and "value_shrunk" in long)) \
+        else "value"
+    if use_col not in long.columns:
+        raise DataError("estimate='value_shrunk' but the panel has no value_shrunk column (compute it with "
+                        "shrinkage=True).")
+    shrunk = _scatter(long, "value_shrunk", rows, cols, raw["value"].shape) if use_col == "value_shrunk" else None
+    values = np.where(np.isnan(shrunk), raw["value"], shrunk) if shrunk is not None else raw["value"]
+    return PanelArrays(codes, const, long, raw, flags, shrunk, values, use_col, index.get_level_values("unit_id").astype(str)
+                       .to_numpy(), index.get_level_values("period").astype(str).to_numpy())
+
+
 def score(
     panel: Any,
     framework: Framework | str | Path | Mapping[str, Any] | None = None,
@@ -294,56 +396,12 @@ def score(
         raise ParameterError("Copeland aggregation ranks units against each other and has no per-unit draws; "
                              "use draws=0 with it, or another aggregation method.")
     notices: list[str] = []
-    long = _read(panel)
-    long = long[long["unit_level"] == unit_level]
-    if long.empty:
-        raise DataError(f"The panel has no rows at unit level {unit_level!r}.")
-    present = list(long["indicator"].unique())
-    if indicators is None:
-        codes = [c for c in fw.scored() if c in present]
-        ignored = sorted(set(present) - set(codes) - set(fw.outcomes()))
-        if ignored:
-            notices.append(f"indicator(s) {', '.join(ignored)} are not scored indicators of the framework and "
-                           "were left out.")
-    else:
-        absent = [c for c in indicators if c not in present]
-        if absent:
-            raise DataError(f"Indicator(s) {', '.join(absent)} are not in the panel.")
-        codes = list(indicators)
-    if not codes:
-        raise DataError(f"No scored indicator of framework {fw.name!r} is in the panel (it has {', '.join(present)}).")
-    const: list[str] = []
-    if indicators is None:
-        # Real exports often hold an indicator with one value for everyone (e.g. a survey response rate of 1
-        # when only responses are exported). A relative rule cannot score it and it tells agents apart on
-        # nothing, so the default selection leaves it out loudly; an explicit list still raises.
-        early = resolve_specs(codes, normalise, framework=fw, overrides=overrides, params=normalise_params)
-        spread = long[long["indicator"].isin(codes)].groupby("indicator")["value"].agg(["min", "max"])
-        const = [c for c in codes if early[c].method in RELATIVE_METHODS and c in spread.index
-                 and np.isclose(spread.at[c, "min"], spread.at[c, "max"], rtol=1e-12, atol=0.0)]
-        if const:
-            codes = [c for c in codes if c not in const]
-            notices.append(f"indicator(s) {', '.join(const)} have the same value for every unit and period: a "
-                           "relative rule (min-max, z-score, rank) cannot score them, so they were left out and "
-                           "their weight renormalised within the pillar.")
-            if not codes:
-                raise DataError("Every scored indicator in the panel is constant; nothing can be scored.")
-    long = long[long["indicator"].isin(codes)]
-    index = pd.MultiIndex.from_frame(long[["unit_id", "period"]].drop_duplicates().sort_values(["unit_id", "period"]))
-    n_units, n_ind = len(index), len(codes)
-    rows = index.get_indexer(pd.MultiIndex.from_frame(long[["unit_id", "period"]]))
-    cols = pd.Index(codes).get_indexer(long["indicator"])
-    raw = {c: _scatter(long, c, rows, cols, (len(index), len(codes))) for c in _WIDE_COLS}
-    flags = _scatter(long, "flag", rows, cols, (len(index), len(codes)))
-    use_col = "value_shrunk" if (estimate == "value_shrunk" or (estimate == "auto" and "value_shrunk" in long)) \
-        else "value"
-    if use_col not in long.columns:
-        raise DataError("estimate='value_shrunk' but the panel has no value_shrunk column (compute it with "
-                        "shrinkage=True).")
-    shrunk = _scatter(long, "value_shrunk", rows, cols, raw["value"].shape) if use_col == "value_shrunk" else None
-    values = np.where(np.isnan(shrunk), raw["value"], shrunk) if shrunk is not None else raw["value"]
-    units = index.get_level_values("unit_id").astype(str).tolist()
-    periods = index.get_level_values("period").astype(str).tolist()
+    arr = panel_arrays(panel, fw, unit_level=unit_level, indicators=indicators, normalise=normalise,
+                       overrides=overrides, normalise_params=normalise_params, estimate=estimate, notices=notices)
+    codes, const, long, raw, flags, shrunk, values = (arr.codes, arr.const, arr.long, arr.raw, arr.flags,
+                                                      arr.shrunk, arr.values)
+    units, periods = list(arr.units), list(arr.periods)
+    n_units, n_ind = len(units), len(codes)
 
     specs = resolve_specs(codes, normalise, framework=fw, overrides=overrides, params=normalise_params)
 
@@ -553,7 +611,7 @@ def score(
         "normalise_params": dict(normalise_params or {}), "overrides": {k: dict(v) if isinstance(v, Mapping) else v
                                                                          for k, v in (overrides or {}).items()},
         "specs": {c: s.describe() for c, s in specs.items()}, "aggregate": methods, "weights": wsource,
-        "min_coverage": min_coverage, "draws": int(draws), "seed": seed, "estimate": use_col,
+        "min_coverage": min_coverage, "draws": int(draws), "seed": seed, "estimate": arr.estimate,
         "unit_level": unit_level, "interval_level": interval_level, "settled": settled,
         "framework": fw.name, "indicators": codes, "cell_distributions": counts,
         "bounds": "normalisation bounds learnt once from the nominal values and held fixed across draws",
