@@ -633,7 +633,7 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
       pandas query (``"all rows"``, ``"channel == 'email'"``); None otherwise.
     * ``expected_reason`` - the reason :func:`kpilab.schema.validate_table` (and the panel
       engine) gives when it excludes the row (``"negative acw_s"``, ``"below 1 csat"``,
-      ``"nps above 10"``, ``"duplicate id"``), None when the row is valid as it stands.
+      ``"nps above 10"``, ``"duplicate id"``, ``"duplicate row"``), None when the row is valid as it stands.
     * ``detail`` - kind-specific values (above); ``note`` - a sentence for people.
 
     Every kind is always listed (``count`` may be 0, e.g. no daylight-saving switch in
@@ -1297,10 +1297,10 @@ def _messy(tables: dict[str, pd.DataFrame], rng: np.random.Generator) -> tuple[d
         new_pos = np.cumsum(times) - times  # position of each original row in the new table
         moves[name] = new_pos
         defects.append(_defect("duplicate_row", name, _ID_COLUMN[name] if name == "contacts" else None,
-                               dup, df, expected_reason="duplicate id" if name == "contacts" else None,
+                               dup, df, expected_reason="duplicate id" if name == "contacts" else "duplicate row",
                                note=("exact copy of the row just above (same contact_id)" if name == "contacts"
                                      else "exact copy of the review just above; the QA table has no id, so "
-                                          "the schema cannot flag it")))
+                                          "only an exact repeat of every column marks it")))
         defects[-1]["rows"] = new_pos[dup] + 1  # the copies
     # ---- final row positions and bulk counts ------------------------------------------------------------
     for d in defects:
