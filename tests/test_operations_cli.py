@@ -72,3 +72,11 @@ def test_staffing_from_contacts_without_hold_and_acw_columns():
     talk_only = staffing_from_contacts({"contacts": c.drop(columns=["hold_s", "acw_s"])}, target_sl=0.8,
                                        threshold_s=20)
     pd.testing.assert_frame_equal(full, talk_only)
+
+
+def test_alerts_on_an_agent_panel_say_what_was_not_checked(data_dir, tmp_path, capsys):
+    """An agent-level panel has no queue indicators: 'no alerts' must not read as 'all is well'."""
+    compute_panel(data_dir, period="month", unit="agent", indicators=["aht"]).panel.to_parquet(tmp_path / "p.parquet")
+    assert main(["alerts", "--panel", str(tmp_path / "p.parquet"), "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "not checked, the panel has no service_level, abandon_rate rows" in out and "--unit queue,centre" in out

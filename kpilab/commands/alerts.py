@@ -60,6 +60,12 @@ def run(args: argparse.Namespace) -> int:
                 plt.close(fig)
     counts = alerts["status"].value_counts().to_dict()
     print(f"kpilab alerts: {len(alerts)} alert cells ({', '.join(f'{k} {v}' for k, v in counts.items()) or 'none'})")
+    absent = [c for c in _alerts_of(fw) if c not in set(panel["indicator"]) and c in fw.codes]
+    if absent:
+        # "no alert" must not be read as "all is well" when the indicator was never measured
+        print(f"kpilab alerts: not checked, the panel has no {', '.join(absent)} rows (queue indicators: compute "
+              "the panel with --unit queue,centre, e.g. kpilab panel --data DIR --period day --unit queue,centre "
+              f"--indicators {','.join(absent)} --out FILE)")
     for p in written:
         print(f"wrote {p}")
     return 0
