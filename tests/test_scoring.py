@@ -297,3 +297,14 @@ def test_score_leaves_out_a_constant_indicator_by_default_and_refuses_it_when_na
                                direct.sort_index().to_numpy(), rtol=0, atol=1e-9)
     with pytest.raises(PE, match="a3"):
         score(long, fw, weights=W, draws=0, indicators=list(CODES))
+
+
+def test_agents_without_a_role_are_named_in_the_default_notice():
+    from kpilab.scoring import score
+
+    fw = _framework(weight_sets={"fl": {"level": "pillar", "weights": {"p": 0.6, "q": 0.4}}},
+                    role_weights={"front_line": "fl", "default": "fl"})
+    roles = pd.DataFrame({"agent_id": [f"u{k}" for k in range(6)], "role": ["front_line"] * 4 + [None] * 2})
+    res = score(_long_panel(_data(6)), fw, roles=roles, draws=0, normalise="minmax")
+    note = next(n for n in res.notices if "no entry in role_weights" in n)
+    assert "(agents without a role)" in note and "role(s)  have" not in note

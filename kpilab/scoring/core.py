@@ -110,7 +110,8 @@ def role_weight_table(
         key = r if r in mapping else "default"
         out[r], src[r] = _as_series(mapping[key], framework, codes, "")
     if unmapped:
-        notices.append(f"role(s) {', '.join(unmapped)} have no entry in role_weights and were scored with the "
+        named = [r or "(agents without a role)" for r in unmapped]
+        notices.append(f"role(s) {', '.join(named)} have no entry in role_weights and were scored with the "
                        f"default weight set ({src[unmapped[0]]}).")
     return out, src, notices
 
