@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "kpilab.commands.alerts",
     "kpilab.commands.qa_sample",
     "kpilab.commands.staffing",
+    "kpilab.commands.churn",
     "kpilab.commands.run",
 ]
 
