@@ -152,6 +152,13 @@ def test_churn_fit_on_telco(shared_data, tmp_path, capsys):
     meta = json.loads((out / "model.json").read_text())
     assert "TotalCharges" not in meta["features"] and "customerID" not in meta["features"]
     assert (out / "model.joblib").is_file()
+    # churn score applies the saved model to customers (target ignored) and returns calibrated risks
+    new = tmp_path / "new.csv"
+    pd.read_csv(_telco(shared_data), dtype=str, keep_default_na=False).head(50).to_csv(new, index=False)
+    assert main(["churn", "score", "--model", str(out), "--data", str(new), "--out", str(tmp_path / "r.csv")]) == 0
+    risk = pd.read_csv(tmp_path / "r.csv")
+    assert list(risk.columns) == ["id", "churn_risk"] and len(risk) == 50
+    assert risk["churn_risk"].between(0, 1).all()
 
 
 def _toy(n=200, seed=0):

@@ -1,4 +1,5 @@
-"""``kpilab churn fit --data FILE --target COLUMN [--id COLUMN] --out DIR``: a cross-validated churn-warning model."""
+"""``kpilab churn fit --data FILE --target COLUMN [--id COLUMN] --out DIR`` and
+``kpilab churn score --model DIR --data FILE --out FILE``: a cross-validated churn-warning model."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 from pathlib import Path
 
 NAME = "churn"
-HELP = "Churn-warning model: fit and compare calibrated pipelines by cross-validation (churn fit)."
+HELP = "Churn-warning model: fit and compare calibrated pipelines by cross-validation (churn fit), apply it (churn score)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,23 +26,54 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="probability calibration (default sigmoid)")
     fit.add_argument("--seed", type=int, default=0, help="seed of folds, bootstrap and boosting (default 0)")
     fit.add_argument("--out", required=True, help="output folder (metrics, calibration, lift, predictions, model)")
+    score = sub.add_parser("score", help="apply a fitted churn model to customers (id, churn_risk)",
+                           description="Write one row per customer with its id and calibrated churn_risk.")
+    score.add_argument("--model", required=True, help="folder written by 'kpilab churn fit'")
+    score.add_argument("--data", required=True, help="customer CSV with the model's feature columns")
+    score.add_argument("--out", required=True, help="output CSV (id, churn_risk)")
+
+
+def _read(path_arg: str):
+    import pandas as pd
+
+    from kpilab.errors import InputFileError
+
+    path = Path(path_arg)
+    if not path.is_file():
+        raise InputFileError(f"--data {path}: no such file; give the customer CSV.")
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputFileError(f"--data {path}: cannot be read as CSV ({' '.join(str(exc).split())}).") from exc
 
 
 def run(args: argparse.Namespace) -> int:
-    import pandas as pd
+    if args.churn_action == "score":
+        return _score(args)
+    return _fit(args)
+
+
+def _score(args: argparse.Namespace) -> int:
+    from kpilab.customers.churn import score_churn
+    from kpilab.outputs import prepare_output
+
+    prepare_output(args.out, kind="file", inputs=[args.data, args.model])
+    risk = score_churn(args.model, _read(args.data))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    risk.to_csv(out, index=False)
+    print(f"kpilab churn score: {len(risk)} customers, mean churn_risk {risk['churn_risk'].mean():.3f}")
+    print(f"wrote {out}")
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
 
     from kpilab.customers.churn import MODELS, fit_churn
-    from kpilab.errors import InputFileError
     from kpilab.outputs import prepare_output
 
     prepare_output(args.out, kind="dir", inputs=[args.data])
-    data_path = Path(args.data)
-    if not data_path.is_file():
-        raise InputFileError(f"--data {data_path}: no such file; give the customer CSV.")
-    try:
-        data = pd.read_csv(data_path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputFileError(f"--data {data_path}: cannot be read as CSV ({' '.join(str(exc).split())}).") from exc
+    data = _read(args.data)
     res = fit_churn(data, args.target, id_column=args.id_column, exclude=tuple(args.exclude),
                     models=tuple(args.model or MODELS), cv=args.cv, seed=args.seed, calibration=args.calibration)
     paths = res.save(args.out)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from kpilab.errors import DataError, InsufficientDataError, ParameterError, SchemaError
 
-__all__ = ["fit_churn", "ChurnFitResult", "prepare_features", "MODELS"]
+__all__ = ["fit_churn", "score_churn", "ChurnFitResult", "prepare_features", "MODELS"]
 
 MODELS = ("logistic", "gradient_boosting")
 _POSITIVE = {"yes", "true", "1", "churned", "churn", "y"}
@@ -334,3 +334,42 @@ def fit_churn(data: pd.DataFrame, target: str, *, id_column: str | None = None, 
         features=list(X.columns),
         options={"target": target, "id_column": id_column, "exclude": list(exclude), "cv": cv, "seed": seed,
                  "calibration": calibration, "n_boot": n_boot, "models": list(models)})
+
+
+def score_churn(model_dir: str | Path, data: pd.DataFrame) -> pd.DataFrame:
+    """Apply a model saved by :meth:`ChurnFitResult.save` to new customers.
+
+    Parameters
+    ----------
+    model_dir : path
+        Folder with ``model.joblib`` and ``model.json``.
+    data : pandas.DataFrame
+        The model's feature columns (the target, if present, is ignored).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``id`` (the fit's id column, else the row number) and
+        ``churn_risk`` (calibrated probability of churn).
+
+    Raises
+    ------
+    SchemaError
+        The model folder is incomplete or feature columns are missing.
+    """
+    import joblib
+
+    folder = Path(model_dir)
+    meta_path, model_path = folder / "model.json", folder / "model.joblib"
+    if not (meta_path.is_file() and model_path.is_file()):
+        raise SchemaError(f"--model {folder}: needs model.json and model.joblib written by 'kpilab churn fit'.")
+    meta = json.loads(meta_path.read_text())
+    feats, id_col = meta["features"], meta["options"].get("id_column")
+    missing = [c for c in feats if c not in data.columns]
+    if missing:
+        raise SchemaError(f"churn score: {len(missing)} feature column(s) of the model are missing "
+                          f"({', '.join(map(repr, missing[:5]))}); give the columns the model was fitted on.")
+    X = prepare_features(data.reset_index(drop=True)[feats])
+    risk = joblib.load(model_path).predict_proba(X)[:, 1]
+    ids = data[id_col].to_numpy() if id_col and id_col in data.columns else np.arange(len(data))
+    return pd.DataFrame({"id": ids, "churn_risk": risk})
