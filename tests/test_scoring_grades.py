@@ -199,6 +199,11 @@ def test_cli_score_writes_outputs_and_refuses_bad_input(tmp_path, capsys):
                "--out", str(out)])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2 and err[-1].startswith("kpilab score: error:") and "nonsense" in err[-1]
+    # --out is checked before scoring: never an input file's folder it does not own, never over an input
+    before = panel_path.read_bytes()
+    rc = main(["score", "--panel", str(panel_path), "--framework", str(fw_path), "--out", str(tmp_path)])
+    assert rc == 2 and "kpilab score: error:" in capsys.readouterr().err
+    assert panel_path.read_bytes() == before and not (tmp_path / "scores.csv").exists()
 
 
 def test_warning_when_e_grades_rest_on_small_samples():

@@ -6,8 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from kpilab.commands._scoring_inputs import add_scoring_inputs, read_scoring_inputs, scoring_inputs
 from kpilab.errors import ParameterError
-from kpilab.framework import load_framework
 
 NAME = "robustness"
 HELP = ("Robustness of ranks and grades: Monte Carlo over weights, normalisation, aggregation, indicator "
@@ -15,14 +15,7 @@ HELP = ("Robustness of ranks and grades: Monte Carlo over weights, normalisation
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--panel", required=True, help="long panel or wide table (.csv or .parquet)")
-    parser.add_argument("--framework", help="framework YAML (default: kpilab's contact-centre framework)")
-    parser.add_argument("--agents", help="agents table (agent_id, role; .csv or .parquet) for role weights")
-    src = parser.add_mutually_exclusive_group()
-    src.add_argument("--weights", help="nominal weights CSV: 'indicator, weight', or one column per set "
-                                       "(pick it with --weights-column)")
-    src.add_argument("--weight-set", help="framework weight set for everyone (default: each agent's role set)")
-    parser.add_argument("--weights-column", help="column of --weights to use when it holds several sets")
+    add_scoring_inputs(parser)
     parser.add_argument("--normalise", help="nominal normalisation (default: the framework's, else minmax)")
     parser.add_argument("--aggregate", default="arithmetic", help="nominal aggregation (default arithmetic)")
     parser.add_argument("--draws", type=int, default=10_000, help="Monte Carlo draws (default 10000)")
@@ -66,15 +59,9 @@ def run(args: argparse.Namespace) -> int:
     from kpilab.outputs import prepare_output
     from kpilab.panel import write_table
     from kpilab.robustness import Uncertainty, robustness
-    from kpilab.scoring import read_weights
 
-    target = prepare_output(args.out, kind="dir", inputs=[args.panel, args.framework, args.weights, args.agents])
-    fw = load_framework(args.framework)
-    weights = None
-    if args.weights:
-        weights = read_weights(args.weights, args.weights_column)
-    elif args.weight_set:
-        weights = args.weight_set
+    target = prepare_output(args.out, kind="dir", inputs=scoring_inputs(args))
+    fw, weights = read_scoring_inputs(args)
     sets = [s.strip() for s in (args.weight_sets or "").split(",") if s.strip()]
     unc = Uncertainty(
         weights=None if args.weight_noise == "none" else args.weight_noise, weight_range=args.weight_range,

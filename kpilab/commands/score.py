@@ -6,22 +6,15 @@ import argparse
 import json
 from pathlib import Path
 
+from kpilab.commands._scoring_inputs import add_scoring_inputs, read_scoring_inputs, scoring_inputs
 from kpilab.errors import ParameterError
-from kpilab.framework import load_framework
 
 NAME = "score"
 HELP = "Score agents: normalise, aggregate by role, grade, tier, scorecards and grade uncertainty."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--panel", required=True, help="long panel or wide table (.csv or .parquet)")
-    parser.add_argument("--framework", help="framework YAML (default: kpilab's contact-centre framework)")
-    parser.add_argument("--agents", help="agents table (agent_id, role, team; .csv or .parquet): role weights, teams")
-    src = parser.add_mutually_exclusive_group()
-    src.add_argument("--weights", help="weights CSV: 'indicator, weight' (kpilab weights --out), or a table with one "
-                                       "column per set (pick it with --weights-column)")
-    src.add_argument("--weight-set", help="framework weight set for everyone (default: each agent's role set)")
-    parser.add_argument("--weights-column", help="column of --weights to use when it holds several sets")
+    add_scoring_inputs(parser)
     parser.add_argument("--normalise", help="global method: minmax, zscore, rank, percentile, target, goalposts, "
                                             "band, threshold (default: the framework's, else minmax)")
     parser.add_argument("--aggregate", default="arithmetic",
@@ -48,15 +41,12 @@ def _aggregate(text: str) -> str | dict[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from kpilab.outputs import prepare_output
     from kpilab.panel import write_table
-    from kpilab.scoring import read_weights, score
+    from kpilab.scoring import score
 
-    fw = load_framework(args.framework)
-    weights = None
-    if args.weights:
-        weights = read_weights(args.weights, args.weights_column)
-    elif args.weight_set:
-        weights = args.weight_set
+    target = prepare_output(args.out, kind="dir", inputs=scoring_inputs(args))  # before any computation
+    fw, weights = read_scoring_inputs(args)
     res = score(
         args.panel, fw, weights=weights, roles=args.agents, normalise=args.normalise,
         aggregate=_aggregate(args.aggregate), min_coverage=args.min_coverage, draws=args.draws, seed=args.seed,
@@ -70,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     ]
     prov = out / "score.json"
     prov.write_text(json.dumps(res.provenance(), indent=2, default=str), encoding="utf-8")
+    if target.notice():
+        print(f"note: {target.notice()}")
     print(f"kpilab score: {res.summary()}")
     for p in [*written, prov]:
         print(f"wrote {p}")
