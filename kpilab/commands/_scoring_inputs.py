@@ -33,3 +33,21 @@ def read_scoring_inputs(args: argparse.Namespace) -> tuple[Framework, Any]:
 def scoring_inputs(args: argparse.Namespace) -> list[Any]:
     """The input files of a scoring command (never written over by ``--out``)."""
     return [args.panel, args.framework, args.weights, args.agents]
+
+
+def write_outputs(command: str, out: str, target: Any, tables: dict[str, Any], provenance: dict[str, Any],
+                  record: str, summary: str) -> None:
+    """Write ``tables`` (``{file name: DataFrame}``) and the provenance JSON into the checked ``--out``; say so."""
+    import json
+    from pathlib import Path
+
+    from kpilab.panel import write_table
+
+    written = [write_table(df, Path(out) / name) for name, df in tables.items()]
+    meta = Path(out) / record
+    meta.write_text(json.dumps(provenance, indent=2, default=str), encoding="utf-8")
+    if target.notice():
+        print(f"note: {target.notice()}")
+    print(f"kpilab {command}: {summary}")
+    for p in [*written, meta]:
+        print(f"wrote {p}")

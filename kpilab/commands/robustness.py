@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
-from kpilab.commands._scoring_inputs import add_scoring_inputs, read_scoring_inputs, scoring_inputs
+from kpilab.commands._scoring_inputs import (
+    add_scoring_inputs,
+    read_scoring_inputs,
+    scoring_inputs,
+    write_outputs,
+)
 from kpilab.errors import ParameterError
 
 NAME = "robustness"
@@ -57,7 +60,6 @@ def _methods(text: str, name: str) -> list[str] | None:
 
 def run(args: argparse.Namespace) -> int:
     from kpilab.outputs import prepare_output
-    from kpilab.panel import write_table
     from kpilab.robustness import Uncertainty, robustness
 
     target = prepare_output(args.out, kind="dir", inputs=scoring_inputs(args))
@@ -73,17 +75,8 @@ def run(args: argparse.Namespace) -> int:
                      aggregate=args.aggregate, uncertainty=unc, draws=args.draws, sobol=args.sobol,
                      sobol_output=args.sobol_output, seed=args.seed, period=args.period, threads=args.threads,
                      progress=False)
-    out = Path(args.out)
-    written = [
-        write_table(res.ranks, out / "rank_intervals.csv"),
-        write_table(res.grades, out / "grade_probabilities.csv"),
-        write_table(res.sensitivity, out / "sensitivity.csv"),
-    ]
-    meta = out / "draws_meta.json"
-    meta.write_text(json.dumps(res.provenance(), indent=2, default=str), encoding="utf-8")
-    if target.notice():
-        print(f"note: {target.notice()}")
-    print(f"kpilab robustness: {res.summary()}")
-    for p in [*written, meta]:
-        print(f"wrote {p}")
+    write_outputs("robustness", args.out, target, {"rank_intervals.csv": res.ranks,
+                                                   "grade_probabilities.csv": res.grades,
+                                                   "sensitivity.csv": res.sensitivity},
+                  res.provenance(), "draws_meta.json", res.summary())
     return 0

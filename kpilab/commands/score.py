@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
-from kpilab.commands._scoring_inputs import add_scoring_inputs, read_scoring_inputs, scoring_inputs
+from kpilab.commands._scoring_inputs import (
+    add_scoring_inputs,
+    read_scoring_inputs,
+    scoring_inputs,
+    write_outputs,
+)
 from kpilab.errors import ParameterError
 
 NAME = "score"
@@ -42,7 +45,6 @@ def _aggregate(text: str) -> str | dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from kpilab.outputs import prepare_output
-    from kpilab.panel import write_table
     from kpilab.scoring import score
 
     target = prepare_output(args.out, kind="dir", inputs=scoring_inputs(args))  # before any computation
@@ -52,17 +54,7 @@ def run(args: argparse.Namespace) -> int:
         aggregate=_aggregate(args.aggregate), min_coverage=args.min_coverage, draws=args.draws, seed=args.seed,
         estimate=args.estimate,
     )
-    out = Path(args.out)
-    written = [
-        write_table(res.scores, out / "scores.csv"),
-        write_table(res.scorecard, out / "scorecard.csv"),
-        write_table(res.grades_by_team, out / "grades_by_team.csv"),
-    ]
-    prov = out / "score.json"
-    prov.write_text(json.dumps(res.provenance(), indent=2, default=str), encoding="utf-8")
-    if target.notice():
-        print(f"note: {target.notice()}")
-    print(f"kpilab score: {res.summary()}")
-    for p in [*written, prov]:
-        print(f"wrote {p}")
+    write_outputs("score", args.out, target, {"scores.csv": res.scores, "scorecard.csv": res.scorecard,
+                                              "grades_by_team.csv": res.grades_by_team},
+                  res.provenance(), "score.json", res.summary())
     return 0
