@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "kpilab.commands.qa_sample",
     "kpilab.commands.staffing",
     "kpilab.commands.churn",
+    "kpilab.commands.review",
     "kpilab.commands.run",
 ]
 
