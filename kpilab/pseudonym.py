@@ -45,6 +45,8 @@ __all__ = [
     "PseudonymReport",
     "pseudonymise_tables",
     "write_pseudonymised_inputs",
+    "read_pseudonymised",
+    "write_tables",
     "write_mapping",
 ]
 
@@ -335,13 +337,26 @@ def write_pseudonymised_inputs(data_dir: str | Path, out_dir: str | Path, key: b
     applied, rows never dropped, ingest exclusions kept in ``_ingest_reason``), so the notebooks
     count the same rows from the copy. Only canonical tables are copied (no manifest, no truth file).
     """
+    tables, report = read_pseudonymised(data_dir, key, length=length)
+    write_tables(tables, out_dir)
+    return report
+
+
+def read_pseudonymised(data_dir: str | Path, key: bytes, *,
+                       length: int = 6) -> tuple[dict[str, pd.DataFrame], PseudonymReport]:
+    """Every canonical table of ``data_dir``, read as the notebooks read it, with staff pseudonymised."""
     from kpilab.ingest import load_folder
 
+    frames = {name: lt.to_pandas() for name, lt in load_folder(data_dir).items()}
+    return pseudonymise_tables(frames, key, length=length)
+
+
+def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path) -> list[Path]:
+    """Write each table as ``<out_dir>/<name>.parquet`` (the folder is created)."""
     out_dir = Path(out_dir)
-    loaded = load_folder(data_dir)
-    frames = {name: lt.to_pandas() for name, lt in loaded.items()}
-    tables, report = pseudonymise_tables(frames, key, length=length)
     out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
     for name, df in tables.items():
-        df.to_parquet(out_dir / f"{name}.parquet", index=False)
-    return report
+        paths.append(out_dir / f"{name}.parquet")
+        df.to_parquet(paths[-1], index=False)
+    return paths

@@ -9,7 +9,9 @@ order) or a path to one notebook. :func:`execute`
    existing one);
 3. executes the notebooks in order with an explicit kernel, working directory
    and cell timeout, passing each the parameters it declares plus ``run_dir``;
-4. on success renders ``report.html`` (all notebooks, no code cells) and
+4. on success generates ``report.html`` from the run folder's tables and
+   figures (:func:`kpilab.report.build_report`, plus ``report.pdf`` when a
+   headless Chromium is installed) and
    always writes ``run.json`` (parameters, step log, package versions, git
    commit, input file hashes, timings). A failed notebook leaves its executed
    copy, ``run.json`` with ``status: failed`` and no report.
@@ -247,6 +249,7 @@ def execute(
     execution_timeout: int = 1800,
     start_timeout: int = 120,
     log_output: bool = False,
+    pseudonym_map: str | Path | None = None,
 ) -> RunResult:
     """Execute a pipeline or notebook into a new run folder.
 
@@ -265,6 +268,8 @@ def execute(
         Jupyter kernel (default :func:`default_kernel`).
     execution_timeout, start_timeout : int
         Seconds per cell, and for the kernel to start.
+    pseudonym_map : path, optional
+        With ``pseudonymise``: write the id -> pseudonym mapping here (outside the outputs folder).
 
     Raises
     ------
@@ -272,13 +277,14 @@ def execute(
         Unknown parameters, or a notebook failed (the message names it and
         where its executed copy is).
     """
-    import nbformat
     import papermill as pm
 
     notebooks = resolve_target(target)
     parameters = dict(parameters or {})
     declared: dict[str, dict[str, dict[str, Any]]] = {nb.name: notebook_parameters(nb) for nb in notebooks}
-    known = set().union(*(set(d) for d in declared.values())) - RESERVED
+    from kpilab.quarterly.hooks import RUNNER_PARAMETERS, SECRET_PARAMETERS, check_runner_parameters
+
+    known = (set().union(*(set(d) for d in declared.values())) - RESERVED) | RUNNER_PARAMETERS
     reserved = sorted(set(parameters) & RESERVED)
     if reserved:
         raise RunError(f"Parameter(s) {', '.join(reserved)} are set by the runner; do not pass them.")
@@ -289,6 +295,7 @@ def execute(
             "Nothing was run."
         )
 
+    setup = check_runner_parameters(parameters, output_root=output_root, pseudonym_map=pseudonym_map)
     kernel = kernel or default_kernel()
     run_dir = new_run_dir(name or Path(target).stem, output_root)
     record: dict[str, Any] = {
@@ -300,11 +307,14 @@ def execute(
         "kpilab_version": __version__,
         "git_commit": _git_commit(),
         "versions": _versions(),
-        "inputs": _input_hashes(parameters),
+        "inputs": _input_hashes({k: v for k, v in parameters.items() if k not in SECRET_PARAMETERS}),
         "steps": [],
         "status": "running",
     }
     t0 = time.perf_counter()
+    from kpilab.quarterly.hooks import after_notebooks, prepare_inputs
+
+    data_override = prepare_inputs(setup, run_dir, parameters, record)  # pseudonymised copy, or None
     executed: list[Path] = []
     status = "succeeded"
     failure: str | None = None
@@ -312,6 +322,8 @@ def execute(
         nb_params = {k: v for k, v in parameters.items() if k in declared[nb.name]}
         if "run_dir" in declared[nb.name]:
             nb_params["run_dir"] = str(run_dir)
+        if data_override and "data_dir" in declared[nb.name]:
+            nb_params["data_dir"] = data_override
         out = run_dir / nb.name
         step = {"step": nb.stem, "notebook": str(nb.relative_to(PROJ_ROOT) if nb.is_relative_to(PROJ_ROOT) else nb),
                 "params": {k: v for k, v in nb_params.items() if k != "run_dir"}}
@@ -338,11 +350,15 @@ def execute(
         if status == "failed":
             break
 
+    if status == "succeeded":
+        failure = after_notebooks(setup, run_dir, record)  # diff/ and scorecards/ (R4), before the report
+        status = "failed" if failure else status
+
     report = None
     if status == "succeeded":
         from kpilab.report import build_report
 
-        report = build_report([nbformat.read(str(p), as_version=4) for p in executed], run_dir, record)
+        report = build_report(run_dir, record)  # generated from tables/figures; report.pdf when chromium exists
     record["status"] = status
     record["seconds"] = round(time.perf_counter() - t0, 2)
     record["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")

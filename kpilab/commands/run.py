@@ -22,14 +22,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kernel", help="Jupyter kernel (default: $KPILAB_KERNEL, 'kpilab' if registered, python3)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)")
     parser.add_argument("--log-output", action="store_true", help="stream notebook output to the terminal")
+    parser.add_argument("--previous-run", help="run folder of the previous review: writes diff/ (what changed)")
+    parser.add_argument("--actions", help="actions file agreed at the previous review (see data/actions_example.yaml); "
+                                          "each is reported done / not done")
+    parser.add_argument("--pseudonymise", action="store_true",
+                        help="replace agent ids and names with keyed pseudonyms everywhere in the run folder "
+                             "(key from $KPILAB_PSEUDONYM_KEY or --pseudonym-key-file)")
+    parser.add_argument("--pseudonym-key-file", help="file holding the pseudonym key (never inside outputs/)")
+    parser.add_argument("--pseudonym-map", help="write the id -> pseudonym mapping to this CSV (outside outputs/)")
 
 
 def run(args: argparse.Namespace) -> int:
     params = load_params_file(args.parameters_file) if args.parameters_file else {}
     params.update({k: parse_cli_value(v) for k, v in args.parameter})
     params.update(dict(args.raw_parameter))
+    for opt, key in (("previous_run", "previous_run"), ("actions", "actions"),
+                     ("pseudonym_key_file", "pseudonym_key_file")):
+        if getattr(args, opt):
+            params[key] = getattr(args, opt)
+    if args.pseudonymise:
+        params["pseudonymise"] = True
     result = execute(args.target, params, name=args.name, output_root=args.output_root, kernel=args.kernel,
-                     execution_timeout=args.timeout, log_output=args.log_output)
+                     execution_timeout=args.timeout, log_output=args.log_output, pseudonym_map=args.pseudonym_map)
     for step in result.record["steps"]:
         print(f"  {step['step']:<28} {step['status']:<10} {step['seconds']:>7.1f} s")
     print(f"run folder: {result.run_dir}")

@@ -64,15 +64,15 @@ class Action:
     tolerance: float = DEFAULT_TOLERANCE
     line: int = 0
 
-    def describe(self) -> str:
-        """``"set_weight fcr = 0.3 (agreed 2025-07-04, owner ops)"``."""
+    def describe(self, show_owner: bool = True) -> str:
+        """``"set_weight fcr = 0.3 (agreed 2025-07-04, owner ops)"`` (the owner left out when not ``show_owner``)."""
         what = self.indicator if self.action != "set_parameter" else self.parameter
         text = f"{self.action} {what}"
         if self.action in _NEEDS_VALUE:
             text += f" = {self.value}"
         if self.role:
             text += f" for {self.role}"
-        extra = [f"agreed {self.agreed}" if self.agreed else "", f"owner {self.owner}" if self.owner else ""]
+        extra = [f"agreed {self.agreed}" if self.agreed else "", f"owner {self.owner}" if self.owner and show_owner else ""]
         extra = [e for e in extra if e]
         return text + (f" ({', '.join(extra)})" if extra else "")
 
@@ -175,7 +175,8 @@ def _same(a: Any, b: Any, tol: float = 1e-9) -> bool:
         return str(a).strip() == str(b).strip()
 
 
-def check_actions(actions: Iterable[Action], run: Any, previous: Any = None) -> pd.DataFrame:
+def check_actions(actions: Iterable[Action], run: Any, previous: Any = None, *,
+                  show_owner: bool = True) -> pd.DataFrame:
     """Whether each agreed action was carried out in ``run``.
 
     Parameters
@@ -185,6 +186,8 @@ def check_actions(actions: Iterable[Action], run: Any, previous: Any = None) -> 
         The new review (:func:`kpilab.quarterly.runs.open_run`).
     previous : RunFolder, optional
         The review where the actions were agreed (for "was ..." evidence).
+    show_owner : bool
+        Name the owner in the action text (False for pseudonymised runs).
 
     Returns
     -------
@@ -198,7 +201,7 @@ def check_actions(actions: Iterable[Action], run: Any, previous: Any = None) -> 
     rows = []
     for a in actions:
         status, evidence = _check_one(a, fw, weights, run.parameters, prev_fw, previous)
-        rows.append({"action": a.describe(), "status": status, "evidence": evidence})
+        rows.append({"action": a.describe(show_owner), "status": status, "evidence": evidence})
     return pd.DataFrame(rows, columns=["action", "status", "evidence"])
 
 

@@ -163,7 +163,7 @@ def _txt(x: Any) -> str:
 
 def compare_runs(previous_run: str | Path, run_dir: str | Path, *, record: dict[str, Any] | None = None,
                  actions: str | Path | None = None, out_dir: str | Path | None = None,
-                 write: bool = True) -> RunComparison:
+                 write: bool = True, show_owner: bool = True) -> RunComparison:
     """Compare a review with the previous one and write ``diff/``.
 
     Parameters
@@ -180,6 +180,8 @@ def compare_runs(previous_run: str | Path, run_dir: str | Path, *, record: dict[
         Where the tables go (default ``<run_dir>/diff``).
     write : bool
         Write the tables (False: only return the comparison).
+    show_owner : bool
+        Name each action's owner (False in pseudonymised runs: owners are staff too).
 
     Returns
     -------
@@ -235,7 +237,7 @@ def compare_runs(previous_run: str | Path, run_dir: str | Path, *, record: dict[
         ap = Path(actions_path)
         ap = ap if ap.is_absolute() or ap.exists() else PROJ_ROOT / ap
         acts = load_actions(ap, known=known_indicators(prev.framework_table, cur.framework_table))
-        actions_df = check_actions(acts, cur, prev)
+        actions_df = check_actions(acts, cur, prev, show_owner=show_owner)
     else:
         actions_df = _empty("actions")
 
