@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from kpilab.plots import set_theme
+from kpilab.formatting import format_period, unit_of
+from kpilab.plots import _as_datetime, format_axis, humanise, place_labels, set_theme, shade_exemptions
+
+_RULES = {"run_8": "8 in a row on one side", "trend_6": "6 rising or falling in a row"}
 
 __all__ = ["plot_control_chart", "plot_heatmap", "plot_triangulation", "plot_ranking", "plot_staffing"]
 
 
-def plot_control_chart(chart: pd.DataFrame, title: str = "") -> plt.Figure:
+def plot_control_chart(chart: pd.DataFrame, title: str = "", *, exemptions: Any = None,
+                       framework: Any = None) -> plt.Figure:
     """One unit's chart (:func:`kpilab.operations.control_charts` rows): values, centre line, limits,
-    and the points where a run rule fired, labelled with the rule."""
+    and the points where a run rule fired, labelled with the rule.
+
+    Indicator codes in ``title`` are written as names; values are shown in the
+    indicator's unit; ``exemptions`` (framework, table or windows) are shaded.
+    """
     set_theme()
     c = chart.reset_index(drop=True)
-    x = pd.to_datetime(c["period"])
+    x = pd.Series(_as_datetime(c["period"]))
     fig, ax = plt.subplots(figsize=(10, 3.6))
     ax.plot(x, c["value"], marker="o", ms=3, lw=1, color="C0", label="value")
     ax.plot(x, c["center"], color="0.3", lw=1, label="centre line")
@@ -28,9 +38,14 @@ def plot_control_chart(chart: pd.DataFrame, title: str = "") -> plt.Figure:
     for rule, marker in (("run_8", "s"), ("trend_6", "^")):
         m = c["rule"].str.contains(rule)
         if m.any():
-            ax.scatter(x[m], c.loc[m, "value"], marker=marker, facecolor="none", edgecolor="k", s=70, label=rule)
-    ax.set_title(title or f"{c['indicator'].iloc[0]} ({c['chart'].iloc[0]} chart)")
-    ax.legend(fontsize=8, ncol=5, loc="upper left")
+            ax.scatter(x[m], c.loc[m, "value"], marker=marker, facecolor="none", edgecolor="k", s=70,
+                       label=_RULES[rule])
+    if len(x):
+        shade_exemptions(ax, exemptions, clip=(x.min(), x.max()))
+    code = str(c["indicator"].iloc[0])
+    format_axis(ax, unit_of(code, framework), "y", c["value"])
+    ax.set_title(humanise(title, framework) if title else humanise(f"{code} ({c['chart'].iloc[0]} chart)", framework))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
     return fig
 
 
@@ -39,9 +54,13 @@ def plot_heatmap(table: pd.DataFrame, value: str, title: str, fmt: str = ".0f") 
     set_theme()
     grid = table.pivot_table(index="weekday", columns="hour", values=value)
     grid.index = [["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][i] for i in grid.index]
+    vals = grid.stack().dropna()
     fig, ax = plt.subplots(figsize=(10, 3.4))
-    sns.heatmap(grid, ax=ax, cmap="rocket_r", annot=True, fmt=fmt, annot_kws={"fontsize": 7}, cbar_kws={"shrink": .8})
-    ax.set_title(title)
+    # colour scale over the values present, so that small differences between hours still show
+    sns.heatmap(grid, ax=ax, cmap="rocket_r", annot=True, fmt=fmt, annot_kws={"fontsize": 6},
+                cbar_kws={"shrink": .8}, vmin=float(vals.min()) if len(vals) else None,
+                vmax=float(vals.max()) if len(vals) else None)
+    ax.set_title(humanise(title))
     ax.set_xlabel("hour of arrival")
     return fig
 
@@ -53,11 +72,15 @@ def plot_triangulation(agents: pd.DataFrame) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(5.5, 5))
     col = np.where(a["flagged"], "C3", "C0")
     ax.scatter(a["rate_customer"], a["rate_agent_flag"], c=col, s=25)
-    for r in a[a["flagged"]].itertuples():
-        ax.annotate(r.unit_id, (r.rate_customer, r.rate_agent_flag), fontsize=8, xytext=(3, 3),
-                    textcoords="offset points")
     lo = min(a["rate_customer"].min(), a["rate_agent_flag"].min()) - 0.02
     ax.plot([lo, 1], [lo, 1], color="0.5", lw=1, ls=":")
+    ax.set_xlim(lo, 1.0)
+    ax.set_ylim(lo, 1.0)
+    flagged = a[a["flagged"].astype(bool)]
+    place_labels(ax, flagged["rate_customer"].tolist(), flagged["rate_agent_flag"].tolist(),
+                 flagged["unit_id"].astype(str).tolist(), fontsize=8)
+    format_axis(ax, "share", "x")
+    format_axis(ax, "share", "y")
     ax.set_xlabel("customer-reported resolution")
     ax.set_ylabel("agent-flagged resolution")
     ax.set_title("Resolution by source (red: flagged)")
@@ -73,7 +96,10 @@ def plot_ranking(rows: pd.DataFrame, label: str, top: int = 25) -> plt.Figure:
     ax.errorbar(r["value"], y, xerr=[r["value"] - r["ci_low"], r["ci_high"] - r["value"]], fmt="o", ms=3,
                 color="C0", ecolor="0.6", capsize=2)
     ax.set_yticks(y, r["unit_id"])
-    ax.set_xlabel(f"{label} (95 % interval)")
+    ax.set_xlabel(f"{humanise(label)} (95 % interval)")
+    if "indicator" in r.columns and r["indicator"].nunique() == 1:
+        format_axis(ax, unit_of(str(r["indicator"].iloc[0])), "x",
+                    pd.concat([r["value"], r["ci_low"], r["ci_high"]]).dropna())
     return fig
 
 
@@ -87,6 +113,6 @@ def plot_staffing(staff: pd.DataFrame, queue: str) -> plt.Figure:
     ax.plot(s["hour"], s["staffed_agents"], marker="o", color="C0", label="staffed (seen in the data)")
     ax.set_xlabel("hour")
     ax.set_ylabel("agents")
-    ax.set_title(f"{queue}, {s['period'].max() if len(s) else ''}")
+    ax.set_title(f"{str(queue).replace('_', ' ')}, {format_period(s['period'].max()) if len(s) else ''}")
     ax.legend(fontsize=8)
     return fig

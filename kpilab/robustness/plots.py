@@ -5,11 +5,19 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from kpilab.formatting import format_period
+from kpilab.plots import humanise
 from kpilab.robustness.result import RobustnessResult
 
 __all__ = ["plot_rank_uncertainty", "plot_sensitivity", "plot_grade_probabilities"]
 
 _PALETTE = ["#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027", "#7f0000"]
+
+
+def _input_label(name: object) -> str:
+    """A sensitivity input for people: ``weight:aht`` -> ``weight: Average handle time``, ``noise`` -> ``noise``."""
+    text = humanise(name)
+    return text if text != str(name) else str(name).replace("_", " ")
 
 
 def _one_period(res: RobustnessResult, period: str | None):
@@ -41,7 +49,8 @@ def plot_rank_uncertainty(res: RobustnessResult, period: str | None = None, max_
     ax.set_ylabel("rank (1 = best)")
     if len(shown) <= 40:
         ax.set_xticks(x, shown["unit_id"], rotation=90, fontsize=7)
-    ax.set_title(f"Rank uncertainty, {period} ({res.params.get('draws')} draws)")
+    ax.set_title(f"Rank uncertainty, {format_period(period)} ({res.params.get('draws'):,} draws)"
+                 if isinstance(res.params.get("draws"), int) else f"Rank uncertainty, {format_period(period)}")
     ax.legend(loc="upper right", fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
@@ -59,11 +68,12 @@ def plot_sensitivity(res: RobustnessResult) -> plt.Figure:
     y = np.arange(len(s))
     ax.barh(y + 0.2, s["ST"], height=0.4, xerr=s["ST_conf"], color="#fc8d59", label="total (ST)", capsize=2)
     ax.barh(y - 0.2, s["S1"], height=0.4, xerr=s["S1_conf"], color="#4c72b0", label="first order (S1)", capsize=2)
-    ax.set_yticks(y, s["input"])
+    ax.set_yticks(y, [_input_label(i) for i in s["input"]])
     ax.axvline(0, color="grey", lw=0.8)
     first = s.iloc[0]
-    ax.set_xlabel(f"share of the variance of {first['output']} (Sobol' N = {int(first['n_base'])}, "
-                  f"{int(first['n_runs'])} runs, 95 % bootstrap intervals)")
+    ax.set_xlabel(f"share of the variance of {humanise(first['output']).replace('_', ' ')} "
+                  f"(Sobol' N = {int(first['n_base']):,}, "
+                  f"{int(first['n_runs']):,} runs, 95 % bootstrap intervals)")
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
@@ -94,7 +104,7 @@ def plot_grade_probabilities(res: RobustnessResult, period: str | None = None, m
     ax.set_xticks(x, g["unit_id"], rotation=90, fontsize=7)
     ax.set_ylabel("probability")
     ax.set_ylim(0, 1)
-    ax.set_title(f"Grade probabilities, {period}" + (f" ({len(g)} least settled units)" if len(res.grades) > len(g)
+    ax.set_title(f"Grade probabilities, {format_period(period)}" + (f" ({len(g)} least settled units)" if len(res.grades) > len(g)
                                                       else ""))
     ax.legend(ncol=len(pcols), fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.35))
     fig.tight_layout()

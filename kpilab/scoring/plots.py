@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import FuncFormatter
 
+from kpilab.formatting import format_period, format_value, indicator_name, unit_of
 from kpilab.scoring.result import ScoreResult
 
 __all__ = ["plot_score_distribution", "plot_grade_mix", "plot_scorecard", "plot_tier_transitions",
@@ -28,7 +32,7 @@ def plot_score_distribution(res: ScoreResult, period: str | None = None) -> plt.
         ax.axvspan(a, b, color=_PALETTE[k % len(_PALETTE)], alpha=0.15, lw=0)
         ax.text((a + b) / 2, 1.0, g, transform=ax.get_xaxis_transform(), ha="center", va="bottom")
     sns.histplot(x, bins=30, ax=ax, color="#4c72b0")
-    ax.set_xlabel(f"score (index), {period}")
+    ax.set_xlabel(f"score (index, points), {format_period(period)}")
     ax.set_ylabel("agents")
     ax.set_xlim(lo, 100)
     fig.tight_layout()
@@ -48,14 +52,20 @@ def plot_grade_mix(res: ScoreResult, period: str | None = None) -> plt.Figure:
                 label=g)
         left += wide[g].to_numpy()
     ax.set_xlim(0, 1)
-    ax.set_xlabel(f"share of agents, {period}")
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:.0f} %"))
+    ax.set_xlabel(f"share of agents, {format_period(period)}")
     ax.legend(ncol=len(wide.columns), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.tight_layout()
     return fig
 
 
-def plot_scorecard(res: ScoreResult, unit_id: str, period: str | None = None) -> plt.Figure:
-    """One agent's scorecard: points lost per indicator, with the range from the indicator's interval."""
+def plot_scorecard(res: ScoreResult, unit_id: str, period: str | None = None, framework: Any = None) -> plt.Figure:
+    """One agent's scorecard: points lost per indicator, with the range from the indicator's interval.
+
+    Each bar is labelled with the indicator's name and its value against the
+    target in the indicator's unit (``Time to resolution (66 h vs 24 h)``);
+    ``framework`` gives names and units (default: the catalogue's).
+    """
     sc = res.agent_scorecard(unit_id, period)
     sc = sc[sc["weight"] > 0]
     hi = sc["weight"] * (100 - sc["score_low"])
@@ -65,13 +75,18 @@ def plot_scorecard(res: ScoreResult, unit_id: str, period: str | None = None) ->
     ax.barh(y, sc["points_lost"], color="#d73027", alpha=0.8)
     err = np.vstack([(sc["points_lost"] - lo).clip(lower=0).fillna(0), (hi - sc["points_lost"]).clip(lower=0).fillna(0)])
     ax.errorbar(sc["points_lost"], y, xerr=err, fmt="none", ecolor="black", capsize=2, lw=1)
-    labels = [f"{r.indicator} ({r.value:.3g} vs {r.target:.3g})" if pd.notna(r.target) else f"{r.indicator} "
-              f"({r.value:.3g})" for r in sc.itertuples()]
+    labels = []
+    for r in sc.itertuples():
+        unit = unit_of(r.indicator, framework)
+        value = format_value(r.value, unit, missing="no data")
+        against = f" vs {format_value(r.target, unit)}" if pd.notna(r.target) else ", no target"
+        labels.append(f"{indicator_name(r.indicator, framework)} ({value}{against})")
     ax.set_yticks(y, labels)
     row = res.scores[(res.scores["unit_id"] == str(unit_id)) & (res.scores["period"] == sc["period"].iloc[0])].iloc[0]
     band = "" if pd.isna(row["score_low"]) else f" [{row['score_low']:.1f}, {row['score_high']:.1f}]"
-    ax.set_title(f"{unit_id}, {sc['period'].iloc[0]}: score {row['index']:.1f}{band}, grade {row['grade']}, "
-                 f"tier {row['tier']}", fontsize=10)
+    tier = str(row["tier"]).replace("_", " ") or "none yet"
+    ax.set_title(f"{unit_id}, {format_period(sc['period'].iloc[0])}: score {row['index']:.1f}{band}, "
+                 f"grade {row['grade']}, tier {tier}", fontsize=10)
     ax.set_xlabel("points lost = weight x (100 - score); whiskers: the indicator's interval")
     fig.tight_layout()
     return fig
@@ -95,7 +110,8 @@ def plot_tier_transitions(res: ScoreResult) -> plt.Figure:
         ax.text(0.5, 0.5, "one period only: no transitions", ha="center", va="center")
         ax.set_axis_off()
         return fig
-    sns.heatmap(tab, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax)
+    tab = tab.rename(index=lambda t: str(t).replace("_", " "), columns=lambda t: str(t).replace("_", " "))
+    sns.heatmap(tab, annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax, vmin=0, vmax=max(int(tab.to_numpy().max()), 1))
     ax.set_xlabel("tier in the next period")
     ax.set_ylabel("tier")
     fig.tight_layout()
