@@ -10,7 +10,7 @@ import pytest
 
 from kpilab.cli import main
 from kpilab.errors import RunError
-from kpilab.report import merge_notebooks
+from kpilab.report.collect import check_run_succeeded
 from kpilab.run import execute, load_params_file, new_run_dir, parse_cli_value, resolve_target
 
 
@@ -53,8 +53,9 @@ def test_run_writes_notebook_report_and_record(tiny, tmp_path):
     outputs = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
     assert "total 42" in outputs
     html = result.report.read_text()
-    assert "total 42" in html and "The end." in html
-    assert "print(" not in html  # no code cells in the report
+    # the report is generated from the run folder (a one-notebook run has no review steps to show)
+    assert "Executive summary" in html and "Not run in this review" in html
+    assert "print(" not in html and "total 42" not in html  # no code cells, no raw notebook output
     record = json.loads((result.run_dir / "run.json").read_text())
     assert record["status"] == "succeeded" and record["parameters"] == {"a": 40}
     assert record["steps"][0]["params"] == {"a": 40} and record["steps"][0]["seconds"] >= 0
@@ -95,11 +96,12 @@ def test_resolve_target_errors():
         resolve_target("nope")
 
 
-def test_report_refuses_failed_notebooks():
+def test_report_refuses_failed_notebooks(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.metadata["papermill"] = {"exception": True}
+    nbformat.write(nb, tmp_path / "02_x.ipynb")
     with pytest.raises(RunError, match="failed"):
-        merge_notebooks([nb], "x")
+        check_run_succeeded(tmp_path, {"status": "succeeded", "steps": []})
 
 
 def test_cli_run_unknown_parameter_exit_code(tiny, capsys):

@@ -1,0 +1,223 @@
+"""The executive summary, generated from the run's results.
+
+Scope (client, period, data), headline findings with numbers, the traffic-light
+table per indicator, the recommended scorecard, the grade distribution with how
+many grades are not settled, the robustness headline, what changed since the
+previous review, and three to five recommended actions each linking to the
+section that supports it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from kpilab.formatting import format_count, format_number, format_period, format_share, format_value
+from kpilab.report.collect import RunData
+from kpilab.report.findings import (
+    describe_input,
+    health_facts,
+    indicator_status,
+    recommended_weights,
+    robustness_facts,
+    score_facts,
+)
+from kpilab.report.model import Bullets, Section, Subhead, make_table
+from kpilab.report.result_sections import grade_table
+from kpilab.report.review_sections import format_target, format_weight_or
+from kpilab.report.text import ind, join, period_range, pillar_name, plural, safe_value, set_name
+from kpilab.report.traffic import STATUS_TEXT
+
+__all__ = ["summary_section", "scope_text", "recommended_actions", "traffic_table"]
+
+_MAX_ACTIONS = 5
+_ROWS = {"contacts": "contacts", "surveys": "survey answers", "qa_reviews": "QA reviews", "tickets": "tickets"}
+
+
+def scope_text(data: RunData) -> str:
+    """One sentence: who, which period, on what data."""
+    periods = data.review_periods()
+    start, end = data.review_window()
+    kind = data.period_kind
+    if start or end:
+        when = period_range(start or (periods[0] if periods else None), end or (periods[-1] if periods else None),
+                            kind)
+    elif periods:
+        when = period_range(periods[0], periods[-1], kind)
+    else:
+        when = "the whole period of the data"
+    inv = data.table("data_inventory")
+    data_text = ""
+    if inv is not None and len(inv):
+        parts = [f"{format_count(r)} {_ROWS.get(str(t), str(t).replace('_', ' '))}"
+                 for t, r in zip(inv["table"], inv["rows"], strict=True) if str(t) not in ("exemptions", "agents")]
+        data_text = f", on {join(parts)}" if parts else ""
+    agents = ""
+    sf = score_facts(data)
+    if sf is not None:
+        agents = f", {plural(sf.n, 'agent')}" + (f" in {plural(sf.teams, 'team')}" if sf.teams else "")
+    src = safe_value("data_dir", data.param("data_dir")) if data.param("data_dir") else ""
+    source = f" from the data folder {src}" if src else ""
+    return f"KPI review for {data.client}, {when}{agents}{data_text}{source}."
+
+
+def traffic_table(data: RunData, status: pd.DataFrame):  # noqa: ANN201 - returns a model.Table
+    """The traffic-light table: indicator, pillar, target, actual, status, decision, recommended weight."""
+    fw = data.framework
+    order = {"red": 0, "amber": 1, "green": 2, "no_value": 3, "no_target": 4}
+    st = status.assign(_o=status["status"].map(order)).sort_values(["_o", "pillar"], kind="stable")
+    has_weights = st["weight"].notna().any()
+    df = pd.DataFrame({
+        "indicator": [ind(c, fw) for c in st["code"]],
+        "pillar": [pillar_name(p, fw) for p in st["pillar"]],
+        "target": [format_target(t, u, d, b) for t, u, d, b in zip(st["target"], st["unit"], st["direction"],
+                                                                      st["band"], strict=False)],
+        "actual": [format_value(v, u, missing="not measured") for v, u in zip(st["actual"], st["unit"], strict=False)],
+        "status": [STATUS_TEXT[x] for x in st["status"]],
+        "decision": [d if isinstance(d, str) else "not reviewed" for d in st["decision"]],
+        "weight": [format_weight_or(w, d if isinstance(d, str) else "") for w, d in zip(st["weight"],
+                                                                                       st["decision"], strict=False)],
+    })
+    if not has_weights:
+        df = df.drop(columns="weight")
+    cls = [["", "", "", "", f"rag rag-{x}", f"dec-{d}" if isinstance(d, str) else "", ""][: df.shape[1]]
+           for x, d in zip(st["status"], st["decision"], strict=False)]
+    return make_table(df, "Each indicator against its target over the review period (status: green on target, "
+                          "amber within 5 % of it, red further off)",
+                      formats={c: "text" for c in df.columns},
+                      names={"actual": "Actual", "decision": "Health review", "weight": "Recommended weight"},
+                      classes=cls, max_rows=None, small=True)
+
+
+def recommended_actions(data: RunData, status: pd.DataFrame) -> list[tuple[str, str]]:
+    """Three to five actions, most consequential first, each with the anchor of the section behind it."""
+    fw = data.framework
+    acts: list[tuple[str, str]] = []
+    hf = health_facts(data)
+    if hf is not None:
+        pruned = hf.decisions.loc[hf.decisions["decision"] == "prune", "indicator"].tolist()
+        if pruned:
+            acts.append((f"Remove {join(ind(c, fw) for c in pruned[:4])}"
+                         + (f" and {len(pruned) - 4} more" if len(pruned) > 4 else "")
+                         + f" from the scorecard: {'its' if len(pruned) == 1 else 'their'} link with {ind(hf.outcome, fw)} is "
+                           "clearly below "
+                           f"{format_number(hf.threshold, 2)}.", "health"))
+        if hf.clusters is not None and len(hf.clusters):
+            sizes = hf.clusters.groupby("cluster")["indicator"].size()
+            n = int((sizes > 1).sum())
+            if n:
+                acts.append((f"Keep one representative of each of the {plural(n, 'group')} of indicators that "
+                             "measure the same behaviour, so it is not counted twice.", "health"))
+        elif hf.pairs is not None and len(hf.pairs):
+            acts.append((f"Merge the {plural(len(hf.pairs), 'pair')} of indicators that move together "
+                         "(|r| above the redundancy threshold) so no behaviour is counted twice.", "health"))
+    red = status[status["status"] == "red"]
+    if len(red):
+        acts.append((f"Act on {join(ind(c, fw) for c in red['code'][:4])}"
+                     + (f" and {len(red) - 4} more" if len(red) > 4 else "")
+                     + ": clearly off target over the review period.", "summary-traffic"))
+    rw = recommended_weights(data)
+    if rw is not None:
+        method = (data.recommendation or {}).get("weights_method") or (
+            str(rw["method"].iloc[0]) if "method" in rw and len(rw) else "the recommended set")
+        acts.append((f"Adopt the recommended weights ({set_name(method, fw)}) in the next quarter's "
+                     "framework (recommended_framework.yaml).", "weights"))
+    sf = score_facts(data)
+    if sf is not None and sf.n and sf.unsettled / sf.n >= 0.2:
+        acts.append((f"Do not base bonuses or improvement plans on grade alone for the {plural(sf.unsettled, 'agent')} "
+                     "whose grade is not settled; look at their score range.", "scores"))
+    if hf is not None and hf.counts["review"]:
+        acts.append((f"Collect more periods before deciding on the {plural(hf.counts['review'], 'indicator')} left "
+                     "for review.", "health"))
+    rf = robustness_facts(data)
+    if rf is not None and rf.top_inputs is not None and len(rf.top_inputs):
+        acts.append((f"Agree {describe_input(str(rf.top_inputs['input'].iloc[0]), fw)} with the client first: it "
+                     "moves agents' ranks more than any other design choice.", "robustness"))
+    if len(acts) < 3:
+        acts.append(("Run the next quarter's review with this run as its previous run, so changes are tracked.",
+                     "changes"))
+    if len(acts) < 3:
+        acts.append(("Complete the missing steps of the review (see Limitations).", "limitations"))
+    return acts[:_MAX_ACTIONS]
+
+
+def summary_section(data: RunData) -> Section:
+    """The one-screen executive summary (see module docstring)."""
+    s = Section("summary", "Executive summary")
+    fw = data.framework
+    s.para(scope_text(data))
+    status = indicator_status(data)
+    findings: list[tuple[str, str]] = []
+    hf = health_facts(data)
+    if hf is not None:
+        keep = hf.decisions[hf.decisions["decision"] == "keep"]
+        text = (f"Of {plural(len(hf.decisions), 'indicator')} checked against {ind(hf.outcome, fw)}, "
+                f"{hf.counts['keep']} earn their place, {hf.counts['review']} need review and {hf.counts['prune']} "
+                "should be pruned.")
+        if len(keep) and "r" in keep:
+            top = keep.loc[keep["r"].abs().idxmax()]
+            text += (f" The strongest link is {ind(top['indicator'], fw)} (r = {format_number(top['r'], 2)}, "
+                     f"95 % interval {format_number(top['ci_low'], 2)} to {format_number(top['ci_high'], 2)}, "
+                     f"{plural(int(top['n']), 'agent')}).")
+        findings.append((text, "health"))
+    else:
+        findings.append((data.absent("02", "decisions table"), "health"))
+    with_target = status[status["status"].isin(["green", "amber", "red"])]
+    if len(with_target):
+        n_red, n_amber = int((with_target["status"] == "red").sum()), int((with_target["status"] == "amber").sum())
+        findings.append((f"{int((with_target['status'] == 'green').sum())} of {len(with_target)} indicators with a "
+                         f"target meet it, {n_amber} are near it and {n_red} are clearly off.", "summary-traffic"))
+    sf = score_facts(data)
+    if sf is not None:
+        per = format_period(sf.period, data.period_kind)
+        findings.append((f"In {per} the median agent scores {format_number(sf.latest['index'].median(), 3)} "
+                         f"points; {plural(sf.unsettled, 'grade')} of {sf.n:,d} are not settled.", "scores"))
+    rf = robustness_facts(data)
+    if rf is not None:
+        text = (f"Ranks are robust for most agents: the median agent's rank range under other design choices is "
+                f"{format_number(rf.median_width, 2)} places")
+        text += (f", and {plural(rf.wide, 'agent')} have ranges wider than a fifth of the field." if rf.wide
+                 else ", and no agent's range exceeds a fifth of the field.")
+        if rf.wide > rf.n / 2:
+            text = text.replace("Ranks are robust for most agents", "Ranks depend on design choices for many agents")
+        findings.append((text, "robustness"))
+    s.add(Bullets(findings))
+
+    s.add(Subhead("Indicators against target", "summary-traffic"))
+    if len(status):
+        table = traffic_table(data, status)
+        s.add(table)
+    else:
+        s.notice(data.absent("01", "indicator values"))
+
+    s.add(Subhead("Recommended scorecard", "summary-scorecard"))
+    rw = recommended_weights(data)
+    rec = data.recommendation or {}
+    if rw is not None:
+        top = rw.sort_values("weight", ascending=False)
+        method = rec.get("weights_method") or (str(rw["method"].iloc[0]) if "method" in rw and len(rw) else "")
+        items = join(f"{ind(c, fw)} {format_share(w, 1 if w < 0.1 else 0)}" for c, w in
+                     zip(top["indicator"], top["weight"], strict=False))
+        s.para(f"{plural(len(rw), 'indicator')} weighted with {set_name(method, fw)}: {items}. The scorecard is "
+               "written to recommended_framework.yaml for the next quarter.")
+    else:
+        s.notice("This review did not produce a recommended scorecard (no tables/recommended_weights.csv); the "
+                 "scores below use the framework's own weights.")
+    gt = grade_table(data)
+    if gt is not None and sf is not None:
+        parts = join(f"{g} {format_count(n)}" for g, n in zip(gt["grade"], gt["agents"], strict=False))
+        s.para(f"Grades in {format_period(sf.period, data.period_kind)}: {parts} (A is the best); "
+               f"{plural(sf.unsettled, 'grade')} of {sf.n:,d} are not settled.")
+    summary = data.json("diff/summary.json")
+    if isinstance(summary, dict):
+        dec = data.csv("diff/decisions.csv")
+        changed = 0 if dec is None else int((dec["decision_before"].astype(str)
+                                              != dec["decision_after"].astype(str)).sum())
+        s.para(f"Since the previous review ({safe_value('previous_run', summary.get('previous_run_id', ''))}): "
+               f"{plural(changed, 'decision')} changed" + ("" if summary.get("comparable", True)
+                                                           else "; the comparison is limited") + ".")
+    else:
+        s.para("No previous review was given, so no changes are reported.")
+
+    s.add(Subhead("Recommended actions", "summary-actions"))
+    s.add(Bullets(recommended_actions(data, status), ordered=True))
+    return s
