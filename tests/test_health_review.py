@@ -49,11 +49,17 @@ def review():
 def test_decisions_table_and_reasons(review):
     d = review.decisions.set_index("indicator")
     assert list(review.decisions.columns) == DECISION_COLUMNS
-    assert d.loc["drv", "decision"] == "keep" and d.loc["neg", "decision"] == "keep"
+    # copy, drv, neg and wrong all measure skill (|r| > 0.9 for every pair): one redundancy cluster, one
+    # representative kept (the best decision, then links tied within 0.02, coverage equal: first code)
+    assert d.loc["copy", "decision"] == "keep"
+    for c in ("drv", "neg", "wrong"):
+        assert d.loc[c, "decision"] == "prune" and d.loc[c, "reason"].startswith("Redundant: Measures the same as copy")
+    assert "On its own it would be kept" in d.loc["drv", "reason"]
+    assert "On its own it would be reviewed" in d.loc["wrong", "reason"]
     assert d.loc["noise", "decision"] == "prune" and "below 0.3" in d.loc["noise", "reason"]
     assert d.loc["const", "decision"] == "prune" and "same value" in d.loc["const", "reason"]
     assert d.loc["patchy", "decision"] == "prune" and "50%" in d.loc["patchy", "reason"]
-    assert d.loc["wrong", "decision"] == "review" and bool(d.loc["wrong", "sign_conflict"])
+    assert bool(d.loc["wrong", "sign_conflict"])
     assert not d["sign_conflict"].drop("wrong").any()
     assert d["decision"].isin(["keep", "prune", "review"]).all() and d["reason"].str.len().gt(20).all()
     assert d.loc["drv", "n"] == 300 and d.loc["drv", "n_units"] == 300
@@ -85,8 +91,8 @@ def test_coherence_stability_and_summary(review):
     assert s.loc[("drv", "2025-02-01"), "rank_rho_prev"] > 0.8
     assert abs(s.loc[("noise", "2025-02-01"), "rank_rho_prev"]) < 0.3
     text = review.summary()
-    # drv, neg and copy are kept; wrong is reviewed (sign conflict); noise, const and patchy are pruned
-    assert "keep 3, review 1, prune 3" in text
+    # copy represents the skill cluster (drv, neg, wrong give way to it); noise, const and patchy are pruned
+    assert "keep 1, review 0, prune 6" in text and "1 redundancy cluster(s)" in text
     assert "retention" in text and "drv" in text
     story = review.narrative()
     assert "drv" in story and "Drop from the scorecard" in story and "measure the same thing" in story
@@ -243,12 +249,14 @@ def test_bad_parameters_name_the_parameter():
 
 def test_period_filter_and_previous_changes(tmp_path):
     wide = make_wide(n_units=60, n_periods=3, seed=4)
-    rev = health_review(wide, "retention", directions=DIRS, period_start="2025-02-01", period_end="2025-02-28")
+    # redundancy off (|r| > 1 never holds): this test is about the period filter and the decision changes
+    rev = health_review(wide, "retention", directions=DIRS, period_start="2025-02-01", period_end="2025-02-28",
+                        redundancy_threshold=1.0)
     assert rev.periods == ("2025-02-01",) and rev.stability.empty
     rev.save(tmp_path / "old", figures=False)
     wide2 = wide.copy()
     wide2["noise"] = wide2["drv"] + np.random.default_rng(0).normal(0, 0.2, len(wide2))
-    new = health_review(wide2, "retention", directions=DIRS, previous=tmp_path / "old")
+    new = health_review(wide2, "retention", directions=DIRS, previous=tmp_path / "old", redundancy_threshold=1.0)
     ch = new.changes.set_index("indicator")
     assert bool(ch.loc["noise", "changed"]) and ch.loc["noise", "note"] == "was prune, now keep"
     assert not bool(ch.loc["drv", "changed"])

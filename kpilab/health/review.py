@@ -54,7 +54,15 @@ from kpilab.framework import Framework
 from kpilab.health.coherence import coherence_tables, normalise_minmax, remove_one_impact
 from kpilab.health.matrix import MIN_UNITS, IndicatorMatrix, MatrixOptions, build_matrix
 from kpilab.health.quality import indicator_quality
-from kpilab.health.redundancy import conflicting_pairs, pair_unit_counts, redundant_pairs, vif_table
+from kpilab.health.redundancy import (
+    CLUSTER_COLUMNS,
+    conflicting_pairs,
+    pair_unit_counts,
+    reconcile_pairs,
+    redundancy_clusters,
+    redundant_pairs,
+    vif_table,
+)
 from kpilab.health.relevance import correlation_matrix, outcome_correlations
 from kpilab.health.stability import (
     correlation_trend,
@@ -323,7 +331,7 @@ def decide(
             dec, reason = (
                 "prune",
                 f"Weak link with {oname}: {rtxt}, entirely below {threshold:g} in size. Agents who do well on it "
-                f"do not keep more customers, so it adds effort without steering the outcome.",
+                f"do no better on {oname}, so it adds effort without steering the outcome.",
             )
         elif lo >= threshold or hi <= -threshold:
             if sign_conflict:
@@ -377,7 +385,8 @@ class HealthReview:
     quality, treated_points : DataFrame
         Data quality and the points changed by the outlier treatment.
     redundancy, vif, conflicts : DataFrame
-        Redundant pairs, variance inflation factors, conflicting pairs.
+        Redundant pairs (their keep/drop advice follows ``clusters``), variance inflation factors,
+        conflicting pairs.
     coherence, pillars, pca, impact : DataFrame
         Composite coherence, per-pillar alpha/PCA, eigenvalues, remove-one rank impact.
     stability, trend : DataFrame
@@ -392,6 +401,8 @@ class HealthReview:
         The checked data the review used.
     notices : tuple of str
         What was excluded or assumed, in words.
+    clusters : DataFrame
+        Redundancy clusters (:data:`kpilab.health.redundancy.CLUSTER_COLUMNS`), one row per indicator.
     """
 
     outcome: str
@@ -421,6 +432,7 @@ class HealthReview:
     not_computed: Mapping[str, str] = field(default_factory=dict)
     matrix: IndicatorMatrix | None = field(default=None, repr=False)
     notices: tuple[str, ...] = ()
+    clusters: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=CLUSTER_COLUMNS))
 
     # -- the options, flat (read-only views of the option objects)
     def __getattr__(self, name: str) -> Any:
@@ -452,6 +464,12 @@ class HealthReview:
         vc = self.decisions["decision"].value_counts()
         return {k: int(vc.get(k, 0)) for k in ("keep", "review", "prune")}
 
+    def n_redundancy_clusters(self) -> int:
+        """Clusters with at least two indicators."""
+        if self.clusters.empty:
+            return 0
+        return int((self.clusters.groupby("cluster").size() > 1).sum())
+
     def summary(self) -> str:
         """Plain-text summary: options, counts and the decisions table."""
         c = self.counts()
@@ -465,7 +483,8 @@ class HealthReview:
             + (", within-period" if self.within_period else "")
             + (f", controls: {', '.join(self.controls)}" if self.controls else ""),
             f"keep {c['keep']}, review {c['review']}, prune {c['prune']}; "
-            f"{len(self.redundancy)} redundant pair(s), {len(self.conflicts)} conflicting pair(s)",
+            f"{self.n_redundancy_clusters()} redundancy cluster(s) of two or more, {len(self.conflicts)} conflicting "
+            "pair(s)",
         ]
         lines += [f"{k}: {v}" for k, v in self.not_computed.items()]
         lines.append("")
@@ -505,8 +524,18 @@ class HealthReview:
                 parts.append(f"**{title}**")
                 parts += [f"- *{row.indicator}*: {row.reason}" for row in sub.itertuples()]
         nc = self.not_computed
-        for key, title, table in (("redundancy", "Indicators that measure the same thing", self.redundancy),
-                                  ("conflicts", "Indicators that pull against each other", self.conflicts)):
+        if "redundancy" in nc:
+            parts.append(f"**Indicators that measure the same thing**: {nc['redundancy']}.")
+        elif self.n_redundancy_clusters():
+            parts.append("**Indicators that measure the same thing** (one representative per group stays in the "
+                         "scorecard)")
+            for _, g in self.clusters.groupby("cluster"):
+                if len(g) > 1:
+                    rep = g.loc[g["representative"], "indicator"].iloc[0]
+                    others = ", ".join(f"*{c}*" for c in g.loc[~g["representative"], "indicator"])
+                    why = g.loc[g["representative"], "reason"].iloc[0].split(": ", 1)[-1]
+                    parts.append(f"- Keep *{rep}*, drop {others}: {why}")
+        for key, title, table in (("conflicts", "Indicators that pull against each other", self.conflicts),):
             if key in nc:
                 parts.append(f"**{title}**: {nc[key]}.")
             elif len(table):
@@ -607,6 +636,7 @@ class HealthReview:
             "decisions": self.decisions,
             "correlations": self.correlations,
             "redundancy": self.redundancy,
+            "redundancy_clusters": self.clusters,
             "coherence": self.coherence,
             "quality": self.quality,
             "treated_points": self.treated_points,
@@ -780,8 +810,14 @@ def audit_checks(
     method: str = "spearman",
     threshold: float = 0.3,
     confidence: float = 0.95,
+    small_n: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """Step 3: redundancy, conflicts, VIF, coherence, remove-one impact and stability over periods.
+
+    Redundancy is judged by clusters (:func:`kpilab.health.redundancy.redundancy_clusters`): each
+    cluster keeps one representative (best decision, then strongest outcome link, coverage, fewest
+    ``small_n`` cells per ``small_n``) and every other member not already pruned becomes ``prune``
+    with the reason, so the decisions table and the redundancy advice agree.
 
     Every check follows the matrix's ``min_units`` rule: below it the check is not computed,
     its table carries NaN and the flag ``too_few_units`` (or no rows, for the pair lists), and
@@ -791,8 +827,8 @@ def audit_checks(
     -------
     dict
         ``redundancy, conflicts, vif, coherence, pillars, pca, impact, stability, trend,
-        corr_matrix, corr_counts`` (DataFrames), ``not_computed`` (dict) and ``decisions``
-        (a copy with ``redundant_with`` and the duplicate notes filled in).
+        corr_matrix, corr_counts, clusters`` (DataFrames), ``not_computed`` (dict) and ``decisions``
+        (a copy with ``redundant_with`` and the redundancy decisions filled in).
     """
     o = options or AuditOptions()
     indicators = m.indicators
@@ -816,19 +852,33 @@ def audit_checks(
         amat, _ = correlation_matrix(m.aligned(), method=method)
         conflicts = conflicting_pairs(amat, ucount, threshold=o.conflict_threshold, pillars=m.pillars,
                                       min_units=m.min_units)
+    # redundancy as clusters: one representative each, preferring the best health decision, so the
+    # redundancy advice and the keep/review/prune decision cannot disagree
+    dec_of = dict(zip(decisions["indicator"], decisions["decision"], strict=True))
+    clusters = redundancy_clusters(
+        cmat, ucount, threshold=o.redundancy_threshold, relevance=rel, coverage=cov, small_n=small_n,
+        decisions=dec_of, outcome=_label(m.outcome or "the outcome"), min_units=m.min_units,
+    )
+    if few:
+        clusters["reason"] = f"Redundancy {few}."
+    redundancy = reconcile_pairs(redundancy, clusters)
     red_with: dict[str, list[str]] = {}
-    dup_of: dict[str, list[str]] = {}
-    for rec in redundancy.itertuples():
-        red_with.setdefault(rec.indicator_a, []).append(rec.indicator_b)
-        red_with.setdefault(rec.indicator_b, []).append(rec.indicator_a)
-        dup_of.setdefault(rec.drop, []).append(f"{rec.keep} (r = {rec.r:.2f})")
-    for code, others in dup_of.items():
-        sel = decisions["indicator"] == code
-        if decisions.loc[sel, "decision"].iloc[0] != "prune":
-            decisions.loc[sel, "reason"] = decisions.loc[sel, "reason"] + (
-                f" It largely duplicates {', '.join(others)}; the redundancy check suggests keeping "
-                f"{'that one' if len(others) == 1 else 'those'} and merging or dropping this one."
+    for _, g in clusters.groupby("cluster"):
+        members = list(g["indicator"])
+        for c in members:
+            red_with[c] = [x for x in members if x != c]
+        if len(members) < 2:
+            continue
+        for rec in g[~g["representative"]].itertuples():
+            sel = decisions["indicator"] == rec.indicator
+            if not sel.any() or decisions.loc[sel, "decision"].iloc[0] == "prune":
+                continue
+            before = decisions.loc[sel, "decision"].iloc[0]
+            decisions.loc[sel, "reason"] = (
+                f"Redundant: {rec.reason} On its own it would be {'kept' if before == 'keep' else 'reviewed'}: "
+                + decisions.loc[sel, "reason"].iloc[0]
             )
+            decisions.loc[sel, "decision"] = "prune"
     decisions["redundant_with"] = decisions["indicator"].map(lambda c: ";".join(red_with.get(c, [])))
 
     usable = quality.loc[~quality["constant"] & ~quality["low_coverage"] & (quality["n"] > 0), "indicator"].tolist()
@@ -863,11 +913,23 @@ def audit_checks(
     return {
         "decisions": decisions, "redundancy": redundancy, "conflicts": conflicts, "vif": vif, "coherence": coherence,
         "pillars": pillars_tab, "pca": pca, "impact": impact, "stability": stab, "trend": trend,
-        "corr_matrix": cmat, "corr_counts": ccount, "not_computed": nc,
+        "corr_matrix": cmat, "corr_counts": ccount, "not_computed": nc, "clusters": clusters,
     }
 
 
 # ----------------------------------------------------------------------------- entry point
+def _small_n_cells(panel: Any, m: IndicatorMatrix) -> dict[str, int]:
+    """``small_n``-flagged cells per indicator in the reviewed unit-periods of a long panel ({} otherwise)."""
+    if not isinstance(panel, pd.DataFrame) or not {"indicator", "flag", "unit_id", "period"} <= set(panel.columns):
+        return {}
+    p = panel
+    if "unit_level" in p.columns and m.options.unit_level:
+        p = p[p["unit_level"].astype(str) == m.options.unit_level]
+    p = p[p["period"].astype(str).isin(set(map(str, m.periods)))]
+    flagged = p[p["flag"].fillna("").astype(str).str.contains("small_n")]
+    return {str(k): int(v) for k, v in flagged.groupby("indicator").size().items()}
+
+
 def health_review(
     panel_or_wide: str | Path | pd.DataFrame,
     outcome: str = "retention_rate",
@@ -971,7 +1033,8 @@ def health_review(
         )
     rel = review_relevance(m, ropt)
     notices += rel.notices
-    aud = audit_checks(m, rel, aopt, method=ropt.method, threshold=ropt.threshold, confidence=ropt.confidence)
+    aud = audit_checks(m, rel, aopt, method=ropt.method, threshold=ropt.threshold, confidence=ropt.confidence,
+                       small_n=_small_n_cells(panel_or_wide, m))
     changes = decision_changes(aud["decisions"], load_previous_decisions(previous)) if previous is not None else None
     if mopt.unit_of_analysis == "row" and ropt.ci == "fisher":
         notices.append(
@@ -992,6 +1055,7 @@ def health_review(
         coherence=aud["coherence"], pillars=aud["pillars"], pca=aud["pca"], impact=aud["impact"],
         stability=aud["stability"], trend=aud["trend"], changes=changes, corr_matrix=aud["corr_matrix"],
         corr_counts=aud["corr_counts"], not_computed=aud["not_computed"], matrix=m, notices=tuple(notices),
+        clusters=aud["clusters"],
     )
 
 
