@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "kpilab.commands.staffing",
     "kpilab.commands.churn",
     "kpilab.commands.review",
+    "kpilab.commands.training_effect",
     "kpilab.commands.run",
 ]
 

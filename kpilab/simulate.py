@@ -207,11 +207,23 @@ METHOD_EFFECTS = {
     "compliance": ("qa_critical_fail_rate", 0.8, "minus logit of a critical fail"),
 }
 
+# Training programme (``simulate(training=True)``): staggered cohorts trained on the Monday nearest
+# before these fractions of the span, a quarter of the agents never trained, and an effect on the QA
+# score that differs by cohort (earlier cohorts gain more) and grows with the days since training:
+# effect(d) = points_k * (1 - exp(-(d + 1) / ramp)), d >= 0 days since training (0 before).
+TRAINING_COURSE = "quality_and_compliance"
+TRAINING_INDICATOR = "qa_score"
+TRAINING_COHORT_AT = (0.3, 0.5, 0.7)
+TRAINING_POINTS = (6.0, 4.0, 2.5)
+TRAINING_RAMP_DAYS = 28.0
+TRAINING_NEVER_SHARE = 0.25
+TRAINING_RATING = (4.0, 0.8)  # course rating 1-5: rounded N(mean, sd), clipped
+
 _COMPONENTS = (
     "agents", "staffing", "arrivals", "queue", "handling", "outcomes", "repeats",
     "surveys", "qa", "tickets", "retention", "customers",
     # appended, so the streams above are unchanged (SeedSequence.spawn keys children by position)
-    "methods", "defects", "gaming",
+    "methods", "defects", "gaming", "training",
 )
 
 
@@ -235,9 +247,13 @@ class SimParams:
     seed: int = 42
     start: str = "2025-01-01"
     realism: str = "clean"
+    training: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if not self.training:  # manifests of simulations without a training programme stay as they were
+            d.pop("training")
+        return d
 
 
 @dataclass(frozen=True)
@@ -254,6 +270,10 @@ class Simulation:
         every framework indicator, the betas of the customer outcome, event dates.
     params : SimParams
         The parameters used.
+    training : pandas.DataFrame or None
+        With ``training=True``: the training table (agent_id, course, trained_at, rating), kept
+        apart from the canonical ``tables`` (the panel engine reads those) and written as
+        ``training.parquet``.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -261,12 +281,16 @@ class Simulation:
     params: SimParams
     version: str = SIMULATOR_VERSION
     row_counts: dict[str, int] = field(default_factory=dict)
+    training: pd.DataFrame | None = None
 
     def summary(self) -> str:
         """One line per table with its row count, plus the planted events."""
         lines = [f"kpilab simulation v{self.version}: {self.params.to_dict()}"]
         for name, df in self.tables.items():
             lines.append(f"  {name:<11} {len(df):>10,d} rows")
+        if self.training is not None:
+            lines.append(f"  {'training':<11} {len(self.training):>10,d} rows (planted effect on "
+                         f"{TRAINING_INDICATOR}: truth['training'])")
         for d in self.truth.get("defects", []):
             if d["count"] and d["rows"] is not None:
                 lines.append(f"  defect {d['kind']} {d['table']}.{d['column'] or '*'}: {d['count']:,d} rows")
@@ -425,6 +449,114 @@ def _method_effects(ag: dict[str, Any], rng: np.random.Generator) -> tuple[dict[
     return {name: M[:, i] for i, name in enumerate(METHOD_EFFECTS)}, orthogonal
 
 
+def _training_programme(ag: dict[str, Any], cal: _Calendar, rng: np.random.Generator) -> dict[str, Any]:
+    """Cohort, training day (day index, -1 never) and course rating of every agent.
+
+    The cohorts are trained on Mondays (so a week panel's training week is wholly treated), at
+    :data:`TRAINING_COHORT_AT` of the span; :data:`TRAINING_NEVER_SHARE` of the agents (at least one)
+    are never trained and the others are split evenly over the cohorts at random.
+    """
+    n = ag["n"]
+    days: list[int] = []
+    for f in TRAINING_COHORT_AT:
+        d = int(f * cal.n_days)
+        d -= int(cal.dow[d])  # back to the Monday of that week
+        if d <= 0:  # a very short span: the first Monday after the start
+            d = int((7 - cal.dow[0]) % 7) or 7
+        if d < cal.n_days and d not in days:
+            days.append(d)
+    perm = rng.permutation(n)
+    n_never = max(1, int(round(TRAINING_NEVER_SHARE * n)))
+    cohort = np.full(n, -1)
+    trained = perm[n_never:]
+    cohort[trained] = np.arange(len(trained)) % len(days)
+    rating = np.clip(np.round(rng.normal(*TRAINING_RATING, n)), 1, 5)
+    day = np.where(cohort >= 0, np.asarray(days)[np.maximum(cohort, 0)], -1)
+    points = np.asarray(TRAINING_POINTS[:len(days)])
+    return {"cohort": cohort, "day": day, "cohort_days": days, "points": points, "rating": rating}
+
+
+def _training_effect(train: dict[str, Any], agent: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Planted effect (QA points) on work done by ``agent`` on ``day``.
+
+    .. math:: \\delta_{k}(d) = p_k\\,\\bigl(1 - e^{-(d + 1)/28}\\bigr),\\quad d = \\text{day} - \\text{day}_k \\ge 0
+
+    with :math:`p_k` the cohort's full effect (:data:`TRAINING_POINTS`), 0 before training and for
+    agents never trained.
+    """
+    k = train["cohort"][agent]
+    since = day - train["day"][agent]
+    full = train["points"][np.maximum(k, 0)]
+    eff = full * (1.0 - np.exp(-(since + 1.0) / TRAINING_RAMP_DAYS))
+    return np.where((k >= 0) & (since >= 0), eff, 0.0)
+
+
+def _period_start(dates: pd.DatetimeIndex, period: str) -> pd.DatetimeIndex:
+    """First day of the week (Monday) or month of each date: the panel's period labels."""
+    if period == "week":
+        return dates - pd.to_timedelta(dates.dayofweek, unit="D")
+    return dates.to_period("M").to_timestamp()
+
+
+def _training_truth(ag: dict[str, Any], cal: _Calendar, qa: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The ``training`` section of truth.json: the programme and the realised effect on the QA score.
+
+    The true ATT of a period type is the mean, over the treated agent-periods from the training
+    period on that hold at least one QA review, of the cell's mean realised effect (final score
+    with the effect minus without): the estimand of a difference-in-differences on the agent x
+    period panel of ``qa_score`` (equal weight per agent-period). Relative period 0 is the period
+    that contains the training day.
+    """
+    train = ag["training"]
+    r6 = lambda x: round(float(x), 6)  # noqa: E731
+    dates = cal.start + pd.to_timedelta(qa["day"], unit="D")
+    cohorts = []
+    for k, d in enumerate(train["cohort_days"]):
+        members = np.flatnonzero(train["cohort"] == k)
+        cohorts.append({"cohort": k + 1, "trained_at": str((cal.start + pd.Timedelta(days=d)).date()),
+                        "agents": [str(a) for a in ag["ids"][members]], "full_effect_points": float(train["points"][k]),
+                        "mean_rating": r6(train["rating"][members].mean()) if len(members) else None})
+    by_period = {}
+    for period, per_quarter, two_weeks in (("week", 13, 2), ("month", 3, 0)):
+        p_start = _period_start(pd.DatetimeIndex(dates), period)
+        df = pd.DataFrame({"agent": qa["agent"], "period": p_start, "effect": qa["effect"]})
+        cells = df.groupby(["agent", "period"], as_index=False)["effect"].mean()
+        k = train["cohort"][cells["agent"].to_numpy()]
+        cells = cells[k >= 0].copy()
+        tday = cal.start + pd.to_timedelta(train["day"][cells["agent"].to_numpy()], unit="D")
+        g = _period_start(pd.DatetimeIndex(tday), period)
+        if period == "week":
+            e = (cells["period"].to_numpy() - g.to_numpy()) // np.timedelta64(7, "D")
+        else:
+            e = ((cells["period"].dt.year.to_numpy() - g.year.to_numpy()) * 12
+                 + cells["period"].dt.month.to_numpy() - g.month.to_numpy())
+        cells["e"] = e.astype(int)
+        cells["cohort"] = train["cohort"][cells["agent"].to_numpy()] + 1
+        post = cells[cells["e"] >= 0]
+        by_period[period] = {
+            "att": r6(post["effect"].mean()),
+            "att_quarter": r6(post.loc[post["e"] < per_quarter, "effect"].mean()),
+            "quarter_relative_periods": [0, per_quarter - 1],
+            "two_weeks_relative_period": two_weeks,
+            "att_two_weeks": r6(post.loc[post["e"] == two_weeks, "effect"].mean()),
+            "treated_cells": int(len(post)),
+            "by_cohort": {str(c): r6(v) for c, v in post.groupby("cohort")["effect"].mean().items()},
+            "by_relative_period": {str(int(e_)): r6(v) for e_, v in post.groupby("e")["effect"].mean().items()},
+        }
+    return {
+        "indicator": TRAINING_INDICATOR,
+        "course": TRAINING_COURSE,
+        "effect": "points_k * (1 - exp(-(days since training + 1) / ramp_days)) added to the QA score of work "
+                  "done from the training day on (after a critical fail halves the score; rounded, 0-100)",
+        "ramp_days": TRAINING_RAMP_DAYS,
+        "never_trained": [str(a) for a in ag["ids"][train["cohort"] < 0]],
+        "cohorts": cohorts,
+        "estimand": "mean over treated agent-periods from the training period on (with >= 1 QA review) of the "
+                    "cell's mean realised effect; relative period 0 contains the training day",
+        "by_period": by_period,
+    }
+
+
 # ---------------------------------------------------------------------------
 # staffing: on_shift[day, business hour, agent]
 # ---------------------------------------------------------------------------
@@ -553,7 +685,7 @@ def _pick_agents(on_pool: np.ndarray, members: np.ndarray, cell: np.ndarray, u: 
 
 
 def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2025-01-01",
-             realism: str = "clean") -> Simulation:
+             realism: str = "clean", training: bool = False) -> Simulation:
     """Simulate a contact centre with planted truth.
 
     Parameters
@@ -571,6 +703,12 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
         ``"messy"`` adds the defects of real exports to the clean tables of the same
         seed (drawn from a separate generator, so nothing else changes) and lists
         every one in ``truth["defects"]`` (see Notes).
+    training : bool, default False
+        Add a staggered training programme with a planted effect on the QA score
+        (:func:`_training_programme`): a ``training`` table (agent_id, course, trained_at,
+        rating), ``agents.trained_at`` and ``truth["training"]`` (true ATT overall, over the
+        quarter after training, per cohort and per relative week and month). Drawn from its own
+        random stream, so with ``training=False`` every table and truth.json are as before.
 
     Returns
     -------
@@ -650,7 +788,9 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
     .. [2] Brown et al. (2005), *JASA* 100(469), 36-50.
     """
     ts = check_simulation_params(agents, months, seed, start, realism)
-    params = SimParams(int(agents), int(months), int(seed), str(ts.date()), str(realism))
+    if not isinstance(training, bool | np.bool_):
+        raise ParameterError(f"The 'training' parameter of simulate must be True or False. Got {training!r} instead.")
+    params = SimParams(int(agents), int(months), int(seed), str(ts.date()), str(realism), bool(training))
     root = np.random.default_rng(params.seed)
     rng = dict(zip(_COMPONENTS, root.spawn(len(_COMPONENTS)), strict=True))
 
@@ -662,6 +802,7 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
     ag["gaming"][rg.choice(params.agents, size=round(GAMING_SHARE * params.agents), replace=False)] = True
     on = _staffing(ag, cal, rng["staffing"])
     nd = cal.n_days
+    ag["training"] = _training_programme(ag, cal, rng["training"]) if params.training else None
 
     # expected work per live contact (seconds of agent time)
     ln_mean = math.exp(TALK_SIGMA**2 / 2)
@@ -898,14 +1039,18 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
         C[k] = np.concatenate(cols.pop(k))[order]
     del order
     tables, extra = _build_tables(C, ag, cal, params, rng, topic_names, queues)
+    qa_training = extra.pop("qa_training", None)
+    training_table = extra.pop("training_table", None)
     truth = _truth(ag, cal, params, extra)
+    if ag["training"] is not None:
+        truth["training"] = _training_truth(ag, cal, qa_training)
     for name in TABLE_NAMES:
         tables[name] = tables[name].reset_index(drop=True)
     if params.realism == "messy":
         tables, truth["defects"] = _messy(tables, rng["defects"])
         truth["timezone"] = MESSY_TIMEZONE
     return Simulation(tables=tables, truth=truth, params=params,
-                      row_counts={k: len(v) for k, v in tables.items()})
+                      row_counts={k: len(v) for k, v in tables.items()}, training=training_table)
 
 
 def _email_load(lam_day_norm: dict[str, np.ndarray], pool: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -1056,7 +1201,16 @@ def _build_tables(C, ag, cal, params, rng, topic_names, queues):  # noqa: ANN001
     score = 82 + 6.0 * dil + reviewer_eff[reviewer] + 5.0 * rqa.standard_normal(k)
     crit = rqa.random(k) < _logistic(-3.3 - 0.8 * dil - meth("compliance")[rows])
     score = np.where(crit, score * 0.5, score)
-    score = np.clip(np.round(score, 1), 0, 100)
+    qa_training = None
+    if ag["training"] is not None:
+        # the planted training effect is added to the reviewed work (after a critical fail halves it); the
+        # truth is the realised difference of the final scores (rounding and the 0-100 bounds included)
+        score0 = np.clip(np.round(score, 1), 0, 100)
+        score = score + _training_effect(ag["training"], aa[rows], day[ia[rows]])
+        score = np.clip(np.round(score, 1), 0, 100)
+        qa_training = {"agent": aa[rows], "day": day[ia[rows]], "effect": score - score0}
+    else:
+        score = np.clip(np.round(score, 1), 0, 100)
     rev_s = end_s[ia[rows]] + np.round(rqa.uniform(1, 10, k)) * 86400.0
     qa = pd.DataFrame({
         "contact_id": contact_id.iloc[ia[rows]].reset_index(drop=True),
@@ -1113,6 +1267,18 @@ def _build_tables(C, ag, cal, params, rng, topic_names, queues):  # noqa: ANN001
         "site": _str(ag["site"]),
         "hire_date": pd.Series(ag["hire"].astype("datetime64[us]")),
     })
+    training_df = None
+    if ag["training"] is not None:
+        tr_ = ag["training"]
+        trained_at = pd.Series(start + pd.to_timedelta(np.where(tr_["day"] >= 0, tr_["day"], 0), unit="D"))
+        agents_df["trained_at"] = trained_at.where(tr_["day"] >= 0).astype("datetime64[us]")
+        who = np.flatnonzero(tr_["day"] >= 0)
+        training_df = pd.DataFrame({
+            "agent_id": _str(ag["ids"][who]),
+            "course": _str(np.full(len(who), TRAINING_COURSE)),
+            "trained_at": trained_at.iloc[who].astype("datetime64[us]").reset_index(drop=True),
+            "rating": tr_["rating"][who],
+        }).sort_values(["trained_at", "agent_id"], kind="stable").reset_index(drop=True)
     exemptions = pd.DataFrame({
         "start": pd.Series([cal.recall_start.to_datetime64()]).astype("datetime64[us]"),
         "end": pd.Series([cal.recall_end.to_datetime64()]).astype("datetime64[us]"),
@@ -1128,6 +1294,9 @@ def _build_tables(C, ag, cal, params, rng, topic_names, queues):  # noqa: ANN001
     }
     tables = {"contacts": contacts, "surveys": surveys, "qa_reviews": qa, "tickets": tickets,
               "agents": agents_df, "exemptions": exemptions}
+    if training_df is not None:
+        extra["qa_training"] = qa_training
+        extra["training_table"] = training_df
     return tables, extra
 
 
@@ -1520,6 +1689,11 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     pq.write_table(table, path, compression="zstd", write_statistics=True)
 
 
+def _table_names(params: SimParams) -> tuple[str, ...]:
+    """The tables a simulation writes: the canonical six, plus ``training`` when the programme is on."""
+    return TABLE_NAMES + (("training",) if params.training else ())
+
+
 def _manifest(sim: Simulation, files: dict[str, Path]) -> dict[str, Any]:
     from kpilab import __version__
 
@@ -1528,7 +1702,8 @@ def _manifest(sim: Simulation, files: dict[str, Path]) -> dict[str, Any]:
         "simulator_version": SIMULATOR_VERSION,
         "kpilab_version": __version__,
         "params": sim.params.to_dict(),
-        "tables": {name: len(sim.tables[name]) for name in TABLE_NAMES},
+        "tables": {name: len(sim.training if name == "training" else sim.tables[name])
+                   for name in _table_names(sim.params)},
         "files": {p.name: {"sha256": _sha256(p), "bytes": p.stat().st_size} for p in files.values()},
     }
 
@@ -1553,9 +1728,9 @@ def write_simulation(sim: Simulation, out_dir: str | os.PathLike) -> list[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         files: dict[str, Path] = {}
-        for name in TABLE_NAMES:
+        for name in _table_names(sim.params):
             p = tmp / f"{name}.parquet"
-            _write_parquet(sim.tables[name], p)
+            _write_parquet(sim.training if name == "training" else sim.tables[name], p)
             files[name] = p
         tp = tmp / "truth.json"
         tp.write_text(json.dumps(sim.truth, indent=2) + "\n", encoding="utf-8")
@@ -1595,7 +1770,7 @@ def manifest_matches(out_dir: str | os.PathLike, params: SimParams) -> bool:
     if not man or man.get("simulator_version") != SIMULATOR_VERSION or man.get("params") != params.to_dict():
         return False
     files = man.get("files", {})
-    expected = {f"{t}.parquet" for t in TABLE_NAMES} | {"truth.json"}
+    expected = {f"{t}.parquet" for t in _table_names(params)} | {"truth.json"}
     if set(files) != expected:
         return False
     for name, info in files.items():
