@@ -9,7 +9,12 @@ DEMO   := data/demo
 AGENTS ?= 60
 MONTHS ?= 12
 SEED   ?= 42
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --dist loadgroup
+PORT   ?= 8888
+# JupyterLab refuses to start as root unless told; containers often run as root
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# no display (a server, a container): print the URL instead of trying to open a browser
+LAB_BROWSER := $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--no-browser)
 
 ## Create .venv and install kpilab (editable) with its dev extra
 $(STAMP): pyproject.toml
@@ -40,11 +45,11 @@ test: kernel ## Run the whole test suite (notebook executions included)
 	$(BIN)/python -m pytest $(PYTEST_ARGS) tests
 
 .PHONY: lab
-lab: kernel ## Open JupyterLab on the notebooks with the kpilab kernel
-	$(BIN)/jupyter lab notebooks
+lab: kernel ## Open JupyterLab on the notebooks with the kpilab kernel (PORT=8888; works as root)
+	$(BIN)/jupyter lab --port $(PORT) $(LAB_ROOT) $(LAB_BROWSER) notebooks
 
 .PHONY: lint
-lint: $(STAMP) ## ruff check and format check
+lint: $(STAMP) ## ruff check on kpilab, tests and bench (the rules in pyproject.toml; no auto-format)
 	$(BIN)/ruff check kpilab tests bench
 
 .PHONY: bench

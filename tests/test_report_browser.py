@@ -59,6 +59,7 @@ _missing = [what for what, ok in (("chromium (apt-get install chromium)", CHROMI
                                   ("selenium (pip install -e '.[dev]')", HAVE_SELENIUM)) if not ok]
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.xdist_group("browser"),  # one worker builds the run folder once (make test: --dist loadgroup)
     pytest.mark.skipif(bool(_missing), reason="browser check skipped: missing " + ", ".join(_missing)
                        + " (.ci/run installs the system chromium and its driver)"),
 ]
