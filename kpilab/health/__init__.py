@@ -12,7 +12,7 @@ The building blocks live in ``matrix``, ``quality``, ``relevance``,
 from kpilab.health.coherence import cronbach_alpha, remove_one_impact
 from kpilab.health.matrix import MIN_UNITS, IndicatorMatrix, MatrixOptions, build_matrix
 from kpilab.health.quality import indicator_quality, kurtosis, log_ct, skewness, treat_outliers, winsorise
-from kpilab.health.redundancy import conflicting_pairs, redundant_pairs, vif_table
+from kpilab.health.redundancy import conflicting_pairs, redundancy_clusters, redundant_pairs, vif_table
 from kpilab.health.relevance import bootstrap_correlations, fisher_ci, outcome_correlations
 from kpilab.health.review import (
     DECISION_COLUMNS,
@@ -52,6 +52,7 @@ __all__ = [
     "log_ct",
     "treat_outliers",
     "redundant_pairs",
+    "redundancy_clusters",
     "vif_table",
     "conflicting_pairs",
     "cronbach_alpha",

@@ -57,6 +57,12 @@ from kpilab.weights.objective import (
 )
 from kpilab.weights.optimised import OptimisedWeights
 from kpilab.weights.pca import PCAWeights, pca_weights, varimax
+from kpilab.weights.recommend import (
+    Recommendation,
+    read_recommendation,
+    recommend_weights,
+    scorecard_indicators,
+)
 from kpilab.weights.regression import RegressionWeights, regression_weights
 from kpilab.weights.result import WeightResult
 
@@ -107,4 +113,8 @@ __all__ = [
     "variance_weights",
     "varimax",
     "weights_matrix",
+    "Recommendation",
+    "recommend_weights",
+    "scorecard_indicators",
+    "read_recommendation",
 ]
