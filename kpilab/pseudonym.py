@@ -14,8 +14,8 @@ folder; a missing or short key is an error. The id -> pseudonym mapping is
 written only when asked for, and only outside the run folder.
 
 :func:`pseudonymise_tables` replaces every staff column of the canonical tables
-(``agent_id`` wherever it occurs, the agents table's name columns, QA
-``reviewer_id`` and other staff id/name columns); :func:`write_pseudonymised_inputs`
+(``agent_id`` wherever it occurs, the agents table's own name columns, QA
+``reviewer_id`` and other staff id and name columns such as ``supervisor``); :func:`write_pseudonymised_inputs`
 writes such a copy of a data folder as Parquet for the runner.
 """
 
@@ -38,6 +38,7 @@ __all__ = [
     "AGENT_COLUMNS",
     "STAFF_COLUMNS",
     "NAME_COLUMNS",
+    "AGENT_NAME_COLUMNS",
     "load_key",
     "key_fingerprint",
     "pseudonym",
@@ -58,10 +59,12 @@ AGENT_COLUMNS = ("agent_id", "unit_id", "employee_id", "staff_id")
 #: Other staff id columns and their pseudonym prefix.
 STAFF_COLUMNS = {"reviewer_id": "R-", "supervisor_id": "S-", "manager_id": "S-", "team_lead_id": "S-",
                  "coach_id": "S-"}
-#: Person-name columns; in the agents table they take the agent's pseudonym, elsewhere their own.
-NAME_COLUMNS = ("name", "agent_name", "full_name", "first_name", "last_name", "display_name", "email",
-                "agent_email", "reviewer_name", "reviewer", "supervisor", "supervisor_name", "manager",
-                "manager_name", "team_lead", "coach")
+#: The agent's own name columns: in the agents table they take the agent's pseudonym.
+AGENT_NAME_COLUMNS = ("name", "agent_name", "full_name", "first_name", "last_name", "display_name", "email",
+                      "agent_email")
+#: Person-name columns (other staff anywhere; agents' names outside the agents table) with pseudonyms of their own.
+NAME_COLUMNS = AGENT_NAME_COLUMNS + ("reviewer_name", "reviewer", "supervisor", "supervisor_name", "manager",
+                                     "manager_name", "team_lead", "coach")
 _GENERATE = "python -c \"import secrets; print(secrets.token_hex(32))\""
 
 
@@ -243,8 +246,8 @@ def pseudonymise_tables(tables: Mapping[str, pd.DataFrame], key: bytes, *,
 
     Agent ids (:data:`AGENT_COLUMNS`, in any table) share one pseudonym space, so
     joins between tables still hold; the agents table's name columns
-    (:data:`NAME_COLUMNS`) become the agent's pseudonym; other staff ids
-    (:data:`STAFF_COLUMNS`) and names elsewhere get pseudonyms of their own kind.
+    (:data:`AGENT_NAME_COLUMNS`) become the agent's pseudonym; other staff ids
+    (:data:`STAFF_COLUMNS`) and names (:data:`NAME_COLUMNS`, e.g. ``supervisor``) get pseudonyms of their own kind.
 
     Returns
     -------
@@ -271,7 +274,7 @@ def pseudonymise_tables(tables: Mapping[str, pd.DataFrame], key: bytes, *,
         if name == "agents" and "agent_id" in df.columns:
             pseudo = agents.transform(df["agent_id"])
             for col, low in lower.items():
-                if low in NAME_COLUMNS:
+                if low in AGENT_NAME_COLUMNS:
                     df[col] = pseudo.where(df[col].notna(), None)
                     done.append(col)
         for col, low in lower.items():
@@ -300,7 +303,7 @@ def pseudonymise_tables(tables: Mapping[str, pd.DataFrame], key: bytes, *,
         names = {}
         src = tables["agents"]
         for col in columns.get("agents", []):
-            if str(col).lower() in NAME_COLUMNS:
+            if str(col).lower() in AGENT_NAME_COLUMNS:
                 for aid, nm in zip(src["agent_id"], src[col], strict=True):
                     if not _missing(nm) and not _missing(aid):
                         names[str(nm)] = agents.mapping_[str(aid)]

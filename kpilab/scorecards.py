@@ -93,7 +93,7 @@ def _trend_svg(labels: Sequence[str], score: np.ndarray, low: np.ndarray, high: 
     def y(v: float) -> float:
         return top + (h - top - bottom) * (1 - v / 100)
 
-    parts = [f"<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" "
+    parts = [f"<svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" "
              f"role=\"img\" aria-label=\"Score by period with interval and team median\">"]
     for v in (0, 25, 50, 75, 100):
         parts.append(f"<line x1=\"{left}\" x2=\"{w - right}\" y1=\"{y(v):.1f}\" y2=\"{y(v):.1f}\" stroke=\"#eee\"/>"
@@ -137,7 +137,7 @@ def _bars_svg(names: Sequence[str], values: Sequence[float]) -> str:
     bar, gap, label_w, w = 16, 6, 230, 640
     h = len(values) * (bar + gap) + 10
     vmax = max(max(values), 1e-9)
-    parts = [f"<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" "
+    parts = [f"<svg viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" "
              f"role=\"img\" aria-label=\"Points lost per indicator\">"]
     for k, (nm, v) in enumerate(zip(names, values, strict=True)):
         y = 5 + k * (bar + gap)
