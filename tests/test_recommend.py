@@ -18,9 +18,11 @@ from kpilab.review_period import resolve_data_dir, review_period
 from kpilab.weights import calibrate_many, compare_weight_sets, weights_matrix
 from kpilab.weights.recommend import (
     RECOMMENDED_COLUMNS,
+    note_scores_weights,
     read_recommendation,
     recommend_weights,
     scorecard_indicators,
+    scoring_weights,
 )
 
 
@@ -121,6 +123,14 @@ def test_end_to_end_weights_only_the_scorecard(tmp_path):
     w, meta = read_recommendation(tmp_path)
     assert w.to_dict() == pytest.approx(rec.weights.to_dict()) and meta["weights_method"] == rec.method
     assert read_recommendation(tmp_path / "nothing") is None
+    # what notebooks 04/05 score with
+    sw = scoring_weights("recommended", tmp_path, fw)
+    assert sw.used == rec.method and sw.indicators == list(rec.to_frame()["indicator"]) and not sw.notice
+    assert note_scores_weights(tmp_path, sw.used) is not None
+    assert json.loads((tmp_path / "tables" / "recommendation.json").read_text())["scores_weights"] == rec.method
+    fallback = scoring_weights("recommended", tmp_path / "nothing", fw)
+    assert fallback.weights is None and fallback.used == "roles" and "role template" in fallback.notice
+    assert scoring_weights("manager", tmp_path, fw).weights == "manager"
     # the framework the next quarter starts from
     new = recommended_framework(fw, rec.weights, drop=js["pruned"], description=rec.reason, source="test")
     path = write_framework(new, tmp_path / "recommended_framework.yaml", header="kpilab review test")

@@ -51,6 +51,9 @@ __all__ = [
     "scorecard_indicators",
     "recommend_weights",
     "read_recommendation",
+    "ScoringWeights",
+    "scoring_weights",
+    "note_scores_weights",
 ]
 
 #: Columns of ``tables/recommended_weights.csv``.
@@ -312,3 +315,77 @@ def read_recommendation(run_dir: str | Path) -> tuple[pd.Series, dict[str, Any]]
                         "re-run notebook 03.")
     w = df.set_index("indicator")["weight"].astype(float)
     return w, json.loads(js.read_text(encoding="utf-8"))
+
+
+@dataclass(frozen=True)
+class ScoringWeights:
+    """The weights notebooks 04 and 05 score with (see :func:`scoring_weights`).
+
+    Attributes
+    ----------
+    weights : Series, str or None
+        Indicator weights for everyone, a framework weight set name, or None (each agent's role template):
+        what :func:`kpilab.scoring.score` takes as ``weights``.
+    indicators : list of str or None
+        The indicators scored (the weighted ones for a Series; None: the framework's).
+    used : str
+        Short name of what was used (``blend_front_line_critic``, ``roles``, ``critic``...).
+    description : str
+        The same in words.
+    notice : str
+        Why the request could not be followed as asked (empty when it was).
+    """
+
+    weights: Any
+    indicators: list[str] | None
+    used: str
+    description: str
+    notice: str = ""
+
+
+def scoring_weights(weights: str, run_dir: str | Path, framework: Any) -> ScoringWeights:
+    """Resolve the ``weights`` parameter of notebooks 04 and 05.
+
+    ``recommended`` (the default) takes ``tables/recommended_weights.csv`` written by notebook 03 in
+    ``run_dir``, falling back to the role templates with a notice when notebook 03 wrote none;
+    ``roles`` (or empty) is each agent's role template; a framework weight set name is that set for
+    everyone; anything else is a column of notebook 03's ``tables/weights.csv``.
+
+    Raises
+    ------
+    DataError, ParameterError
+        As :func:`kpilab.scoring.read_weights` for an unknown column.
+    """
+    from kpilab.scoring import read_weights
+
+    run_dir = Path(run_dir)
+    notice = ""
+    if weights == "recommended":
+        rec = read_recommendation(run_dir)
+        if rec is not None:
+            w, meta = rec
+            method = str(meta.get("weights_method", "recommended"))
+            return ScoringWeights(w, list(w.index), method,
+                                  f"the recommended weights of notebook 03 ({method}, {len(w)} indicators)")
+        notice = ("Notebook 03 wrote no recommended weights in this run folder (tables/recommended_weights.csv), "
+                  "so each agent's role template is used instead.")
+    if weights in ("", "roles", "recommended"):
+        return ScoringWeights(None, None, "roles", "each agent's role template (framework role_weights)", notice)
+    if weights in framework.weight_sets:
+        return ScoringWeights(weights, None, weights, f"the framework weight set {weights!r} for everyone")
+    w = read_weights(run_dir / "tables" / "weights.csv", weights)
+    return ScoringWeights(w, list(w.index), weights, f"the {weights!r} set of notebook 03 (tables/weights.csv)")
+
+
+def note_scores_weights(run_dir: str | Path, used: str) -> Path | None:
+    """Record in ``tables/recommendation.json`` what notebook 04 scored with (``scores_weights``).
+
+    Returns the file, or None when notebook 03 wrote no recommendation.
+    """
+    js = Path(run_dir) / "tables" / "recommendation.json"
+    if not js.is_file():
+        return None
+    data = json.loads(js.read_text(encoding="utf-8"))
+    data["scores_weights"] = used
+    js.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    return js
