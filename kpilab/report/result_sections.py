@@ -166,5 +166,4 @@ def operations_section(data: RunData) -> Section:
         s.para(f"Triangulation: {plural(int(flagged.sum()), 'agent')} of {len(tri):,d} close noticeably more "
                "contacts as resolved than customers and repeat contacts confirm (a known form of gaming; check "
                "before acting).")
-    add_figure(s, data, "triangulation", "Agreement between the system log, agents' closures, customers and QA.")
     return s

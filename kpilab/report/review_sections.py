@@ -110,8 +110,6 @@ def panel_section(data: RunData) -> Section:
                          max_rows=25, csv="panel_overview.csv"))
     add_figure(s, data, "csat_trend", "Centre-level customer satisfaction per period with its 95 % interval and "
                "the framework target.")
-    add_figure(s, data, "wait_heatmap", "Mean queue wait of answered live contacts by weekday and hour of "
-               "arrival.")
     return s
 
 
@@ -235,8 +233,6 @@ def weights_section(data: RunData) -> Section:
         s.para(f"The weight sets rank agents alike: Spearman rank correlations between pairs of sets range from "
                f"{format_number(lo, 2)} to {format_number(hi, 2)} over {plural(int(ra['n'].max()), 'agent')}.")
     add_figure(s, data, "weights", "Weights of each indicator under each weight set.")
-    add_figure(s, data, "influence", "Weight against influence: points above the diagonal drive the score more "
-               "than their weight says.")
     return s
 
 
