@@ -8,7 +8,7 @@ from kpilab.formatting import format_count, format_date, format_number, format_v
 from kpilab.report.collect import RunData
 from kpilab.report.findings import health_facts, recommended_weights
 from kpilab.report.model import Section, make_figure, make_table
-from kpilab.report.text import ind, join, pillar_name, plural, set_name
+from kpilab.report.text import ind, join, names_in_text, pillar_name, plural, set_name
 
 __all__ = ["data_section", "panel_section", "health_section", "weights_section", "add_figure"]
 
@@ -136,7 +136,7 @@ def health_section(data: RunData) -> Section:
               if pd.notna(r) else "not computable" for r, lo, hi in zip(d["r"], d["ci_low"], d["ci_high"], strict=False)],
         "n": d["n"],
         "decision": d["decision"],
-        "reason": d["reason"].fillna("no reason recorded"),
+        "reason": [names_in_text(r, fw) or "no reason recorded" for r in d["reason"]],
     })
     cls = [["", "", "", f"dec-{x}", ""] for x in d["decision"]]
     s.add(make_table(df, f"Decisions with the correlation behind each (r with {out}, 95 % interval)",
@@ -159,7 +159,8 @@ def health_section(data: RunData) -> Section:
                 "role": ["representative" if str(r).lower() in ("true", "1") else "merge or drop"
                          for r in c["representative"]],
                 "max_abs_r": c.get("max_abs_r"),
-                "reason": c.get("reason", pd.Series("", index=c.index)).fillna(""),
+                "reason": [names_in_text(r, fw) or "no reason recorded"
+                           for r in c.get("reason", pd.Series("", index=c.index))],
             })
             s.add(make_table(df, "Groups of indicators that measure the same behaviour",
                              formats={"group": "count", "max_abs_r": "number", "reason": "text", "role": "text",

@@ -181,13 +181,8 @@ def summary_section(data: RunData) -> Section:
             text = text.replace("Ranks are robust for most agents", "Ranks depend on design choices for many agents")
         findings.append((text, "robustness"))
     s.add(Bullets(findings))
-
-    s.add(Subhead("Indicators against target", "summary-traffic"))
-    if len(status):
-        table = traffic_table(data, status)
-        s.add(table)
-    else:
-        s.notice(data.absent("01", "indicator values"))
+    s.add(Subhead("Recommended actions", "summary-actions"))
+    s.add(Bullets(recommended_actions(data, status), ordered=True))
 
     s.add(Subhead("Recommended scorecard", "summary-scorecard"))
     rw = recommended_weights(data)
@@ -204,9 +199,11 @@ def summary_section(data: RunData) -> Section:
                  "scores below use the framework's own weights.")
     gt = grade_table(data)
     if gt is not None and sf is not None:
+        s.add(Subhead("Grades"))
         parts = join(f"{g} {format_count(n)}" for g, n in zip(gt["grade"], gt["agents"], strict=False))
         s.para(f"Grades in {format_period(sf.period, data.period_kind)}: {parts} (A is the best); "
                f"{plural(sf.unsettled, 'grade')} of {sf.n:,d} are not settled.")
+    s.add(Subhead("Since the previous review"))
     summary = data.json("diff/summary.json")
     if isinstance(summary, dict):
         dec = data.csv("diff/decisions.csv")
@@ -217,7 +214,10 @@ def summary_section(data: RunData) -> Section:
                                                            else "; the comparison is limited") + ".")
     else:
         s.para("No previous review was given, so no changes are reported.")
-
-    s.add(Subhead("Recommended actions", "summary-actions"))
-    s.add(Bullets(recommended_actions(data, status), ordered=True))
+    s.add(Subhead("Indicators against target", "summary-traffic"))
+    if len(status):
+        table = traffic_table(data, status)
+        s.add(table)
+    else:
+        s.notice(data.absent("01", "indicator values"))
     return s

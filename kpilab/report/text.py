@@ -8,7 +8,7 @@ from typing import Any
 
 from kpilab.formatting import format_number, format_period, indicator_name, is_missing
 
-__all__ = ["pillar_name", "set_name", "join", "plural", "ind", "period_range", "safe_value", "DECISION_TEXT",
+__all__ = ["names_in_text", "pillar_name", "set_name", "join", "plural", "ind", "period_range", "safe_value", "DECISION_TEXT",
            "GRADE_TEXT"]
 
 _SET_NAMES = {
@@ -51,6 +51,27 @@ def set_name(code: Any, framework: Any = None) -> str:
     if framework is not None and code in getattr(framework, "weight_sets", {}):
         return f"{code.replace('_', ' ')} role template"
     return code.replace("_", " ")
+
+
+def names_in_text(text: Any, framework: Any = None) -> str:
+    """Free text from a notebook with indicator codes replaced by names (``duplicates csat`` -> the CSAT name).
+
+    Codes are matched as whole words, longest first, also with ``_`` written as a space (``retention rate``).
+    """
+    import re
+
+    if is_missing(text):
+        return ""
+    text = str(text)
+    codes = list(framework.codes) if framework is not None else []
+    if not codes:
+        from kpilab.indicators.catalogue import CATALOGUE
+
+        codes = list(CATALOGUE)
+    variants = sorted({(v, c) for c in codes for v in (c, c.replace("_", " "))}, key=lambda vc: -len(vc[0]))
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(v) for v, _ in variants) + r")(?![\w-])")
+    lookup = {v: c for v, c in variants}
+    return pattern.sub(lambda m: indicator_name(lookup[m.group(1)], framework), text)
 
 
 def join(items: Iterable[str], conj: str = "and") -> str:
