@@ -251,6 +251,13 @@ def _txt(x: Any) -> str:
     return MISSING if is_missing(x) else str(x)
 
 
+def _name(code: str, fw_names: dict[str, str]) -> str:
+    """The indicator's name: the run's framework first, else the catalogue (looked up once per code)."""
+    if not fw_names.get(code):
+        fw_names[code] = indicator_name(code)
+    return fw_names[code]
+
+
 def _f(x: Any) -> float:
     return np.nan if is_missing(x) else float(x)
 
@@ -312,7 +319,7 @@ def _agent_page(agent: str, recs: list[dict[str, Any]], latest: str, labels: dic
     else:
         c = sorted(card, key=lambda r: -_f(r.get("points_lost")) if not is_missing(r.get("points_lost"))
                    else math.inf)
-        names = [fw_names.get(str(r["indicator"])) or indicator_name(str(r["indicator"])) for r in c]
+        names = [_name(str(r["indicator"]), fw_names) for r in c]
         lost = np.array([_f(r.get("points_lost")) for r in c])
         total = np.nansum(lost)
         body.append(f"<p>{_e(format_number(total, 3))} index points lost in {_e(when)}; each indicator's weight "
