@@ -129,7 +129,10 @@ def format_axis(ax: plt.Axes, unit: str = "", axis: str = "y", values: Iterable[
         target.set_major_locator(_ScaledLocator(div))
         target.set_major_formatter(FuncFormatter(lambda v, _, d=div, n=name: f"{_sig(v / d, 2) if v else '0'} {n}"))
         return name
-    target.set_major_formatter(FuncFormatter(lambda v, _: _sig(v, 3) if v else "0"))
+    fmt = target.get_major_formatter()
+    if hasattr(fmt, "set_scientific"):  # plain numbers: no 1e5 and no offset such as "+4.3"
+        fmt.set_scientific(False)
+        fmt.set_useOffset(False)
     return ""
 
 

@@ -361,3 +361,15 @@ def test_operations_heatmap_scale_and_triangulation_labels():
     assert len(ann) == 8
     assert_no_overlap(ann)
     assert_readable(fig)
+
+
+def test_agreement_without_values_says_why():
+    from kpilab.weights.plots import plot_agreement
+
+    cmp = SimpleNamespace(scores=pd.DataFrame(columns=["equal", "front_line"]), top_n=10,
+                          agreement=pd.DataFrame({"set_a": ["equal"], "set_b": ["front_line"], "spearman": [np.nan],
+                                                  "flag": ["too_few_units;top_overlap_not_meaningful"]}))
+    fig = plot_agreement(cmp)
+    text = " ".join(t.get_text() for t in fig.axes[0].texts)
+    assert "No ranking agreement could be computed (too few units" in text
+    assert not [c for c in fig.axes[0].collections if isinstance(c, QuadMesh)]

@@ -83,6 +83,17 @@ def plot_agreement(comparison: WeightComparison, statistic: str = "spearman") ->
         M.loc[r.set_a, r.set_b] = M.loc[r.set_b, r.set_a] = getattr(r, statistic)
     off = M.to_numpy()[~np.eye(len(sets), dtype=bool)]
     off = off[np.isfinite(off)]
+    label = {"spearman": "Spearman rank correlation", "kendall_tau": "Kendall tau",
+             "top_overlap": f"top-{comparison.top_n} overlap"}[statistic]
+    if not off.size:  # e.g. too few units to rank: say so instead of drawing an empty grid
+        fig, ax = plt.subplots(figsize=(6, 1.6))
+        flags = sorted({f for f in comparison.agreement.get("flag", pd.Series(dtype=str)).fillna("").astype(str)
+                        for f in f.split(";") if f})
+        why = f" ({', '.join(x.replace('_', ' ') for x in flags)})" if flags else ""
+        ax.text(0.5, 0.5, f"No ranking agreement could be computed{why}.", ha="center", va="center", wrap=True)
+        ax.set_axis_off()
+        ax.set_title(f"Ranking agreement ({label})")
+        return fig
     lo, hi = (float(off.min()), float(off.max())) if off.size else (0.0, 1.0)
     if hi - lo < 1e-9:  # one value: a small symmetric range so the colour is mid-scale, not an edge
         lo, hi = lo - 0.01, hi + 0.01
@@ -90,10 +101,9 @@ def plot_agreement(comparison: WeightComparison, statistic: str = "spearman") ->
     decimals = int(min(4, max(2, np.ceil(-np.log10(hi - lo)) + 1))) if off.size > 1 else 2
     M.index = M.columns = [_set_label(c) for c in sets]
     fig, ax = plt.subplots(figsize=(1.0 * len(sets) + 3.5, 0.8 * len(sets) + 1.8))
-    label = {"spearman": "Spearman rank correlation", "kendall_tau": "Kendall tau",
-             "top_overlap": f"top-{comparison.top_n} overlap"}[statistic]
     sns.heatmap(M, annot=True, fmt=f".{decimals}f", cmap="viridis", vmin=lo, vmax=hi, square=True,
-                mask=np.eye(len(sets), dtype=bool), cbar_kws={"label": f"{label} (scale: range observed)"}, ax=ax)
+                mask=np.eye(len(sets), dtype=bool), cbar_kws={"label": "colour: lowest to highest value seen"},
+                ax=ax)
     ax.set_xticklabels(ax.get_xticklabels(), rotation=30, ha="right")
     ax.grid(False)
     ax.set_title(f"Ranking agreement ({label})")
