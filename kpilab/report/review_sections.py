@@ -207,15 +207,21 @@ def weights_section(data: RunData) -> Section:
         df = pd.DataFrame({"indicator": [ind(c, fw) for c in rw["indicator"]],
                            "pillar": [pillar_name(p, fw) for p in rw.get("pillar", pd.Series("", index=rw.index))],
                            "weight": rw["weight"]}).sort_values("weight", ascending=False)
+        excluded = rec.get("excluded") or {}
+        if isinstance(excluded, dict) and excluded:
+            s.para(f"Left out of the recommended scorecard: {join(ind(c, fw) for c in excluded)} (pruned by the "
+                   "health review, or without agent values in the review period; the decisions table gives each "
+                   "reason).")
         s.add(make_table(df, "Recommended weights (sum to 100 %)", formats={"weight": "weight", "indicator": "text",
                                                                           "pillar": "text"},
                          max_rows=None, csv="recommended_weights.csv"))
         agreement = rec.get("agreement") or {}
         if agreement:
-            df = pd.DataFrame({"set": [set_name(k, fw) for k in agreement], "rho": list(agreement.values())})
+            df = pd.DataFrame({"set": [_upper_first(set_name(k, fw)) for k in agreement],
+                               "rho": [format_number(v, 2, missing="not computed") for v in agreement.values()]})
             s.add(make_table(df, "How far the alternatives agree with the recommended ranking (Spearman rank "
                                  "correlation; 1 = the same order)",
-                             formats={"set": "text", "rho": "number"}, names={"set": "Weight set",
+                             formats={"set": "text", "rho": "text"}, names={"set": "Weight set",
                                                                               "rho": "Rank agreement"}))
     else:
         s.notice("This run did not produce a recommended weight set (tables/recommended_weights.csv); the weight "
