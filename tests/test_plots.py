@@ -373,3 +373,12 @@ def test_agreement_without_values_says_why():
     text = " ".join(t.get_text() for t in fig.axes[0].texts)
     assert "No ranking agreement could be computed (too few units" in text
     assert not [c for c in fig.axes[0].collections if isinstance(c, QuadMesh)]
+
+
+def test_triangulation_without_both_sources_says_so():
+    from kpilab.operations.plots import plot_triangulation
+
+    agents = pd.DataFrame({"unit_id": ["Jim", "Becky"], "rate_customer": [np.nan, np.nan],
+                           "rate_agent_flag": [0.7, 0.8], "flagged": [False, False]})
+    fig = plot_triangulation(agents)  # the PwC log: no customer-reported resolution
+    assert "No agent has both" in fig.axes[0].texts[0].get_text()

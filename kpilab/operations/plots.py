@@ -70,6 +70,12 @@ def plot_triangulation(agents: pd.DataFrame) -> plt.Figure:
     set_theme()
     a = agents.dropna(subset=["rate_agent_flag", "rate_customer"])
     fig, ax = plt.subplots(figsize=(5.5, 5))
+    if a.empty:  # e.g. a call log without customer-reported resolution: nothing to compare
+        ax.text(0.5, 0.5, "No agent has both an agent-flagged and a customer-reported resolution rate.",
+                ha="center", va="center", wrap=True, transform=ax.transAxes)
+        ax.set_axis_off()
+        ax.set_title("Resolution by source")
+        return fig
     col = np.where(a["flagged"], "C3", "C0")
     ax.scatter(a["rate_customer"], a["rate_agent_flag"], c=col, s=25)
     lo = min(a["rate_customer"].min(), a["rate_agent_flag"].min()) - 0.02
