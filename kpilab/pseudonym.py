@@ -210,6 +210,9 @@ class PseudonymReport:
         ``{kind: {id or name: pseudonym}}``: kept in memory; written only by :func:`write_mapping`.
     key_fingerprint : str
         See :func:`key_fingerprint`.
+    inputs : dict
+        ``{table: {source, rows, skipped_lines, excluded}}`` as loaded from the original files (set by
+        :func:`read_pseudonymised`): the copy's notebooks cannot see lines skipped while reading a CSV.
     """
 
     columns: dict[str, list[str]]
@@ -217,6 +220,7 @@ class PseudonymReport:
     lengthened: list[str]
     mapping: dict[str, dict[str, str]] = field(repr=False)
     key_fingerprint: str = ""
+    inputs: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def summary(self) -> str:
         """One line per table with the columns replaced."""
@@ -230,7 +234,7 @@ class PseudonymReport:
     def to_record(self) -> dict[str, object]:
         """What ``run.json`` keeps: columns, counts and the key fingerprint (never the mapping)."""
         return {"columns": self.columns, "counts": self.counts, "lengthened": len(self.lengthened),
-                "key_fingerprint": self.key_fingerprint}
+                "key_fingerprint": self.key_fingerprint, "inputs": self.inputs}
 
 
 def _missing(v: object) -> bool:
@@ -350,8 +354,13 @@ def read_pseudonymised(data_dir: str | Path, key: bytes, *,
     """Every canonical table of ``data_dir``, read as the notebooks read it, with staff pseudonymised."""
     from kpilab.ingest import load_folder
 
-    frames = {name: lt.to_pandas() for name, lt in load_folder(data_dir).items()}
-    return pseudonymise_tables(frames, key, length=length)
+    loaded = load_folder(data_dir)
+    frames = {name: lt.to_pandas() for name, lt in loaded.items()}
+    tables, report = pseudonymise_tables(frames, key, length=length)
+    # counts only: loading notices can quote raw values (ids), so they stay out of the run folder
+    report.inputs = {name: {"source": Path(lt.label).name, "rows": lt.n_rows, "skipped_lines": lt.skipped_lines,
+                            "excluded": dict(lt.excluded)} for name, lt in loaded.items()}
+    return tables, report
 
 
 def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path) -> list[Path]:

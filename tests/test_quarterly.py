@@ -251,3 +251,12 @@ def test_review_diff_cli(two_runs: tuple[Path, Path], tmp_path: Path, capsys: py
     assert "not a kpilab run folder" in capsys.readouterr().err
     assert main(["review", "diff", str(a), str(b)]) == 0
     assert (b / "diff" / "decisions.csv").is_file()
+
+
+def test_parameters_show_folder_names_and_unused(tmp_path: Path) -> None:
+    a = make_run(tmp_path, "a", params={"data_dir": "/srv/clients/x/2025Q2", "n_boot": 50, "period": "month"})
+    b = make_run(tmp_path, "b", params={"data_dir": "/srv/clients/x/2025Q3", "period": "month"})
+    p = compare_runs(a, b, write=False).parameters.set_index("parameter")
+    assert (p.loc["data_dir", "before"], p.loc["data_dir", "after"]) == ("2025Q2", "2025Q3")  # no machine paths
+    assert p.loc["n_boot", "after"] == "(not used)"
+    assert "period" not in p.index

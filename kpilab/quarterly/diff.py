@@ -39,6 +39,8 @@ from kpilab.quarterly.runs import RunFolder, open_run
 __all__ = ["RunComparison", "compare_runs", "DIFF_TABLES"]
 
 NEW, LEFT = "(new)", "(left)"
+#: A parameter of a notebook the other run did not execute.
+NOT_USED = "(not used)"
 #: Columns of every diff table, in order (the contract the report reads).
 DIFF_TABLES: dict[str, list[str]] = {
     "decisions": ["indicator", "decision_before", "decision_after", "r_before", "r_after"],
@@ -280,7 +282,9 @@ def _parameters(prev: RunFolder, cur: RunFolder) -> pd.DataFrame:
     given = set(prev.record.get("parameters") or {}) | set(cur.record.get("parameters") or {})
     rows = []
     for k in sorted((set(a) & set(b)) | (given & (set(a) | set(b)))):
-        va, vb = a.get(k), b.get(k)
+        va, vb = a.get(k, NOT_USED), b.get(k, NOT_USED)
+        if k.endswith(("_dir", "_path", "_file")):  # folder and file names only: no machine paths in reports
+            va, vb = (Path(str(v)).name if v and v != NOT_USED else v for v in (va, vb))
         if _norm(va) != _norm(vb):
             rows.append({"parameter": k, "before": va, "after": vb})
     return pd.DataFrame(rows, columns=DIFF_TABLES["parameters"])

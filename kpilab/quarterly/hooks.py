@@ -131,6 +131,10 @@ def prepare_inputs(setup: RunnerSetup, run_dir: Path, parameters: dict[str, Any]
     Agent ids given as parameters (``show_agent``, ``sobol_output: unit:<id>``) are replaced in
     ``parameters`` itself (which ``run.json`` records), so no raw id is written in the run folder.
     """
+    if setup.actions is not None:  # an input like the data: its hash makes the check reproducible
+        import hashlib
+
+        record["inputs"][str(parameters.get("actions"))] = hashlib.sha256(setup.actions.read_bytes()).hexdigest()
     if setup.key is None:
         return None
     from kpilab.pseudonym import write_mapping, write_tables
@@ -181,6 +185,9 @@ def after_notebooks(setup: RunnerSetup, run_dir: Path, record: dict[str, Any]) -
         except KpilabError as exc:
             step["status"] = "failed"
             step["error"] = f"{name} failed: {exc}"
+        except Exception as exc:  # noqa: BLE001 - a bug here must still leave run.json saying what failed
+            step["status"] = "failed"
+            step["error"] = f"{name} failed: {type(exc).__name__}: {exc}"
         step["seconds"] = round(time.perf_counter() - t0, 2)
         record["steps"].append(step)
         if step["status"] == "failed":
