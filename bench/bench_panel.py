@@ -1,26 +1,39 @@
 """Benchmark: compute_panel vs a hand-written DuckDB query on synthetic canonical contacts.
 
-Builds N canonical contacts (vectorised numpy -> Parquet in a temporary folder,
-written in 1M-row groups), then times, each in a fresh subprocess so peak RSS
-is attributable:
+Builds N canonical contacts (vectorised numpy -> Parquet, written in 1M-row groups), then
+times two indicator sets, each run in a fresh subprocess so peak RSS is attributable:
 
-* ``panel``: ``compute_panel(folder, period="week", unit="agent",
-  indicators=[aht, fcr_agent, acw_time, hold_rate, answered_contacts])``
-  (includes validation, duplicate-id check and row accounting);
-* ``trusted``: the same with ``check_duplicate_ids=False`` (ids guaranteed unique by the source);
-* ``hand``: one hand-written DuckDB ``GROUP BY agent_id, week`` query computing
-  the same sums and counts (no validation, no accounting, no intervals).
+* ``simple``: aht, fcr_agent, acw_time, hold_rate, answered_contacts (sums and counts);
+* ``fcr``: repeat-contact FCR (no further contact by the same customer within 7 days: a
+  ``LEAD()`` over each customer's contacts).
 
-Both use the same DuckDB settings (threads, memory_limit). Usage::
+For each set:
 
-    .venv/bin/python bench/bench_panel.py                 # 1M, 3M, 10M rows
-    .venv/bin/python bench/bench_panel.py --sizes 1000000 --threads 2 --memory-limit 1GB
+* ``panel``: ``compute_panel(folder, period="week", unit="agent", indicators=...)`` in process
+  (default settings: validation while loading, duplicate-id check, row accounting, intervals),
+  with the time split into load (ingest checks), duplicate-id screen, other view set-up,
+  aggregation and post-processing;
+* ``hand``: one hand-written DuckDB query computing the same counts and sums (no validation, no
+  accounting, no intervals), in process;
+* ``cmd`` (with ``--command``): ``kpilab panel ... --out x.parquet`` as a whole process, against a
+  whole ``python -c`` process running the hand query and writing its result to Parquet.
+
+Both use the same DuckDB settings (2 threads, 1 GB). Rows per second are the panel's.
+Seconds are wall-clock (best of ``--repeat``); the CPU ratio (user + system seconds of the two
+processes) is printed too, as it moves less when other work shares the machine.
+
+Usage::
+
+    .venv/bin/python bench/bench_panel.py                          # 1M and 10M rows, both sets
+    .venv/bin/python bench/bench_panel.py --sizes 100000000 --sets simple --repeat 1 --keep /tmp/kb
+    .venv/bin/python bench/bench_panel.py --sizes 1000000 --command
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -32,7 +45,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-INDICATORS = ["aht", "fcr_agent", "acw_time", "hold_rate", "answered_contacts"]
+SETS = {
+    "simple": ["aht", "fcr_agent", "acw_time", "hold_rate", "answered_contacts"],
+    "fcr": ["fcr"],
+}
+INDICATORS = SETS["simple"]
 
 HAND_SQL = """
 SELECT agent_id, strftime(date_trunc('week', arrived_at), '%Y-%m-%d') AS period,
@@ -49,6 +66,23 @@ FROM read_parquet('{path}')
 WHERE agent_id IS NOT NULL
 GROUP BY 1, 2
 """
+
+# repeat-contact FCR (7 days): the next contact of the same customer, answered contacts whose window
+# lies inside the data
+HAND_FCR_SQL = """
+WITH c AS (
+    SELECT agent_id, arrived_at, abandoned, customer_id,
+           epoch(LEAD(arrived_at) OVER (PARTITION BY customer_id ORDER BY arrived_at, contact_id))
+               - epoch(arrived_at) AS gap
+    FROM read_parquet('{path}')
+), last AS (SELECT max(epoch(arrived_at)) AS t FROM read_parquet('{path}'))
+SELECT agent_id, strftime(date_trunc('week', arrived_at), '%Y-%m-%d') AS period,
+       COUNT(*) AS n, COUNT(*) FILTER (WHERE gap IS NULL OR gap > 7 * 86400) AS k
+FROM c, last
+WHERE NOT abandoned AND agent_id IS NOT NULL AND customer_id IS NOT NULL AND epoch(arrived_at) <= last.t - 7 * 86400
+GROUP BY 1, 2
+"""
+HAND = {"simple": HAND_SQL, "fcr": HAND_FCR_SQL}
 
 
 def build(n: int, folder: Path, seed: int = 0, chunk: int = 1_000_000) -> Path:
@@ -92,60 +126,148 @@ def build(n: int, folder: Path, seed: int = 0, chunk: int = 1_000_000) -> Path:
     return path
 
 
-def _child(mode: str, folder: str, threads: int, memory_limit: str) -> None:
+def _timed(obj: object, name: str, bucket: str, spent: dict[str, float]) -> None:
+    """Wrap ``obj.name`` so the seconds spent inside it add to ``spent[bucket]``."""
+    fn = getattr(obj, name)
+
+    def wrapper(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        t = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            spent[bucket] = spent.get(bucket, 0.0) + time.perf_counter() - t
+
+    setattr(obj, name, wrapper)
+
+
+def _child(mode: str, which: str, folder: str, threads: int, memory_limit: str) -> None:
     import resource
 
     import duckdb
 
-    from kpilab.indicators import compute_panel
+    import kpilab.ingest as ingest
+    from kpilab.indicators import compute_panel, engine
 
+    spent: dict[str, float] = {}
+    # the breakdown: wrappers add up the time inside the engine's steps (the rest is post-processing)
+    _timed(ingest, "load_source", "load", spent)
+    _timed(ingest.LoadedTable, "sample", "load", spent)
+    _timed(engine, "_default_framework", "framework", spent)
+    _timed(engine._Engine, "_hashes_distinct", "dup_screen", spent)
+    _timed(engine._Engine, "prepare", "views", spent)
+    _timed(engine._Engine, "aggregate", "aggregate", spent)
     t0 = time.perf_counter()  # imports excluded: the comparison is inside a running process
-    if mode in ("panel", "trusted"):
-        r = compute_panel(folder, period="week", unit="agent", indicators=INDICATORS, threads=threads,
-                          memory_limit=memory_limit, check_duplicate_ids=mode == "panel")
+    u0 = resource.getrusage(resource.RUSAGE_SELF)
+    if mode == "panel":
+        r = compute_panel(folder, period="week", unit="agent", indicators=SETS[which], threads=threads,
+                          memory_limit=memory_limit)
         rows = len(r.panel)
     else:
         con = duckdb.connect(config={"threads": threads, "memory_limit": memory_limit})
-        rows = len(con.execute(HAND_SQL.format(path=str(Path(folder) / "contacts.parquet"))).df())
+        con.execute("SET TimeZone='UTC'")
+        rows = len(con.execute(HAND[which].format(path=str(Path(folder) / "contacts.parquet"))).df())
     elapsed = time.perf_counter() - t0
+    u1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (u1.ru_utime - u0.ru_utime) + (u1.ru_stime - u0.ru_stime)
+    if mode == "hand":
+        spent = {}
+    if spent:
+        spent["views"] -= spent.get("dup_screen", 0.0)
+        spent["post"] = elapsed - sum(spent.values())
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"mode": mode, "seconds": elapsed, "peak_rss_mb": rss_mb, "rows": rows}))
+    print(json.dumps({"mode": mode, "seconds": elapsed, "cpu": cpu, "peak_rss_mb": rss_mb, "rows": rows,
+                      "spent": spent}))
+
+
+def _command(which: str, folder: str, threads: int, memory_limit: str) -> list[list[str]]:
+    """The two whole-process commands: kpilab panel, and python running the hand query into Parquet."""
+    out = Path(folder) / f"_out_{which}"
+    out.mkdir(exist_ok=True)
+    kpilab = str(Path(sys.executable).with_name("kpilab"))
+    hand = ("import duckdb, sys; con = duckdb.connect(config={'threads': int(sys.argv[3]), "
+            "'memory_limit': sys.argv[4]}); con.execute(\"SET TimeZone='UTC'\"); "
+            "con.execute('COPY (' + sys.argv[1] + ') TO ' + repr(sys.argv[2]) + ' (FORMAT parquet)')")
+    return [
+        [kpilab, "panel", "--data", folder, "--period", "week", "--unit", "agent", "--indicators",
+         ",".join(SETS[which]), "--out", str(out / f"panel_{time.time_ns()}.parquet")],
+        [sys.executable, "-c", hand, HAND[which].format(path=str(Path(folder) / "contacts.parquet")),
+         str(out / f"hand_{time.time_ns()}.parquet"), str(threads), memory_limit],
+    ]
+
+
+def _run_wrapped(cmd: list[str]) -> dict[str, float]:
+    """Wall seconds and peak RSS of one whole command (run from a wrapper, so RSS is its own)."""
+    code = ("import json, resource, subprocess, sys, time; t = time.perf_counter(); "
+            "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+            "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+            "print(json.dumps({'seconds': time.perf_counter() - t, 'cpu': u.ru_utime + u.ru_stime, "
+            "'peak_rss_mb': u.ru_maxrss / 1024}))")
+    out = subprocess.run([sys.executable, "-c", code, *cmd], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _best(runs: list[dict]) -> dict:
+    return min(runs, key=lambda r: r["seconds"]) | {"peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+                                                     "cpu": min(r["cpu"] for r in runs)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", default="1000000,3000000,10000000")
+    ap.add_argument("--sizes", default="1000000,10000000")
+    ap.add_argument("--sets", default="simple,fcr", help="indicator sets: simple, fcr")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--memory-limit", default="1GB")
-    ap.add_argument("--repeat", type=int, default=2, help="runs per mode and size (best time reported)")
-    ap.add_argument("--_child", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--repeat", type=int, default=3, help="runs per mode and size (best time reported)")
+    ap.add_argument("--command", action="store_true", help="also time whole processes (kpilab panel vs python)")
+    ap.add_argument("--keep", default=None, help="folder to build the data in and keep (reused when present)")
+    ap.add_argument("--_child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._child:
-        _child(args._child[0], args._child[1], args.threads, args.memory_limit)
+        _child(args._child[0], args._child[1], args._child[2], args.threads, args.memory_limit)
         return
-    print(f"threads={args.threads} memory_limit={args.memory_limit} indicators={','.join(INDICATORS)}")
-    print(f"{'rows':>12} {'build s':>8} {'panel s':>8} {'trusted s':>9} {'hand s':>8} {'ratio':>6} "
-          f"{'trusted ratio':>13} {'panel RSS MB':>13} {'hand RSS MB':>12}")
+    print(f"threads={args.threads} memory_limit={args.memory_limit} cores={os.cpu_count()} "
+          f"load average={os.getloadavg()[0]:.1f}")
+    print(f"{'rows':>12} {'set':>6} {'panel s':>8} {'hand s':>7} {'ratio':>6} {'rows/s':>11} {'RSS MB':>7} "
+          f"{'hand RSS':>8} {'cpu ratio':>9} | breakdown s: framework load dup_screen views aggregate post"
+          + (" | cmd s  hand cmd s  ratio  cpu ratio  cmd RSS MB" if args.command else ""))
     for n in [int(s) for s in args.sizes.split(",")]:
-        with tempfile.TemporaryDirectory(prefix="kpilab-bench-") as tmp:
+        tmp = None
+        if args.keep:
+            folder = Path(args.keep) / f"n{n}"
+            folder.mkdir(parents=True, exist_ok=True)
+        else:
+            tmp = tempfile.TemporaryDirectory(prefix="kpilab-bench-")
+            folder = Path(tmp.name)
+        if not (folder / "contacts.parquet").is_file():
             t0 = time.perf_counter()
-            build(n, Path(tmp))
-            built = time.perf_counter() - t0
+            build(n, folder)
+            print(f"built {n:,} rows in {time.perf_counter() - t0:.1f} s", flush=True)
+        for which in args.sets.split(","):
             res: dict[str, dict] = {}
-            for mode in ("hand", "panel", "trusted"):
+            for mode in ("hand", "panel"):
                 runs = []
                 for _ in range(args.repeat):
                     out = subprocess.run(
                         [sys.executable, __file__, "--threads", str(args.threads), "--memory-limit",
-                         args.memory_limit, "--_child", mode, tmp],
+                         args.memory_limit, "--_child", mode, which, str(folder)],
                         capture_output=True, text=True, check=True)
                     runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-                res[mode] = min(runs, key=lambda r: r["seconds"]) | {
-                    "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)}
-            p, t, h = res["panel"], res["trusted"], res["hand"]
-            print(f"{n:>12,} {built:>8.1f} {p['seconds']:>8.2f} {t['seconds']:>9.2f} {h['seconds']:>8.2f} "
-                  f"{p['seconds'] / h['seconds']:>6.2f} {t['seconds'] / h['seconds']:>13.2f} "
-                  f"{p['peak_rss_mb']:>13.0f} {h['peak_rss_mb']:>12.0f}", flush=True)
+                res[mode] = _best(runs)
+            p, h = res["panel"], res["hand"]
+            sp = p["spent"]
+            line = (f"{n:>12,} {which:>6} {p['seconds']:>8.2f} {h['seconds']:>7.2f} {p['seconds'] / h['seconds']:>6.2f} "
+                    f"{n / p['seconds']:>11,.0f} {p['peak_rss_mb']:>7.0f} {h['peak_rss_mb']:>8.0f} {p['cpu'] / h['cpu']:>9.2f} | "
+                    + " ".join(f"{sp.get(k, 0.0):.2f}" for k in ("framework", "load", "dup_screen", "views",
+                                                                 "aggregate", "post")))
+            if args.command:
+                kp, hd = _command(which, str(folder), args.threads, args.memory_limit)
+                ck = _best([_run_wrapped(kp) for _ in range(args.repeat)])
+                ch = _best([_run_wrapped(hd) for _ in range(args.repeat)])
+                line += (f" | {ck['seconds']:>5.2f} {ch['seconds']:>10.2f} {ck['seconds'] / ch['seconds']:>6.2f} "
+                         f"{ck['cpu'] / ch['cpu']:>10.2f} {ck['peak_rss_mb']:>11.0f}")
+            print(line, flush=True)
+        if tmp is not None:
+            tmp.cleanup()
 
 
 if __name__ == "__main__":
