@@ -2,7 +2,7 @@
 
 Target (issue 11): rendering after the notebooks ran in under 10 s for 500 agents. Builds a run
 folder with ``tables/scores.csv`` and ``tables/scorecard.csv`` for 500 agents x 12 months x 20
-indicators (the shape notebook 04 writes) and times :func:`kpilab.scorecards.write_scorecards`.
+indicators (the shape notebook 04 writes) and times :func:`kpilab.report.scorecards.write_scorecards`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from kpilab.scorecards import write_scorecards
+from kpilab.report.scorecards import write_scorecards
 
 
 def make_run(root: Path, agents: int, periods: int, indicators: int, seed: int = 0) -> Path:

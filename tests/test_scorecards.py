@@ -12,7 +12,7 @@ import pytest
 
 from kpilab.errors import DataError
 from kpilab.formatting import format_number
-from kpilab.scorecards import agent_file_name, write_scorecards
+from kpilab.report.scorecards import agent_file_name, write_scorecards
 
 PERIODS = ["2025-01-01", "2025-02-01", "2025-03-01"]
 # (agent, team, index per period); agent "x/9" checks file-name sanitising, "A4" has no score in March

@@ -171,7 +171,7 @@ def after_notebooks(setup: RunnerSetup, run_dir: Path, record: dict[str, Any]) -
         steps.append(("diff", diff))
 
     def scorecards() -> None:
-        from kpilab.scorecards import write_scorecards
+        from kpilab.report.scorecards import write_scorecards
 
         write_scorecards(run_dir, record)
     if (run_dir / "tables" / "scores.csv").is_file():
