@@ -233,7 +233,7 @@ def weights_section(data: RunData) -> Section:
         s.add(make_table(df, "The weight sets compared (each column sums to 100 %)",
                          formats={c: "weight" for c in sets} | {"indicator": "text"},
                          names={c: _upper_first(set_name(c, fw)) for c in sets}, max_rows=None, csv="weights.csv",
-                         small=True))
+                         small=True, widths=["28%"] + [f"{72 / max(len(sets), 1):.0f}%"] * len(sets)))
     ra = data.table("rank_agreement")
     if ra is not None and "spearman" in ra and len(ra):
         lo, hi = float(ra["spearman"].min()), float(ra["spearman"].max())
