@@ -109,8 +109,8 @@ class RunData:
             target = self.record.get("target", "")
             scope = f" (the run's target was {Path(str(target)).name})" if target else ""
             return f"Not run in this review: the {title} step (notebook {number}) was not part of this run{scope}."
-        return (f"The {title} step (notebook {number}) ran but wrote no {what}; usually the data lacked what it "
-                "needs (see the executed notebook in the run folder).")
+        return (f"The {title} step (notebook {number}) ran but skipped this part: it wrote no {what}, usually "
+                "because the data lack what it needs (the executed notebook in the run folder says why).")
 
     # ------------------------------------------------------------------ files
     def table(self, name: str) -> pd.DataFrame | None:
