@@ -9,7 +9,9 @@ on bad input (any :class:`~kpilab.errors.KpilabError`).
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import importlib.util
 import sys
 from collections.abc import Sequence
 
@@ -35,8 +37,43 @@ COMMAND_MODULES = [
 ]
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The ``kpilab`` argument parser with one sub-command per module in :data:`COMMAND_MODULES`."""
+def _peek(mod_name: str) -> tuple[str, str] | None:
+    """``(NAME, HELP)`` of a command module read from its source, without importing it.
+
+    None when the module does not exist (a command not built yet). When the two are not plain
+    string literals the module is imported to read them.
+    """
+    try:
+        spec = importlib.util.find_spec(mod_name)
+    except ModuleNotFoundError:
+        return None
+    if spec is None:
+        return None
+    found: dict[str, str] = {}
+    try:
+        tree = ast.parse(spec.loader.get_source(mod_name) or "")  # type: ignore[union-attr]
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                    and node.targets[0].id in ("NAME", "HELP"):
+                value = ast.literal_eval(node.value)
+                if isinstance(value, str):
+                    found[node.targets[0].id] = value
+    except (AttributeError, ImportError, SyntaxError, ValueError):
+        found = {}
+    if len(found) < 2:
+        mod = importlib.import_module(mod_name)
+        return mod.NAME, mod.HELP
+    return found["NAME"], found["HELP"]
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``kpilab`` argument parser with one sub-command per module in :data:`COMMAND_MODULES`.
+
+    With ``command`` (a sub-command name) only that command's module is imported and given its
+    arguments; the others are listed (name and help, read from their source) but not imported, so
+    ``kpilab --help`` and ``kpilab panel`` do not pay for the plotting, statistics and learning
+    libraries other commands use. Without it every module is imported (the complete parser).
+    """
     parser = argparse.ArgumentParser(
         prog="kpilab",
         description="Design, calibrate and audit customer-service KPI systems.",
@@ -44,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kpilab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod_name in COMMAND_MODULES:
+        if command is not None:
+            info = _peek(mod_name)
+            if info is None:  # command not built yet
+                continue
+            if info[0] != command:
+                sub.add_parser(info[0], help=info[1], description=info[1])
+                continue
         try:
             mod = importlib.import_module(mod_name)
         except ModuleNotFoundError as exc:
@@ -56,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_word(argv: Sequence[str]) -> str:
+    """The sub-command named on the command line ('' when none): the first word not starting with '-'."""
+    return next((a for a in argv if not a.startswith("-")), "")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status.
 
@@ -63,7 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     (or an unwritable output); a closed output pipe (``kpilab ... | head``)
     ends quietly with status 0.
     """
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_word(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
