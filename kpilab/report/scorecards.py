@@ -37,6 +37,7 @@ from kpilab.formatting import (
     format_weight,
     indicator_name,
     is_missing,
+    unit_of,
 )
 
 __all__ = ["write_scorecards", "agent_file_name"]
@@ -82,7 +83,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], numeric: Seque
 def _trend_svg(labels: Sequence[str], score: np.ndarray, low: np.ndarray, high: np.ndarray,
                median: np.ndarray) -> str:
     """Score over the periods with its interval band and the team median (0-100 axis)."""
-    w, h, left, right, top, bottom = 640, 220, 40, 10, 10, 40
+    w, h, left, right, top, bottom = 640, 220, 40, 36, 10, 40  # right margin: room for the last label
     n = len(labels)
     if n == 0:
         return ""
@@ -258,6 +259,13 @@ def _name(code: str, fw_names: dict[str, str]) -> str:
     return fw_names[code]
 
 
+def _unit(code: str, units: dict[str, str]) -> str:
+    """The indicator's unit: the run's framework first, else the catalogue (looked up once per code)."""
+    if code not in units or is_missing(units[code]) or not units[code]:
+        units[code] = unit_of(code)
+    return units[code]
+
+
 def _f(x: Any) -> float:
     return np.nan if is_missing(x) else float(x)
 
@@ -328,7 +336,7 @@ def _agent_page(agent: str, recs: list[dict[str, Any]], latest: str, labels: dic
         body.append(_bars_svg([n for n, k in zip(names, ok, strict=True) if k], list(lost[ok])))
         rows = []
         for nm, r in zip(names, c, strict=True):
-            unit = units.get(str(r["indicator"]), "")
+            unit = _unit(str(r["indicator"]), units)
             flag = r.get("flag")
             note = "" if is_missing(flag) else str(flag).replace("small_n", "few observations").replace(";", ", ")
             rows.append([nm, format_value(r.get("value"), unit, missing="no data"),
