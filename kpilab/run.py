@@ -296,6 +296,14 @@ def execute(
         )
 
     setup = check_runner_parameters(parameters, output_root=output_root, pseudonym_map=pseudonym_map)
+    # the demo data is used only when asked for: a notebook whose data_dir defaults to "" needs one
+    needs_data = [nb for nb, d in declared.items() if d.get("data_dir", {}).get("default") in ('""', "''")]
+    if needs_data and not parameters.get("data_dir"):
+        raise RunError(
+            f"No data folder given ({', '.join(needs_data)} need data_dir): pass -p data_dir DIR, the folder of "
+            "canonical tables (for the demo data: -p data_dir data/demo). Nothing was run."
+        )
+
     kernel = kernel or default_kernel()
     run_dir = new_run_dir(name or Path(target).stem, output_root)
     record: dict[str, Any] = {

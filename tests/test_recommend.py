@@ -143,6 +143,16 @@ def test_end_to_end_weights_only_the_scorecard(tmp_path):
         assert back.indicator(code).target == fw.indicator(code).target
 
 
+def test_restrict_weights():
+    from kpilab.weights import WeightResult, restrict_weights
+
+    res = WeightResult(weights=pd.Series({"a": .5, "b": .3, "c": .2}), method="ahp")
+    out = restrict_weights(res, ["a", "c"])
+    assert out.weights.to_dict() == pytest.approx({"a": .5 / .7, "c": .2 / .7}) and "b" in out.notices[-1]
+    with pytest.raises(DataError, match="no weight on the scorecard"):
+        restrict_weights(res, ["z"])
+
+
 def test_framework_writer_round_trip_and_checks(tmp_path):
     fw = default_framework()
     assert load_framework(write_framework(fw, tmp_path / "fw.yaml")) == fw
@@ -182,3 +192,13 @@ def test_review_period_and_data_dir(tmp_path):
     with pytest.raises(DataError, match="does not exist"):
         resolve_data_dir(tmp_path / "absent")
     assert resolve_data_dir(tmp_path) == tmp_path
+
+
+def test_review_without_data_dir_is_refused_before_anything_runs(tmp_path):
+    """No silent fallback to the demo data: the runner refuses, naming how to pass the folder."""
+    from kpilab.errors import RunError
+    from kpilab.run import execute
+
+    with pytest.raises(RunError, match="-p data_dir DIR"):
+        execute("review", {}, output_root=tmp_path / "outputs")
+    assert not (tmp_path / "outputs").exists() or not any((tmp_path / "outputs").iterdir())
