@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kpilab.cli import main
 from kpilab.errors import ParameterError, RunError
@@ -260,3 +262,28 @@ def test_parameters_show_folder_names_and_unused(tmp_path: Path) -> None:
     assert (p.loc["data_dir", "before"], p.loc["data_dir", "after"]) == ("2025Q2", "2025Q3")  # no machine paths
     assert p.loc["n_boot", "after"] == "(not used)"
     assert "period" not in p.index
+
+
+_GRADES = st.sampled_from(["A", "B", "C", "D", "E"])
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(before=st.dictionaries(st.sampled_from([f"A{k}" for k in range(12)]), st.tuples(st.sampled_from(["T1", "T2"]),
+                                                                                        _GRADES), min_size=1),
+       after=st.dictionaries(st.sampled_from([f"A{k}" for k in range(12)]), st.tuples(st.sampled_from(["T1", "T2"]),
+                                                                                       _GRADES), min_size=1))
+def test_migration_margins_match_each_run(tmp_path_factory: pytest.TempPathFactory, before: dict, after: dict) -> None:
+    root = tmp_path_factory.mktemp("prop")
+    a = make_run(root, "a", grades=[(k, t, g, "junior") for k, (t, g) in before.items()])
+    b = make_run(root, "b", grades=[(k, t, g, "junior") for k, (t, g) in after.items()])
+    m = compare_runs(a, b, write=False).grade_migration
+    assert m["agents"].sum() == len(set(before) | set(after))
+    # margins: the previous run's grade counts (without the new agents) and the new run's (without those who left)
+    prev = m[m["grade_before"] != "(new)"].groupby("grade_before")["agents"].sum().to_dict()
+    now = m[m["grade_after"] != "(left)"].groupby("grade_after")["agents"].sum().to_dict()
+    assert prev == pd.Series([g for _, g in before.values()]).value_counts().to_dict()
+    assert now == pd.Series([g for _, g in after.values()]).value_counts().to_dict()
+    # each agent is counted in the team of the new run (the old one for those who left)
+    teams = m.groupby("team")["agents"].sum().to_dict()
+    expect = pd.Series([after[k][0] if k in after else before[k][0] for k in set(before) | set(after)])
+    assert teams == expect.value_counts().to_dict()

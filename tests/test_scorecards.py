@@ -111,3 +111,11 @@ def test_without_scorecard_table_and_without_scores(tmp_path: Path) -> None:
     (run / "tables" / "scores.csv").unlink()
     with pytest.raises(DataError, match="no tables/scores.csv"):
         write_scorecards(run)
+
+
+def test_units_and_names_from_the_catalogue_without_a_framework_snapshot(tmp_path: Path) -> None:
+    run = make_run(tmp_path)
+    (run / "tables" / "framework_indicators.csv").unlink()  # a single-notebook run has no snapshot
+    write_scorecards(run)
+    txt = " ".join(_text((run / "scorecards" / "A1.html").read_text()).split())
+    assert re.search(r"Average handle time 5\.5 min", txt), txt
