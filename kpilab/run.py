@@ -284,11 +284,11 @@ def execute(
     declared: dict[str, dict[str, dict[str, Any]]] = {nb.name: notebook_parameters(nb) for nb in notebooks}
     from kpilab.quarterly.hooks import RUNNER_PARAMETERS, SECRET_PARAMETERS, check_runner_parameters
 
-    known = (set().union(*(set(d) for d in declared.values())) - RESERVED) | RUNNER_PARAMETERS
+    known = set().union(*(set(d) for d in declared.values())) - RESERVED
     reserved = sorted(set(parameters) & RESERVED)
     if reserved:
         raise RunError(f"Parameter(s) {', '.join(reserved)} are set by the runner; do not pass them.")
-    unknown = sorted(set(parameters) - known)
+    unknown = sorted(set(parameters) - known - RUNNER_PARAMETERS)  # runner parameters are always known
     if unknown:
         raise RunError(
             f"Unknown parameter(s) {', '.join(unknown)} for {target!r}; known: {', '.join(sorted(known))}. "
