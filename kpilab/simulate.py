@@ -479,7 +479,8 @@ def _training_programme(ag: dict[str, Any], cal: _Calendar, rng: np.random.Gener
 def _training_effect(train: dict[str, Any], agent: np.ndarray, day: np.ndarray) -> np.ndarray:
     """Planted effect (QA points) on work done by ``agent`` on ``day``.
 
-    .. math:: \\delta_{k}(d) = p_k\\,\\bigl(1 - e^{-(d + 1)/28}\\bigr),\\quad d = \\text{day} - \\text{day}_k \\ge 0
+    .. math::
+        \\delta_{k}(d) = p_k\\,\\bigl(1 - e^{-(d + 1)/28}\\bigr),\\quad d = \\text{day} - \\text{day}_k \\ge 0
 
     with :math:`p_k` the cohort's full effect (:data:`TRAINING_POINTS`), 0 before training and for
     agents never trained.
@@ -494,7 +495,7 @@ def _training_effect(train: dict[str, Any], agent: np.ndarray, day: np.ndarray) 
 def _period_start(dates: pd.DatetimeIndex, period: str) -> pd.DatetimeIndex:
     """First day of the week (Monday) or month of each date: the panel's period labels."""
     if period == "week":
-        return dates - pd.to_timedelta(dates.dayofweek, unit="D")
+        return dates - pd.to_timedelta(dates.day_of_week, unit="D")
     return dates.to_period("M").to_timestamp()
 
 
@@ -514,7 +515,8 @@ def _training_truth(ag: dict[str, Any], cal: _Calendar, qa: dict[str, np.ndarray
     for k, d in enumerate(train["cohort_days"]):
         members = np.flatnonzero(train["cohort"] == k)
         cohorts.append({"cohort": k + 1, "trained_at": str((cal.start + pd.Timedelta(days=d)).date()),
-                        "agents": [str(a) for a in ag["ids"][members]], "full_effect_points": float(train["points"][k]),
+                        "agents": [str(a) for a in ag["ids"][members]],
+                        "full_effect_points": float(train["points"][k]),
                         "mean_rating": r6(train["rating"][members].mean()) if len(members) else None})
     by_period = {}
     for period, per_quarter, two_weeks in (("week", 13, 2), ("month", 3, 0)):
@@ -541,17 +543,20 @@ def _training_truth(ag: dict[str, Any], cal: _Calendar, qa: dict[str, np.ndarray
             "att_two_weeks": r6(post.loc[post["e"] == two_weeks, "effect"].mean()),
             "treated_cells": int(len(post)),
             "by_cohort": {str(c): r6(v) for c, v in post.groupby("cohort")["effect"].mean().items()},
-            "by_relative_period": {str(int(e_)): r6(v) for e_, v in post.groupby("e")["effect"].mean().items()},
+            "by_relative_period": {str(int(e_)): r6(v)
+                                   for e_, v in post.groupby("e")["effect"].mean().items()},
         }
     return {
         "indicator": TRAINING_INDICATOR,
         "course": TRAINING_COURSE,
-        "effect": "points_k * (1 - exp(-(days since training + 1) / ramp_days)) added to the QA score of work "
+        "effect": "points_k * (1 - exp(-(days since training + 1) / ramp_days)) added to the QA score of "
+                  "work "
                   "done from the training day on (after a critical fail halves the score; rounded, 0-100)",
         "ramp_days": TRAINING_RAMP_DAYS,
         "never_trained": [str(a) for a in ag["ids"][train["cohort"] < 0]],
         "cohorts": cohorts,
-        "estimand": "mean over treated agent-periods from the training period on (with >= 1 QA review) of the "
+        "estimand": "mean over treated agent-periods from the training period on (with >= 1 QA review) of "
+                    "the "
                     "cell's mean realised effect; relative period 0 contains the training day",
         "by_period": by_period,
     }
@@ -789,7 +794,8 @@ def simulate(agents: int = 60, months: int = 12, seed: int = 42, start: str = "2
     """
     ts = check_simulation_params(agents, months, seed, start, realism)
     if not isinstance(training, bool | np.bool_):
-        raise ParameterError(f"The 'training' parameter of simulate must be True or False. Got {training!r} instead.")
+        raise ParameterError(f"The 'training' parameter of simulate must be True or False. "
+                             f"Got {training!r} instead.")
     params = SimParams(int(agents), int(months), int(seed), str(ts.date()), str(realism), bool(training))
     root = np.random.default_rng(params.seed)
     rng = dict(zip(_COMPONENTS, root.spawn(len(_COMPONENTS)), strict=True))

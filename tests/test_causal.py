@@ -1,4 +1,4 @@
-"""kpilab.causal: hand-worked staggered example, 2x2 equivalence with statsmodels OLS, invariances, bad input."""
+"""kpilab.causal: hand-worked staggered example, 2x2 = statsmodels OLS, invariances, bad input."""
 
 from __future__ import annotations
 
@@ -28,28 +28,52 @@ from kpilab.panel import PANEL_COLUMNS
 WEEKS = ["2025-01-06", "2025-01-13", "2025-01-20"]
 
 
-def long_panel(y: np.ndarray, units: list[str], periods: list[str], indicator: str = "qa_score") -> pd.DataFrame:
+def long_panel(
+    y: np.ndarray, units: list[str], periods: list[str], indicator: str = "qa_score"
+) -> pd.DataFrame:
     rows = []
     for i, u in enumerate(units):
         for t, p in enumerate(periods):
             if not np.isnan(y[i, t]):
-                rows.append({"unit_id": u, "unit_level": "agent", "period": p, "indicator": indicator,
-                             "value": float(y[i, t]), "numerator": np.nan, "denominator": np.nan, "n": 10.0,
-                             "ci_low": np.nan, "ci_high": np.nan, "flag": ""})
+                rows.append(
+                    {
+                        "unit_id": u,
+                        "unit_level": "agent",
+                        "period": p,
+                        "indicator": indicator,
+                        "value": float(y[i, t]),
+                        "numerator": np.nan,
+                        "denominator": np.nan,
+                        "n": 10.0,
+                        "ci_low": np.nan,
+                        "ci_high": np.nan,
+                        "flag": "",
+                    }
+                )
     return pd.DataFrame(rows, columns=PANEL_COLUMNS)
 
 
 # ---------------------------------------------------------------------------------------- hand-worked example
 # Agents A, B trained in week 1 (2025-01-13), C in week 2 (2025-01-20), D and E never.
-Y = np.array([[10, 14, 17],   # A
-              [12, 15, 20],   # B
-              [11, 12, 16],   # C
-              [9, 10, 12],    # D
-              [13, 13, 15]],  # E
-             dtype=float)
+Y = np.array(
+    [
+        [10, 14, 17],  # A
+        [12, 15, 20],  # B
+        [11, 12, 16],  # C
+        [9, 10, 12],  # D
+        [13, 13, 15],
+    ],  # E
+    dtype=float,
+)
 UNITS = ["A", "B", "C", "D", "E"]
-TRAINING = pd.DataFrame({"agent_id": ["A", "B", "C"], "course": "qa", "trained_at": pd.to_datetime(
-    ["2025-01-13", "2025-01-15", "2025-01-20"]), "rating": [4.0, 5.0, 3.0]})
+TRAINING = pd.DataFrame(
+    {
+        "agent_id": ["A", "B", "C"],
+        "course": "qa",
+        "trained_at": pd.to_datetime(["2025-01-13", "2025-01-15", "2025-01-20"]),
+        "rating": [4.0, 5.0, 3.0],
+    }
+)
 
 
 def test_hand_worked_group_time_effects_and_aggregates():
@@ -67,7 +91,9 @@ def test_hand_worked_group_time_effects_and_aggregates():
     assert att[(2, 0)] == pytest.approx(-0.5)
     rel = gt.table["relative_period"].to_numpy()
     overall = aggregate(gt, rel >= 0)
-    assert overall["estimate"] == pytest.approx((2 * 3 + 2 * 5 + 1 * 2) / 5)  # weights: trained agents per cell
+    assert overall["estimate"] == pytest.approx(
+        (2 * 3 + 2 * 5 + 1 * 2) / 5
+    )  # weights: trained agents per cell
     assert (overall["n_treated"], overall["n_control"], overall["n_cells"]) == (3, 2, 5)
     one = aggregate(gt, (gt.table["cohort"] == 1).to_numpy() & (gt.table["period"] == 1).to_numpy())
     # two-sample variance: var(4, 3)/2 + var(1, 0)/2 = 0.25 + 0.25
@@ -91,8 +117,10 @@ def test_hand_worked_not_yet_treated_controls():
 
 def test_imputation_matches_statsmodels_fit_on_untrained_cells():
     cohort = np.array([1, 1, 2, -1, -1])
-    df = pd.DataFrame([(u, t, Y[i, t], cohort[i] >= 0 and t >= cohort[i]) for i, u in enumerate(UNITS)
-                       for t in range(3)], columns=["u", "t", "y", "d"])
+    df = pd.DataFrame(
+        [(u, t, Y[i, t], cohort[i] >= 0 and t >= cohort[i]) for i, u in enumerate(UNITS) for t in range(3)],
+        columns=["u", "t", "y", "d"],
+    )
     fit = smf.ols("y ~ C(u) + C(t)", data=df[~df["d"]]).fit()
     treated = df[df["d"]]
     expected = float((treated["y"] - fit.predict(treated)).mean())
@@ -121,7 +149,9 @@ def test_two_by_two_equals_statsmodels_ols():
     assert imputation_att(y, cohort)["estimate"] == pytest.approx(ols.params["d"])
     tw = twfe(y, cohort)
     assert tw["estimate"] == pytest.approx(ols.params["d"])
-    cl = smf.ols("y ~ C(unit) + C(t) + d", data=long).fit(cov_type="cluster", cov_kwds={"groups": long["unit"]})
+    cl = smf.ols("y ~ C(unit) + C(t) + d", data=long).fit(
+        cov_type="cluster", cov_kwds={"groups": long["unit"]}
+    )
     assert tw["se"] == pytest.approx(cl.bse["d"])
 
 
@@ -147,15 +177,19 @@ def test_agent_and_period_effects_cancel_and_a_constant_effect_is_recovered(data
     shifted = y + rng.normal(size=(n, 1)) * 10 + rng.normal(size=(1, t)) * 10
     a, b = group_time_att(y, cohort), group_time_att(shifted, cohort)
     np.testing.assert_allclose(a.table["att"], b.table["att"], atol=1e-8)
-    assert imputation_att(shifted, cohort)["estimate"] == pytest.approx(imputation_att(y, cohort)["estimate"],
-                                                                         abs=1e-8)
+    assert imputation_att(shifted, cohort)["estimate"] == pytest.approx(
+        imputation_att(y, cohort)["estimate"], abs=1e-8
+    )
     d = (cohort[:, None] >= 0) & (np.arange(t)[None, :] >= cohort[:, None])
     c = group_time_att(y + tau * d, cohort)
     post = (a.table["relative_period"] >= 0).to_numpy()
-    np.testing.assert_allclose(c.table["att"].to_numpy()[post], a.table["att"].to_numpy()[post] + tau, atol=1e-8)
+    np.testing.assert_allclose(
+        c.table["att"].to_numpy()[post], a.table["att"].to_numpy()[post] + tau, atol=1e-8
+    )
     np.testing.assert_allclose(c.table["att"].to_numpy()[~post], a.table["att"].to_numpy()[~post], atol=1e-8)
     assert imputation_att(y + tau * d, cohort)["estimate"] == pytest.approx(
-        imputation_att(y, cohort)["estimate"] + tau, abs=1e-8)
+        imputation_att(y, cohort)["estimate"] + tau, abs=1e-8
+    )
 
 
 # ---------------------------------------------------------------------------------------- API and result
@@ -178,14 +212,26 @@ def test_training_effect_result_tables_and_summary():
 
 
 def test_agents_table_with_trained_at_and_later_courses_are_accounted():
-    agents = pd.DataFrame({"agent_id": UNITS, "team": "T1",
-                           "trained_at": ["2025-01-13", "2025-01-14", "2025-01-20", "", None]})
+    agents = pd.DataFrame(
+        {"agent_id": UNITS, "team": "T1", "trained_at": ["2025-01-13", "2025-01-14", "2025-01-20", "", None]}
+    )
     res = training_effect(long_panel(Y, UNITS, WEEKS), agents, "qa_score")
     assert res.estimate() == pytest.approx(3.6)
     acc = res.accounting.set_index("reason")["rows"]
     assert acc["never trained (empty trained_at): control"] == 2
-    extra = pd.concat([TRAINING, pd.DataFrame({"agent_id": ["A", "Z"], "course": "qa", "trained_at": pd.to_datetime(
-        ["2025-01-20", "2025-01-13"]), "rating": [5.0, 2.0]})])
+    extra = pd.concat(
+        [
+            TRAINING,
+            pd.DataFrame(
+                {
+                    "agent_id": ["A", "Z"],
+                    "course": "qa",
+                    "trained_at": pd.to_datetime(["2025-01-20", "2025-01-13"]),
+                    "rating": [5.0, 2.0],
+                }
+            ),
+        ]
+    )
     res2 = training_effect(long_panel(Y, UNITS, WEEKS), extra, "qa_score")
     assert res2.estimate() == pytest.approx(3.6)  # A's second course does not move its cohort
     acc2 = res2.accounting.set_index("reason")["rows"]
@@ -196,21 +242,31 @@ def test_agents_table_with_trained_at_and_later_courses_are_accounted():
 # ---------------------------------------------------------------------------------------- bad input
 def test_training_date_outside_the_panel_is_named():
     bad = TRAINING.assign(trained_at=pd.to_datetime(["2025-01-13", "2025-03-02", "2025-01-20"]))
-    with pytest.raises(DataError, match=r"outside the panel's periods 2025-01-06 \.\. 2025-01-26.*'B 2025-03-02'"):
+    with pytest.raises(
+        DataError, match=r"outside the panel's periods 2025-01-06 \.\. 2025-01-26.*'B 2025-03-02'"
+    ):
         training_effect(long_panel(Y, UNITS, WEEKS), bad, "qa_score")
 
 
 def test_cohort_without_pre_period_is_named():
     bad = TRAINING.assign(trained_at=pd.to_datetime(["2025-01-06", "2025-01-13", "2025-01-20"]))
-    with pytest.raises(DataError, match=r"Cohort trained in 2025-01-06 .*agents 'A'.* no period before training"):
+    with pytest.raises(
+        DataError, match=r"Cohort trained in 2025-01-06 .*agents 'A'.* no period before training"
+    ):
         training_effect(long_panel(Y, UNITS, WEEKS), bad, "qa_score")
 
 
 def test_no_never_trained_agents_names_the_estimator_that_still_works():
     y4 = np.column_stack([Y, Y[:, -1] + 1])
     weeks = [*WEEKS, "2025-01-27"]
-    everyone = pd.DataFrame({"agent_id": UNITS, "trained_at": pd.to_datetime(
-        ["2025-01-13", "2025-01-13", "2025-01-20", "2025-01-27", "2025-01-27"])})
+    everyone = pd.DataFrame(
+        {
+            "agent_id": UNITS,
+            "trained_at": pd.to_datetime(
+                ["2025-01-13", "2025-01-13", "2025-01-20", "2025-01-27", "2025-01-27"]
+            ),
+        }
+    )
     with pytest.raises(InsufficientDataError, match="no never-trained agents.*control='not_yet_treated'"):
         training_effect(long_panel(y4, UNITS, weeks), everyone, "qa_score")
     res = training_effect(long_panel(y4, UNITS, weeks), everyone, "qa_score", control="not_yet_treated")
@@ -237,8 +293,22 @@ def test_cli_writes_att_and_event_study(tmp_path, capsys):
     long_panel(Y, UNITS, WEEKS).to_csv(pf, index=False)
     TRAINING.to_csv(tf, index=False)
     out = tmp_path / "effect"
-    assert main(["training-effect", "--panel", str(pf), "--indicator", "qa_score", "--training", str(tf),
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "training-effect",
+                "--panel",
+                str(pf),
+                "--indicator",
+                "qa_score",
+                "--training",
+                str(tf),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     att = pd.read_csv(out / "att.csv")
     assert list(att.columns[:5]) == ["estimator", "estimate", "se", "ci_low", "ci_high"]
@@ -248,7 +318,21 @@ def test_cli_writes_att_and_event_study(tmp_path, capsys):
     assert list(es.columns[:5]) == ["relative_period", "estimate", "se", "ci_low", "ci_high"]
     assert (out / "event_study.png").stat().st_size > 1000
     assert f"wrote {out / 'att.csv'}" in printed and f"wrote {out / 'event_study.png'}" in printed
-    assert main(["training-effect", "--panel", str(pf), "--indicator", "nope", "--training", str(tf),
-                 "--out", str(tmp_path / "e2")]) == 2
+    assert (
+        main(
+            [
+                "training-effect",
+                "--panel",
+                str(pf),
+                "--indicator",
+                "nope",
+                "--training",
+                str(tf),
+                "--out",
+                str(tmp_path / "e2"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Indicator 'nope' is not in panel 'panel.csv'" in err

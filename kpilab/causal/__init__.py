@@ -11,7 +11,7 @@ and the three evaluation stages of the articles (course rating, change two weeks
 """
 
 from kpilab.causal.api import rating_summary, training_effect
-from kpilab.causal.data import DidPanel, did_panel, read_training
+from kpilab.causal.data import DidPanel, did_panel, find_training, read_training
 from kpilab.causal.did import aggregate, event_study, group_time_att, pretrend_test, twfe
 from kpilab.causal.imputation import imputation_att
 from kpilab.causal.result import TrainingEffectResult
@@ -23,6 +23,7 @@ __all__ = [
     "DidPanel",
     "did_panel",
     "read_training",
+    "find_training",
     "group_time_att",
     "aggregate",
     "event_study",

@@ -111,7 +111,9 @@ def group_time_att(y: np.ndarray, cohort: np.ndarray, *, control: str = "never_t
         ``control="never_treated"`` and no agent is never trained (then use ``not_yet_treated``).
     """
     if control not in CONTROLS:
-        raise ParameterError(f"The 'control' parameter must be one of {', '.join(CONTROLS)}. Got {control!r}.")
+        raise ParameterError(
+            f"The 'control' parameter must be one of {', '.join(CONTROLS)}. Got {control!r}."
+        )
     y = np.asarray(y, dtype=float)
     cohort = np.asarray(cohort, dtype=int)
     n, n_t = y.shape
@@ -121,7 +123,8 @@ def group_time_att(y: np.ndarray, cohort: np.ndarray, *, control: str = "never_t
             "Every agent was trained: there are no never-trained agents to compare with. Use "
             "control='not_yet_treated' (--control not_yet_treated: agents trained later serve as controls "
             "until they are trained, so effects are estimated only before the last cohort's training), or "
-            "refuse the comparison; the naive TWFE has no clean comparison either.")
+            "refuse the comparison; the naive TWFE has no clean comparison either."
+        )
     rows, cols, roles = [], [], []
     for g in sorted(set(cohort[cohort >= 0].tolist())):
         b = g - 1
@@ -141,11 +144,21 @@ def group_time_att(y: np.ndarray, cohort: np.ndarray, *, control: str = "never_t
             # sqrt(n/(n-1)): the sum of squares is then the unbiased two-sample variance of the cell
             psi[tr] = (d[tr] - mt) / nt * (np.sqrt(nt / (nt - 1)) if nt > 1 else 0.0)
             psi[co] = -(d[co] - mc) / nc * (np.sqrt(nc / (nc - 1)) if nc > 1 else 0.0)
-            rows.append({"cohort": g, "period": t, "relative_period": t - g, "att": mt - mc,
-                         "n_treated": nt, "n_control": nc})
+            rows.append(
+                {
+                    "cohort": g,
+                    "period": t,
+                    "relative_period": t - g,
+                    "att": mt - mc,
+                    "n_treated": nt,
+                    "n_control": nc,
+                }
+            )
             cols.append(psi)
             roles.append(tr.astype(np.int8) - co.astype(np.int8))
-    table = pd.DataFrame(rows, columns=["cohort", "period", "relative_period", "att", "n_treated", "n_control"])
+    table = pd.DataFrame(
+        rows, columns=["cohort", "period", "relative_period", "att", "n_treated", "n_control"]
+    )
     psi = np.column_stack(cols) if cols else np.zeros((n, 0))
     role = np.column_stack(roles) if roles else np.zeros((n, 0), dtype=np.int8)
     return GroupTime(table=table, psi=psi, role=role, control=control)
@@ -154,13 +167,18 @@ def group_time_att(y: np.ndarray, cohort: np.ndarray, *, control: str = "never_t
 def _interval(estimate: float, psi: np.ndarray, level: float) -> dict[str, float]:
     """Standard error, t interval (G - 1 degrees of freedom) and p-value from an influence vector."""
     g = int((np.abs(psi) > 0).sum())
-    se = float(np.sqrt((psi ** 2).sum()))
+    se = float(np.sqrt((psi**2).sum()))
     if g < 2 or not np.isfinite(se) or se == 0:
         return {"se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "n_clusters": g}
     q = stats.t.ppf(0.5 + level / 2, g - 1)
     p = 2 * stats.t.sf(abs(estimate) / se, g - 1)
-    return {"se": se, "ci_low": estimate - q * se, "ci_high": estimate + q * se, "p_value": float(p),
-            "n_clusters": g}
+    return {
+        "se": se,
+        "ci_low": estimate - q * se,
+        "ci_high": estimate + q * se,
+        "p_value": float(p),
+        "n_clusters": g,
+    }
 
 
 def aggregate(gt: GroupTime, mask: np.ndarray, *, level: float = 0.95) -> dict[str, float]:
@@ -172,15 +190,29 @@ def aggregate(gt: GroupTime, mask: np.ndarray, *, level: float = 0.95) -> dict[s
     mask = np.asarray(mask, dtype=bool)
     tab = gt.table
     if not mask.any():
-        return {"estimate": np.nan, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan,
-                "n_clusters": 0, "n_treated": 0, "n_control": 0, "n_cells": 0}
+        return {
+            "estimate": np.nan,
+            "se": np.nan,
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "p_value": np.nan,
+            "n_clusters": 0,
+            "n_treated": 0,
+            "n_control": 0,
+            "n_cells": 0,
+        }
     w = tab["n_treated"].to_numpy(float) * mask
     w = w / w.sum()
     est = float(w @ tab["att"].to_numpy())
     psi = gt.psi @ w
     n_tr, n_co = gt.agents(mask)
-    return {"estimate": est, **_interval(est, psi, level), "n_treated": n_tr, "n_control": n_co,
-            "n_cells": int(tab.loc[mask, "n_treated"].sum())}
+    return {
+        "estimate": est,
+        **_interval(est, psi, level),
+        "n_treated": n_tr,
+        "n_control": n_co,
+        "n_cells": int(tab.loc[mask, "n_treated"].sum()),
+    }
 
 
 def event_study(gt: GroupTime, *, level: float = 0.95) -> tuple[pd.DataFrame, np.ndarray]:
@@ -199,9 +231,20 @@ def event_study(gt: GroupTime, *, level: float = 0.95) -> tuple[pd.DataFrame, np
     es = sorted(set(tab["relative_period"].tolist()) | ({-1} if len(tab) else set()))
     for e in es:
         if e == -1:
-            out.append({"relative_period": -1, "estimate": 0.0, "se": np.nan, "ci_low": np.nan, "ci_high": np.nan,
-                        "p_value": np.nan, "n_treated": np.nan, "n_control": np.nan, "n_cohorts": np.nan,
-                        "kind": "reference"})
+            out.append(
+                {
+                    "relative_period": -1,
+                    "estimate": 0.0,
+                    "se": np.nan,
+                    "ci_low": np.nan,
+                    "ci_high": np.nan,
+                    "p_value": np.nan,
+                    "n_treated": np.nan,
+                    "n_control": np.nan,
+                    "n_cohorts": np.nan,
+                    "kind": "reference",
+                }
+            )
             cols.append(np.zeros(gt.psi.shape[0]))
             continue
         m = (tab["relative_period"] == e).to_numpy()
@@ -211,12 +254,36 @@ def event_study(gt: GroupTime, *, level: float = 0.95) -> tuple[pd.DataFrame, np
         psi = gt.psi @ w
         ci = _interval(est, psi, level)
         n_tr, n_co = gt.agents(m)
-        out.append({"relative_period": e, "estimate": est, "se": ci["se"], "ci_low": ci["ci_low"],
-                    "ci_high": ci["ci_high"], "p_value": ci["p_value"], "n_treated": n_tr, "n_control": n_co,
-                    "n_cohorts": int(m.sum()), "kind": "pre" if e < -1 else "post"})
+        out.append(
+            {
+                "relative_period": e,
+                "estimate": est,
+                "se": ci["se"],
+                "ci_low": ci["ci_low"],
+                "ci_high": ci["ci_high"],
+                "p_value": ci["p_value"],
+                "n_treated": n_tr,
+                "n_control": n_co,
+                "n_cohorts": int(m.sum()),
+                "kind": "pre" if e < -1 else "post",
+            }
+        )
         cols.append(psi)
-    table = pd.DataFrame(out, columns=["relative_period", "estimate", "se", "ci_low", "ci_high", "p_value",
-                                       "n_treated", "n_control", "n_cohorts", "kind"])
+    table = pd.DataFrame(
+        out,
+        columns=[
+            "relative_period",
+            "estimate",
+            "se",
+            "ci_low",
+            "ci_high",
+            "p_value",
+            "n_treated",
+            "n_control",
+            "n_cohorts",
+            "kind",
+        ],
+    )
     return table, (np.column_stack(cols) if cols else np.zeros((gt.psi.shape[0], 0)))
 
 
@@ -239,8 +306,15 @@ def pretrend_test(es: pd.DataFrame, psi: np.ndarray) -> dict[str, float | int | 
     """
     pre = (es["kind"] == "pre").to_numpy() & es["se"].notna().to_numpy()
     if not pre.any():
-        return {"statistic": np.nan, "wald": np.nan, "df_num": 0, "df_denom": 0, "p_value": np.nan, "n_pre": 0,
-                "note": "no period before the reference period (e = -1): pre-trends cannot be tested"}
+        return {
+            "statistic": np.nan,
+            "wald": np.nan,
+            "df_num": 0,
+            "df_denom": 0,
+            "p_value": np.nan,
+            "n_pre": 0,
+            "note": "no period before the reference period (e = -1): pre-trends cannot be tested",
+        }
     b = es.loc[pre, "estimate"].to_numpy()
     P = psi[:, pre]
     V = P.T @ P
@@ -248,13 +322,27 @@ def pretrend_test(es: pd.DataFrame, psi: np.ndarray) -> dict[str, float | int | 
     g = int((np.abs(P).sum(axis=1) > 0).sum())
     wald = float(b @ np.linalg.pinv(V) @ b)
     if r == 0 or g <= r:
-        return {"statistic": np.nan, "wald": wald, "df_num": r, "df_denom": max(g - r, 0), "p_value": np.nan,
-                "n_pre": int(len(b)), "note": f"{g} agents for {r} pre-period effects: too few to test jointly"}
+        return {
+            "statistic": np.nan,
+            "wald": wald,
+            "df_num": r,
+            "df_denom": max(g - r, 0),
+            "p_value": np.nan,
+            "n_pre": int(len(b)),
+            "note": f"{g} agents for {r} pre-period effects: too few to test jointly",
+        }
     f = wald * (g - r) / (r * (g - 1))
     p = float(stats.f.sf(f, r, g - r))
     note = "" if r == len(b) else f"covariance of rank {r} < {len(b)} pre-periods: pseudo-inverse used"
-    return {"statistic": f, "wald": wald, "df_num": r, "df_denom": g - r, "p_value": p, "n_pre": int(len(b)),
-            "note": note}
+    return {
+        "statistic": f,
+        "wald": wald,
+        "df_num": r,
+        "df_denom": g - r,
+        "p_value": p,
+        "n_pre": int(len(b)),
+        "note": note,
+    }
 
 
 def twfe(y: np.ndarray, cohort: np.ndarray, *, level: float = 0.95) -> dict[str, float]:
@@ -277,14 +365,23 @@ def twfe(y: np.ndarray, cohort: np.ndarray, *, level: float = 0.95) -> dict[str,
         raise InsufficientDataError("The naive TWFE needs both trained and untrained agent-periods.")
     units = np.unique(ii)
     periods = np.unique(tt)
-    X = np.column_stack([
-        d,
-        (ii[:, None] == units[None, :]).astype(float),  # agent effects (no intercept)
-        (tt[:, None] == periods[None, 1:]).astype(float),  # period effects, first period dropped
-    ])
+    X = np.column_stack(
+        [
+            d,
+            (ii[:, None] == units[None, :]).astype(float),  # agent effects (no intercept)
+            (tt[:, None] == periods[None, 1:]).astype(float),  # period effects, first period dropped
+        ]
+    )
     fit = sm.OLS(y[ii, tt], X).fit(cov_type="cluster", cov_kwds={"groups": ii}, use_t=True)
     est, se = float(fit.params[0]), float(fit.bse[0])
     lo, hi = fit.conf_int(alpha=1 - level)[0]
-    return {"estimate": est, "se": se, "ci_low": float(lo), "ci_high": float(hi), "p_value": float(fit.pvalues[0]),
-            "n_treated": int(len(np.unique(ii[cohort[ii] >= 0]))), "n_control": int(len(np.unique(ii[cohort[ii] < 0]))),
-            "n_obs": int(len(ii))}
+    return {
+        "estimate": est,
+        "se": se,
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "p_value": float(fit.pvalues[0]),
+        "n_treated": int(len(np.unique(ii[cohort[ii] >= 0]))),
+        "n_control": int(len(np.unique(ii[cohort[ii] < 0]))),
+        "n_obs": int(len(ii)),
+    }

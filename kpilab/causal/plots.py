@@ -24,10 +24,17 @@ def plot_event_study(result: TrainingEffectResult, *, title: str | None = None) 
     for kind, colour in (("pre", "#8c8c8c"), ("post", "#1f77b4")):
         d = es[es["kind"] == kind]
         if len(d):
-            ax.errorbar(d["relative_period"], d["estimate"],
-                        yerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
-                        fmt="o", color=colour, ecolor=colour, capsize=2, ms=4,
-                        label="before training" if kind == "pre" else "after training")
+            ax.errorbar(
+                d["relative_period"],
+                d["estimate"],
+                yerr=[d["estimate"] - d["ci_low"], d["ci_high"] - d["estimate"]],
+                fmt="o",
+                color=colour,
+                ecolor=colour,
+                capsize=2,
+                ms=4,
+                label="before training" if kind == "pre" else "after training",
+            )
     ref = es[es["kind"] == "reference"]
     ax.plot(ref["relative_period"], ref["estimate"], "s", color="black", ms=5, label="reference (e = -1)")
     ax.axhline(0, color="black", lw=0.8)
@@ -35,15 +42,26 @@ def plot_event_study(result: TrainingEffectResult, *, title: str | None = None) 
     post = es[es["kind"] == "post"]["relative_period"]
     if len(post):
         x = [post.min() - 0.3, post.max() + 0.3]
-        for est, style, label in (("callaway_santanna", "--", "ATT (Callaway-Sant'Anna)"),
-                                  ("twfe_naive", ":", "naive TWFE (biased)")):
+        for est, style, label in (
+            ("callaway_santanna", "--", "ATT (Callaway-Sant'Anna)"),
+            ("twfe_naive", ":", "naive TWFE (biased)"),
+        ):
             v = result.estimate(est)
             if np.isfinite(v):
-                ax.plot(x, [v, v], ls=style, color="#d62728" if est == "twfe_naive" else "#1f77b4", lw=1.2,
-                        label=f"{label}: {v:.3g}")
+                ax.plot(
+                    x,
+                    [v, v],
+                    ls=style,
+                    color="#d62728" if est == "twfe_naive" else "#1f77b4",
+                    lw=1.2,
+                    label=f"{label}: {v:.3g}",
+                )
     pt = result.pretrend
-    sub = (f"pre-trend test p = {pt['p_value']:.3g}" if pt.get("n_pre") and np.isfinite(pt["p_value"])
-           else "no pre-trend test")
+    sub = (
+        f"pre-trend test p = {pt['p_value']:.3g}"
+        if pt.get("n_pre") and np.isfinite(pt["p_value"])
+        else "no pre-trend test"
+    )
     ax.set_title(title or f"Training effect on {result.indicator} by {result.period}s since training ({sub})")
     ax.set_xlabel(f"{result.period}s relative to the training {result.period} (0 = training {result.period})")
     ax.set_ylabel(f"effect on {result.indicator}")

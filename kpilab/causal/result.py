@@ -10,10 +10,32 @@ import pandas as pd
 
 __all__ = ["TrainingEffectResult", "ATT_COLUMNS", "EVENT_STUDY_COLUMNS"]
 
-ATT_COLUMNS = ["estimator", "estimate", "se", "ci_low", "ci_high", "p_value", "n_treated", "n_control",
-               "n_cells", "control", "note"]
-EVENT_STUDY_COLUMNS = ["relative_period", "estimate", "se", "ci_low", "ci_high", "p_value", "n_treated",
-                       "n_control", "n_cohorts", "kind", "flag"]
+ATT_COLUMNS = [
+    "estimator",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n_treated",
+    "n_control",
+    "n_cells",
+    "control",
+    "note",
+]
+EVENT_STUDY_COLUMNS = [
+    "relative_period",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "p_value",
+    "n_treated",
+    "n_control",
+    "n_cohorts",
+    "kind",
+    "flag",
+]
 
 
 def _f(x: Any, digits: int = 3) -> str:
@@ -81,24 +103,32 @@ class TrainingEffectResult:
         """Plain-text report: estimates side by side, pre-trend test, the three stages, notices."""
         p = self.params
         n_tr = int((self.cohorts["n_agents"]).sum()) if len(self.cohorts) else 0
-        lines = [f"Training effect on {self.indicator} ({self.period} panel, {int(p.get('level', 0.95) * 100)} % "
-                 f"intervals clustered by agent; controls: {p.get('control', '').replace('_', '-')} agents)",
-                 f"  {n_tr} trained agents in {len(self.cohorts)} cohort(s), {p.get('n_never', 0)} never trained"]
+        lines = [
+            f"Training effect on {self.indicator} ({self.period} panel, {int(p.get('level', 0.95) * 100)} % "
+            f"intervals clustered by agent; controls: {p.get('control', '').replace('_', '-')} agents)",
+            f"  {n_tr} trained agents in {len(self.cohorts)} cohort(s), {p.get('n_never', 0)} never trained",
+        ]
         lines.append("  estimator              estimate   interval              n_treated  n_control")
         for r in self.att.itertuples():
-            lines.append(f"  {r.estimator:<22} {_f(r.estimate):>8}   [{_f(r.ci_low)}, {_f(r.ci_high)}]".ljust(58)
-                         + f"{r.n_treated:>9}  {r.n_control:>9}")
+            lines.append(
+                f"  {r.estimator:<22} {_f(r.estimate):>8}   [{_f(r.ci_low)}, {_f(r.ci_high)}]".ljust(58)
+                + f"{r.n_treated:>9}  {r.n_control:>9}"
+            )
         pt = self.pretrend
         if pt.get("n_pre"):
-            lines.append(f"  pre-trends: F({pt['df_num']}, {pt['df_denom']}) = {_f(pt['statistic'])}, "
-                         f"p = {_f(pt['p_value'])} over {pt['n_pre']} pre-period(s)"
-                         + (" (parallel trends doubtful)" if pt["p_value"] < 0.05 else ""))
+            lines.append(
+                f"  pre-trends: F({pt['df_num']}, {pt['df_denom']}) = {_f(pt['statistic'])}, "
+                f"p = {_f(pt['p_value'])} over {pt['n_pre']} pre-period(s)"
+                + (" (parallel trends doubtful)" if pt["p_value"] < 0.05 else "")
+            )
         else:
             lines.append(f"  pre-trends: {pt.get('note', 'not tested')}")
         lines.append("  evaluation stages:")
         for r in self.stages.itertuples():
-            lines.append(f"    {r.stage:<10} {r.measure:<44} {_f(r.estimate):>8} [{_f(r.ci_low)}, {_f(r.ci_high)}]"
-                         f" n={'n/a' if pd.isna(r.n) else int(r.n)}" + (f"  ({r.note})" if r.note else ""))
+            lines.append(
+                f"    {r.stage:<10} {r.measure:<44} {_f(r.estimate):>8} [{_f(r.ci_low)}, {_f(r.ci_high)}]"
+                f" n={'n/a' if pd.isna(r.n) else int(r.n)}" + (f"  ({r.note})" if r.note else "")
+            )
         for note in self.notices:
             lines.append(f"  note: {note}")
         return "\n".join(lines)
