@@ -26,6 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", default=None, help="first day to keep, YYYY-MM-DD")
     parser.add_argument("--end", default=None, help="last day to keep, YYYY-MM-DD")
     parser.add_argument("--out", required=True, help="output panel file (.csv or .parquet)")
+    parser.add_argument("--engine", default="duckdb", choices=("duckdb", "spark"),
+                        help="where the rows are aggregated: duckdb (default, this machine) or spark (Apache Spark; "
+                             "pip install 'kpilab[spark]' and a Java runtime); the panel is the same")
+    parser.add_argument("--spark-master", default=None,
+                        help="Spark master URL with --engine spark (default local[*]; e.g. spark://HOST:7077). "
+                             "--data may then be a folder URI Spark reads (s3a://..., hdfs://..., file:///...)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,6 +43,15 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise DataError(f"--out {out} must end in .csv or .parquet.")
+    engine = getattr(args, "engine", "duckdb")
+    master = getattr(args, "spark_master", None)
+    if master is not None and engine != "spark":
+        raise DataError(f"--spark-master {master} needs --engine spark.")
+    if engine == "spark":
+        from kpilab.indicators.spark_engine import is_uri
+
+        if is_uri(args.data):  # the data stay where Spark reads them; nothing is loaded on this machine
+            return _run_spark_uri(args, out, t0, master)
     found = find_sources(args.data)
     if not found:
         raise DataError(f"Data folder {args.data} holds no canonical table ({', '.join(TABLES)} as .parquet, .csv "
@@ -56,7 +71,12 @@ def run(args: argparse.Namespace) -> int:
     result = compute_panel(
         loaded, period=args.period, unit=units if len(units) > 1 else units[0], framework=args.framework,
         indicators=indicators, min_n=args.min_n, shrinkage=args.shrinkage, start=args.start, end=args.end,
+        engine=engine, spark_master=master,
     )
+    return _write(result, out, target, t0)
+
+
+def _write(result, out: Path, target, t0: float) -> int:  # noqa: ANN001 - PanelResult, OutputTarget
     if target.notice():
         print(f"note: {target.notice()}")
     write_table(result.panel, out)
@@ -67,3 +87,23 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {acc_path}")
     print(f"elapsed {time.perf_counter() - t0:.1f} s")
     return 0
+
+
+def _run_spark_uri(args: argparse.Namespace, out: Path, t0: float, master: str | None) -> int:
+    """``--engine spark`` with ``--data`` a URI: Spark reads the canonical tables where they are."""
+    from urllib.parse import urlparse
+
+    from kpilab.indicators import compute_panel
+    from kpilab.outputs import prepare_output
+
+    local = [urlparse(args.data).path] if args.data.startswith("file:") else []
+    target = prepare_output(out, kind="file", inputs=[args.framework, *local], companions=[".accounting.csv"],
+                            protect=local)
+    units = [u.strip() for u in str(args.unit).split(",") if u.strip()]
+    indicators = [c.strip() for c in args.indicators.split(",") if c.strip()] if args.indicators else None
+    result = compute_panel(
+        args.data, period=args.period, unit=units if len(units) > 1 else units[0], framework=args.framework,
+        indicators=indicators, min_n=args.min_n, shrinkage=args.shrinkage, start=args.start, end=args.end,
+        engine="spark", spark_master=master,
+    )
+    return _write(result, out, target, t0)
