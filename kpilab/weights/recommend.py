@@ -49,6 +49,7 @@ __all__ = [
     "RECOMMENDED_COLUMNS",
     "Recommendation",
     "scorecard_indicators",
+    "restrict_weights",
     "recommend_weights",
     "read_recommendation",
     "ScoringWeights",
@@ -106,6 +107,30 @@ def scorecard_indicators(
         raise DataError("Every reviewed indicator was pruned or has no values, so there is no scorecard to weight; "
                         "lower the threshold or check the data (tables/decisions.csv gives each reason).")
     return scorecard, excluded
+
+
+def restrict_weights(result: WeightResult, indicators: Iterable[str]) -> WeightResult:
+    """``result`` with only ``indicators`` weighted, renormalised (e.g. AHP judgements naming pruned indicators).
+
+    The dropped indicators are listed in a notice.
+
+    Raises
+    ------
+    DataError
+        None of ``indicators`` has a positive weight in ``result``.
+    """
+    import dataclasses
+
+    keep = [str(c) for c in indicators]
+    w = result.weights.reindex(keep).fillna(0.0).astype(float)
+    if w.sum() <= 0:
+        raise DataError(f"The {result.method} weight set puts no weight on the scorecard indicators "
+                        f"({', '.join(keep)}); it cannot be used for this scorecard.")
+    gone = [c for c in result.weights.index if c not in keep and result.weights[c] > 0]
+    notices = tuple(result.notices) + ((f"Left out (not in the scorecard): {', '.join(map(str, gone))}; the other "
+                                        "weights renormalised.",) if gone else ())
+    w.index.name = "indicator"
+    return dataclasses.replace(result, weights=w / w.sum(), notices=notices)
 
 
 def _spearman(agreement: pd.DataFrame | None, a: str, b: str) -> float:
@@ -365,7 +390,7 @@ def scoring_weights(weights: str, run_dir: str | Path, framework: Any) -> Scorin
         if rec is not None:
             w, meta = rec
             method = str(meta.get("weights_method", "recommended"))
-            return ScoringWeights(w, list(w.index), method,
+            return ScoringWeights(w.rename(method), list(w.index), method,
                                   f"the recommended weights of notebook 03 ({method}, {len(w)} indicators)")
         notice = ("Notebook 03 wrote no recommended weights in this run folder (tables/recommended_weights.csv), "
                   "so each agent's role template is used instead.")
