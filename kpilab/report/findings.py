@@ -7,6 +7,7 @@ turn them into sentences and formatted tables.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,19 @@ from kpilab.report.traffic import traffic_light
 
 __all__ = ["indicator_status", "HealthFacts", "health_facts", "ScoreFacts", "score_facts", "RobustnessFacts",
            "robustness_facts", "recommended_weights", "SETTLED_P"]
+
+def _memo(fn):
+    """Compute a fact once per run folder (the summary and several sections ask for the same facts)."""
+    key = "fact:" + fn.__name__
+
+    @functools.wraps(fn)
+    def wrapper(data: RunData):
+        if key not in data._cache:
+            data._cache[key] = fn(data)
+        return data._cache[key]
+
+    return wrapper
+
 
 #: A grade is settled when it holds with at least this probability (notebooks 04 and 05 use 0.8).
 SETTLED_P = 0.8
@@ -31,6 +45,7 @@ def recommended_weights(data: RunData) -> pd.DataFrame | None:
     return df
 
 
+@_memo
 def indicator_status(data: RunData) -> pd.DataFrame:
     """One row per scored indicator: target, centre value over the review period, status, decision, weight.
 
@@ -78,6 +93,7 @@ class HealthFacts:
     pairs: pd.DataFrame | None = None
 
 
+@_memo
 def health_facts(data: RunData) -> HealthFacts | None:
     """The decisions of notebook 02 with counts per decision, or None when it did not run."""
     decisions = data.table("decisions")
@@ -106,6 +122,7 @@ class ScoreFacts:
     periods: list[str] = field(default_factory=list)
 
 
+@_memo
 def score_facts(data: RunData) -> ScoreFacts | None:
     """Grades of the latest scored period inside the review window, or None when notebook 04 did not run."""
     scores = data.table("scores")
@@ -145,6 +162,7 @@ class RobustnessFacts:
     period: str
 
 
+@_memo
 def robustness_facts(data: RunData) -> RobustnessFacts | None:
     """Headline numbers of notebook 05, or None when it did not run."""
     ri = data.table("rank_intervals")
