@@ -74,6 +74,10 @@ def provenance_section(data: RunData) -> Section:
         rows.append(("Packages", "; ".join(f"{k} {v}" for k, v in versions.items())))
     s.add(make_table(pd.DataFrame(rows, columns=["item", "value"]), "Run and software",
                      formats={"item": "text", "value": "text"}, max_rows=None, widths=["25%", "75%"]))
+    n_fig = len(list((data.run_dir / "figures").glob("*.png")))
+    n_tab = len(list((data.run_dir / "tables").glob("*.csv")))
+    s.para(f"The run folder holds {n_tab:,d} tables (tables/, CSV) and {n_fig:,d} figures (figures/, PNG); this "
+           "report shows a selection, and the executed notebooks beside it show every step in full.")
     steps = r.get("steps") or []
     if steps:
         df = pd.DataFrame({

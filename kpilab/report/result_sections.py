@@ -37,7 +37,10 @@ def scores_section(data: RunData) -> Section:
     kind = data.period_kind
     per = format_period(sf.period, kind)
     idx = sf.latest["index"].astype(float)
-    weights = data.param("weights", "roles")
+    # what notebook 04 actually scored with (recorded by it), else the parameter it was given
+    weights = (data.recommendation or {}).get("scores_weights") or data.param("weights", "roles")
+    if weights == "recommended" and data.recommendation is None:
+        weights = "roles"  # notebook 04 falls back to the role templates when 03 recommended nothing
     s.para(f"In {per}, {plural(sf.n, 'agent')} received a score from 0 to 100 points (median "
            f"{format_number(idx.median(), 3)}, middle half {format_number(idx.quantile(0.25), 3)} to "
            f"{format_number(idx.quantile(0.75), 3)}) weighted with {set_name(weights, data.framework)}, and a "

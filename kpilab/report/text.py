@@ -19,6 +19,7 @@ _SET_NAMES = {
     "regression": "regression on the outcome",
     "ahp": "AHP (pairwise judgements)",
     "roles": "the role templates",
+    "recommended": "the recommended weights",
 }
 
 DECISION_TEXT = {"keep": "keep", "review": "review", "prune": "prune"}
