@@ -34,6 +34,10 @@ __all__ = [
     "GradeBand",
     "Tier",
     "Exemption",
+    "TierRule",
+    "TierTarget",
+    "CustomerTier",
+    "CUSTOMER_MEASURES",
     "Framework",
     "load_framework",
     "default_framework",
@@ -44,6 +48,9 @@ __all__ = [
 ]
 
 DirectionKind = Literal["higher", "lower", "band"]
+#: customer-level measures a customer tier's targets may name besides panel indicators
+#: (computed from the customers table by :func:`kpilab.customers.tiers.tier_customer_measures`)
+CUSTOMER_MEASURES = ("churn_risk", "churn_rate")
 DEFAULT_FRAMEWORK_PATH = Path(str(resources.files("kpilab") / "frameworks" / "contact_centre.yaml"))
 
 
@@ -178,6 +185,81 @@ class Exemption(_Model):
         return self
 
 
+class TierRule(_Model):
+    """Which customers belong to a customer tier (``customer_tiers[k].rule``).
+
+    ``by`` picks the rule: ``segment`` or ``rfm_class`` (customers whose segment or RFM class is in
+    ``values``), ``value_quantile`` (customers whose value, ``column`` or else revenue / monthly charges,
+    lies between the ``min`` and ``max`` quantiles, e.g. ``min: 0.8`` for the top 20 %), ``column`` (an
+    explicit column of the customers table within ``[min, max]`` or in ``values``, e.g. ``tenure`` up to
+    6 months for new customers) or ``rest`` (every customer no earlier tier took).
+    """
+
+    by: Literal["segment", "rfm_class", "value_quantile", "column", "rest"]
+    column: str | None = None
+    values: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> TierRule:
+        has_range = self.min is not None or self.max is not None
+        if self.by in ("segment", "rfm_class"):
+            if not self.values or self.column is not None or has_range:
+                raise ValueError(f"rule 'by: {self.by}' takes 'values: [...]' only")
+            if self.by == "rfm_class":
+                from kpilab.customers.rfm import CLASS_NAMES
+
+                bad = sorted(set(self.values) - set(CLASS_NAMES.values()))
+                if bad:
+                    raise ValueError(f"unknown RFM class(es) {bad}; classes are {sorted(CLASS_NAMES.values())}")
+        elif self.by == "value_quantile":
+            if not has_range or self.values is not None:
+                raise ValueError("rule 'by: value_quantile' needs 'min' and/or 'max' (quantiles in [0, 1])")
+            for q in (self.min, self.max):
+                if q is not None and not 0 <= q <= 1:
+                    raise ValueError(f"value_quantile bounds are quantiles in [0, 1], got {q}")
+        elif self.by == "column":
+            if not self.column or not (has_range or self.values):
+                raise ValueError("rule 'by: column' needs 'column' and 'min'/'max' or 'values'")
+            if has_range and self.values:
+                raise ValueError("rule 'by: column' takes either 'min'/'max' or 'values', not both")
+        elif self.column is not None or self.values is not None or has_range:
+            raise ValueError("rule 'by: rest' takes no other key")
+        if self.min is not None and self.max is not None and not self.min < self.max:
+            raise ValueError(f"'min' ({self.min}) must be below 'max' ({self.max})")
+        return self
+
+
+class TierTarget(_Model):
+    """A service target of one customer tier: the tier's value must be ``>= min`` and/or ``<= max``."""
+
+    min: float | None = None
+    max: float | None = None
+    source: str = ""
+
+    @model_validator(mode="after")
+    def _one_side(self) -> TierTarget:
+        if self.min is None and self.max is None:
+            raise ValueError("a tier target needs 'min', 'max' or both")
+        if self.min is not None and self.max is not None and not self.min <= self.max:
+            raise ValueError(f"target 'min' ({self.min}) must not exceed 'max' ({self.max})")
+        return self
+
+
+class CustomerTier(_Model):
+    """A customer value tier with its own service targets (``customer_tiers:``, first matching tier wins).
+
+    ``targets`` maps an indicator code (of the framework or the catalogue; computed on the tier's
+    contacts) or a customer measure (:data:`CUSTOMER_MEASURES`) to a :class:`TierTarget`.
+    """
+
+    tier: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    label: str = ""
+    rule: TierRule
+    targets: dict[str, TierTarget] = Field(default_factory=dict)
+
+
 class Costs(_Model):
     """Cost parameters for ``cost_per_contact`` (currency per hour / per contact)."""
 
@@ -208,6 +290,8 @@ class Framework(_Model):
     role_weights: dict[str, str] = Field(default_factory=dict)
     # alerts on operational measures that are not panel indicators (e.g. occupancy from the staffing check)
     alerts: dict[str, Alert] = Field(default_factory=dict)
+    # customer value tiers with their own service targets (kpilab.customers.tiers)
+    customer_tiers: list[CustomerTier] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _scoring_keys(self) -> Framework:
@@ -239,10 +323,28 @@ class Framework(_Model):
             unknown = sorted(set(ws.weights) - known)
             if unknown:
                 raise ValueError(f"weight_sets.{name}: unknown {ws.level} code(s) {unknown}")
+        self._check_customer_tiers(codes)
         mins = [g.min for g in self.grades]
         if mins != sorted(mins, reverse=True):
             raise ValueError("grades must be listed from the best (highest min) to the worst")
         return self
+
+    def _check_customer_tiers(self, codes: list[str]) -> None:
+        from kpilab.indicators.catalogue import CATALOGUE
+
+        names = [t.tier for t in self.customer_tiers]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"customer_tiers: tier names must be unique; repeated: {dup}")
+        for k, t in enumerate(self.customer_tiers):
+            if t.rule.by == "rest" and k != len(self.customer_tiers) - 1:
+                raise ValueError(f"customer_tiers[{k}] ({t.tier}): 'by: rest' must be the last tier "
+                                 "(tiers are matched in order; later tiers would be empty)")
+            known = set(codes) | set(CATALOGUE) | set(CUSTOMER_MEASURES)
+            bad = sorted(set(t.targets) - known)
+            if bad:
+                raise ValueError(f"customer_tiers[{k}] ({t.tier}).targets: unknown indicator or measure {bad} "
+                                 f"(framework or catalogue indicators, or {', '.join(CUSTOMER_MEASURES)})")
 
     # ------------------------------------------------------------------ access
     @property

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from kpilab.cli import main
-from kpilab.customers import read_customers, rfm, validate_customers
+from kpilab.customers import CustomerIdMismatchError, read_customers, rfm, validate_customers
 from kpilab.customers.rfm import CLASS_NAMES, rfm_score
 from kpilab.errors import DataError, InsufficientDataError, SchemaError
 from tests.conftest import PROJ_ROOT
@@ -118,8 +118,9 @@ def test_rfm_on_simulated_contacts():
 
 def test_rfm_bad_input():
     ev = pd.DataFrame({"customer_id": ["a", "b"], "arrived_at": pd.to_datetime(["2025-01-01", "2025-01-02"])})
-    with pytest.raises(DataError, match="no customer_id of the events"):
+    with pytest.raises(CustomerIdMismatchError, match=r"0 of 2 rows \(0%; 0 of 2 distinct ids\)") as err:
         rfm(ev, pd.DataFrame({"customer_id": ["x"], "monthly_charges": [1.0]}))
+    assert isinstance(err.value, DataError) and (err.value.n_rows, err.value.n_rows_matched) == (2, 0)
     with pytest.raises(DataError, match="no monetary value"):
         rfm(ev)
     with pytest.raises(InsufficientDataError, match="fewer than n_bins"):

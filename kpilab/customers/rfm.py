@@ -47,7 +47,7 @@ SEGMENT_GRID: tuple[tuple[str, tuple[int, ...], tuple[int, ...]], ...] = (
 CUSTOMER_COLUMNS = ["customer_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
                     "rfm_code", "r_high", "f_high", "m_high", "rfm_class", "segment", "churned"]
 SUMMARY_COLUMNS = ["scheme", "group", "n_customers", "customer_share", "value", "value_share", "n_churned",
-                   "churn_rate"]
+                   "churn_rate", "n_churn_known", "churn_ci_low", "churn_ci_high", "flag"]
 
 
 def rfm_score(values: pd.Series, n_bins: int = 5, *, higher_is_better: bool = True) -> pd.Series:
@@ -105,7 +105,11 @@ class RFMResult:
     n_bins : int
         Number of quantile classes used.
     options : dict
-        The other options used (``time_col``, ``value_col``, ``value_source``).
+        The other options used (``time_col``, ``value_col``, ``value_source``,
+        ``min_n``) and what was left out: ``customers_without_events`` (customers
+        of the customers table never seen in the events) and
+        ``event_customers_unknown`` (event customers the table does not know;
+        their churn status is missing).
     """
 
     customers: pd.DataFrame
@@ -121,10 +125,16 @@ class RFMResult:
         pandas.DataFrame
             Columns ``scheme`` (``"class"`` or ``"segment"``), ``group``,
             ``n_customers``, ``customer_share``, ``value`` (sum of monetary),
-            ``value_share``, ``n_churned`` and ``churn_rate`` (NaN without
-            churn data). Every one of the 8 classes appears, empty ones with
-            zeros and a NaN churn rate.
+            ``value_share``, ``n_churned``, ``churn_rate`` (NaN without
+            churn data), ``n_churn_known`` (customers with a known churn
+            status, the rate's denominator), ``churn_ci_low``,
+            ``churn_ci_high`` (Wilson interval, Wilson 1927) and ``flag``
+            (``small_n`` below ``min_n`` customers with a known status).
+            Every one of the 8 classes appears, empty ones with zeros and a
+            NaN churn rate.
         """
+        from kpilab.indicators.stats import wilson_interval
+
         df = self.customers
         total_n, total_v = len(df), df["monetary"].sum()
         has_churn = df["churned"].notna().any()
@@ -143,6 +153,10 @@ class RFMResult:
                     "value_share": float(sub["monetary"].sum() / total_v) if total_v > 0 else np.nan,
                     "n_churned": int(ch.sum()) if has_churn else pd.NA,
                     "churn_rate": float(ch.mean()) if has_churn and len(ch) else np.nan,
+                    "n_churn_known": len(ch) if has_churn else 0,
+                    "churn_ci_low": float(wilson_interval(ch.sum(), len(ch))[0]) if has_churn else np.nan,
+                    "churn_ci_high": float(wilson_interval(ch.sum(), len(ch))[1]) if has_churn else np.nan,
+                    "flag": "small_n" if has_churn and len(ch) < self.options.get("min_n", 30) else "",
                 })
         return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
@@ -150,8 +164,10 @@ class RFMResult:
         """A short text table of the 8 classes for people."""
         t = self.to_frame()
         t = t[t["scheme"] == "class"]
+        left = self.options.get("customers_without_events", 0)
         lines = [f"RFM on {len(self.customers)} customers, {self.n_bins} quantile classes, as of "
-                 f"{self.as_of:%Y-%m-%d}",
+                 f"{self.as_of:%Y-%m-%d}" + (f" ({left} customer(s) without events left out: no recency)"
+                                             if left else ""),
                  f"{'class':<24}{'n':>7}{'share':>8}{'value':>8}{'churn':>8}"]
         for _, r in t.iterrows():
             churn = "" if pd.isna(r["churn_rate"]) else f"{r['churn_rate']:.1%}"
@@ -164,7 +180,8 @@ class RFMResult:
 
 
 def rfm(events: pd.DataFrame, customers: pd.DataFrame | None = None, *, time_col: str = "arrived_at",
-        value_col: str | None = None, as_of: str | pd.Timestamp | None = None, n_bins: int = 5) -> RFMResult:
+        value_col: str | None = None, as_of: str | pd.Timestamp | None = None, n_bins: int = 5,
+        min_match: float = 0.5, min_n: int = 30) -> RFMResult:
     r"""Recency, frequency and monetary value per customer, scored and classed.
 
     Parameters
@@ -185,6 +202,11 @@ def rfm(events: pd.DataFrame, customers: pd.DataFrame | None = None, *, time_col
         Reference time of recency; default the last event time.
     n_bins : int, default 5
         Quantile classes of each score (2 to 10).
+    min_match : float, default 0.5
+        Smallest share of event rows whose customer the customers table must know
+        (:func:`kpilab.customers.table.match_customer_ids`).
+    min_n : int, default 30
+        Classes whose churn rate rests on fewer customers are flagged ``small_n``.
 
     Returns
     -------
@@ -196,8 +218,10 @@ def rfm(events: pd.DataFrame, customers: pd.DataFrame | None = None, *, time_col
     ------
     SchemaError
         A required column is missing.
+    CustomerIdMismatchError
+        Fewer than ``min_match`` of the event rows name a customer of ``customers`` (with counts).
     DataError
-        No event customer is found in ``customers``, or no monetary value.
+        No monetary value.
     InsufficientDataError
         Fewer customers than ``n_bins``.
     ParameterError
@@ -264,13 +288,12 @@ def rfm(events: pd.DataFrame, customers: pd.DataFrame | None = None, *, time_col
                              f"({ev[time_col].max()}). Got {ref} instead.")
     churned = pd.Series(pd.NA, index=out.index, dtype="boolean")
     source = value_col
+    id_counts: dict = {}
     if customers is not None:
         cust = customers.assign(customer_id=customers["customer_id"].astype(str)).set_index("customer_id")
-        common = out.index.intersection(cust.index)
-        if len(common) == 0:
-            raise DataError("rfm: no customer_id of the events is in the customers table "
-                            f"(events e.g. {list(out.index[:3])}, customers e.g. {list(cust.index[:3])}); "
-                            "check that both use the same ids.")
+        from kpilab.customers.table import match_customer_ids
+
+        id_counts = match_customer_ids(ev, customers, table="events", min_share=min_match)
         if "churned" in cust.columns:
             churned = cust["churned"].reindex(out.index).astype("boolean")
     if value_col:
@@ -306,4 +329,6 @@ def rfm(events: pd.DataFrame, customers: pd.DataFrame | None = None, *, time_col
     out["churned"] = churned
     out = out.reset_index()[CUSTOMER_COLUMNS]
     return RFMResult(customers=out, as_of=ref, n_bins=n_bins,
-                     options={"time_col": time_col, "value_col": value_col, "value_source": source})
+                     options={"time_col": time_col, "value_col": value_col, "value_source": source,
+                              "min_n": min_n, "customers_without_events": id_counts.get("n_customers_without_events", 0),
+                              "event_customers_unknown": id_counts.get("n_ids", 0) - id_counts.get("n_ids_matched", 0)})

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 
 from kpilab._yaml import parse_yaml
-from kpilab.errors import SchemaError, format_ids
+from kpilab.errors import DataError, SchemaError, format_ids
 from kpilab.schema import BOOL, DATE, FLOAT, STR, Column, TableSpec
 
-__all__ = ["CUSTOMERS", "validate_customers", "read_customers"]
+__all__ = ["CUSTOMERS", "validate_customers", "read_customers", "CustomerIdMismatchError", "match_customer_ids"]
 
 CUSTOMERS = TableSpec(
     "customers",
@@ -214,3 +214,81 @@ def read_customers(mapping: str | Path | Mapping[str, Any], source: str | Path |
         if txt.notna().any() and num[txt.notna()].notna().all():
             df[c] = num.astype(float)
     return validate_customers(df, label=src.name)
+
+
+class CustomerIdMismatchError(DataError):
+    """The customers table and a contact table do not share their ``customer_id`` values.
+
+    Attributes
+    ----------
+    table : str
+        The contact table compared (``contacts``, ``tickets``...).
+    n_ids, n_matched : int
+        Distinct customer ids in that table, and how many of them the customers table has.
+    n_rows, n_rows_matched : int
+        Rows of that table with a customer id, and how many of them match.
+    example_ids : list
+        A few unmatched ids.
+    """
+
+    def __init__(self, message: str, *, table: str, n_ids: int, n_matched: int, n_rows: int, n_rows_matched: int,
+                 example_ids: list) -> None:
+        super().__init__(message)
+        self.table, self.n_ids, self.n_matched = table, n_ids, n_matched
+        self.n_rows, self.n_rows_matched, self.example_ids = n_rows, n_rows_matched, example_ids
+
+
+def match_customer_ids(events: pd.DataFrame, customers: pd.DataFrame, *, table: str = "contacts",
+                       min_share: float = 0.5) -> dict[str, int]:
+    """Count how many customer ids of ``events`` the customers table knows; refuse a mismatch.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        A table with ``customer_id`` (contacts, tickets, purchases); rows without an id are ignored.
+    customers : pandas.DataFrame
+        The ``customers`` table.
+    table : str
+        Name of ``events`` in messages.
+    min_share : float, default 0.5
+        Smallest share of the event rows (with an id) whose customer must be known. Below it the two
+        tables most likely use different ids (a CRM number against a phone number), and every
+        customer-level result would rest on a minority of the contacts.
+
+    Returns
+    -------
+    dict
+        ``n_rows`` (rows with an id), ``n_rows_matched``, ``n_ids``, ``n_ids_matched`` and
+        ``n_customers_without_events`` (customers the events never mention).
+
+    Raises
+    ------
+    SchemaError
+        ``customer_id`` is missing from either table.
+    CustomerIdMismatchError
+        Fewer than ``min_share`` of the rows match (no match at all included), with the counts and
+        the first unmatched ids.
+    """
+    for name, df in ((table, events), ("customers", customers)):
+        if "customer_id" not in df.columns:
+            raise SchemaError(f"Table {name!r} has no customer_id column; customer-level analyses join the "
+                              "customers table to the contacts through it.", table=name, column="customer_id")
+    ev = events["customer_id"].dropna().astype(str)
+    known = set(customers["customer_id"].astype(str))
+    hit = ev.isin(known)
+    ids = pd.Index(ev.unique())
+    ids_hit = ids.isin(list(known))
+    counts = {"n_rows": int(len(ev)), "n_rows_matched": int(hit.sum()), "n_ids": int(len(ids)),
+              "n_ids_matched": int(ids_hit.sum()),
+              "n_customers_without_events": int(len(known - set(ids)))}
+    if not len(ev) or hit.mean() < min_share:
+        share = hit.mean() if len(ev) else 0.0
+        raise CustomerIdMismatchError(
+            f"Table {table!r}, column 'customer_id': {counts['n_rows_matched']:,} of {counts['n_rows']:,} rows "
+            f"({share:.0%}; {counts['n_ids_matched']:,} of {counts['n_ids']:,} distinct ids) name a customer of "
+            f"the customers table, fewer than the {min_share:.0%} required (unmatched e.g. "
+            f"{format_ids(ids[~ids_hit], 3)}; customers e.g. {format_ids(sorted(known)[:3], 3)}). "
+            "Check that both tables use the same customer ids (map the right column to customer_id).",
+            table=table, n_ids=counts["n_ids"], n_matched=counts["n_ids_matched"], n_rows=counts["n_rows"],
+            n_rows_matched=counts["n_rows_matched"], example_ids=list(ids[~ids_hit][:5]))
+    return counts
