@@ -69,7 +69,10 @@ class RunFolder:
         its default of 0.3 must still compare with a later 0.5.
         """
         eff: dict[str, Any] = {}
-        for nb in sorted(self.path.glob("[0-9][0-9]_*.ipynb")):
+        executed = [self.path / Path(s["notebook"]).name for s in self.record.get("steps", []) if s.get("notebook")]
+        for nb in executed or sorted(self.path.glob("*.ipynb")):
+            if not nb.is_file():
+                continue
             eff.update({k: v for k, v in _declared_defaults(nb).items() if k not in eff})
         eff.update(self.record.get("parameters") or {})
         return {k: v for k, v in eff.items() if k not in _VOLATILE}
