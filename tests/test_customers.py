@@ -131,6 +131,7 @@ def test_rfm_bad_input():
 
 # --- churn-warning model -------------------------------------------------------------------------------------
 
+@pytest.mark.slow  # 5-fold CV of two calibrated pipelines on 7,043 rows: minutes on a loaded machine
 @pytest.mark.shared_data
 def test_churn_fit_on_telco(shared_data, tmp_path, capsys):
     out = tmp_path / "churn"
