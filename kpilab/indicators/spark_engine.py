@@ -246,8 +246,11 @@ class SparkConnection:
     def __init__(self, spark: Any) -> None:
         self.spark = spark
         self.views: list[str] = []
+        self.cached: list[Any] = []
         self.readers: dict[str, Any] = {}
         self._n = 0
+        #: (seconds, statement head) of every statement run, for the benchmark's breakdown
+        self.trace: list[tuple[float, str]] = []
 
     # -------------------------------------------------------------- plumbing
     def _columns(self, sql: str) -> list[str]:
@@ -298,6 +301,13 @@ class SparkConnection:
 
     # -------------------------------------------------------------- DuckDB-like API
     def execute(self, sql: str, args: list[Any] | None = None) -> _Result:
+        t0 = time.perf_counter()
+        try:
+            return self._execute(sql, args)
+        finally:
+            self.trace.append((time.perf_counter() - t0, " ".join(sql.split())[:90]))
+
+    def _execute(self, sql: str, args: list[Any] | None) -> _Result:
         if args:
             parts = sql.split("?")
             if len(parts) != len(args) + 1:
@@ -314,10 +324,15 @@ class SparkConnection:
             kind, name, body = m.group(3).upper(), m.group(4), m.group(5)
             df = self._run(body)
             if kind == "TABLE":
+                # a temp table is read several times: keep it. A table numbering its rows (row_number()
+                # OVER () -> monotonically_increasing_id) must keep the same numbers for every read, so it
+                # is materialised now; the others are cached when first computed (one job fewer)
                 try:
-                    df = df.localCheckpoint(eager=True)
+                    df = df.localCheckpoint(eager=True) if re.search(r"row_number\(\)\s*OVER\s*\(\s*\)", body, re.I) \
+                        else df.cache()
                 except Exception as exc:  # noqa: BLE001
                     raise SparkSQLError(_spark_message(exc)) from None
+                self.cached.append(df)
             df.createOrReplaceTempView(name)
             self.views.append(name)
             return _Result(pd.DataFrame())
@@ -335,6 +350,12 @@ class SparkConnection:
         self.spark.catalog.dropTempView(name)
 
     def close(self) -> None:
+        for df in self.cached:
+            try:
+                df.unpersist()
+            except Exception:  # noqa: BLE001, S110 - a stopped session holds nothing
+                pass
+        self.cached.clear()
         for v in dict.fromkeys(self.views):
             try:
                 self.spark.catalog.dropTempView(v)
