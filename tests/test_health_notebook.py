@@ -41,6 +41,13 @@ def test_notebook_runs_with_papermill(tmp_path):
     assert list(dec.columns[:8]) == ["indicator", "r", "ci_low", "ci_high", "p_adj", "n", "decision", "reason"]
     assert dec["decision"].isin(["keep", "review", "prune"]).all() and len(dec) > 10
     assert (run1 / "figures" / "health_relevance.png").is_file()
+    clusters = pd.read_csv(run1 / "tables" / "redundancy_clusters.csv")
+    assert list(clusters.columns) == ["cluster", "indicator", "representative", "max_abs_r", "reason"]
+    assert sorted(clusters["indicator"]) == sorted(dec["indicator"])  # every indicator in exactly one cluster
+    assert (clusters.groupby("cluster")["representative"].sum() == 1).all()
+    # a non-representative is never kept: the redundancy advice and the decisions agree
+    dropped = set(clusters.loc[~clusters["representative"], "indicator"])
+    assert not dropped & set(dec.loc[dec["decision"] == "keep", "indicator"])
     # 2) panel.parquet from notebook 01 present, a period range and the previous run
     run2 = tmp_path / "run2"
     panel = compute_panel(sim.tables, period="month", unit="agent").panel

@@ -22,7 +22,7 @@ def test_notebook_has_its_parameters():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("weights", ["roles", "critic"])
+@pytest.mark.parametrize("weights", ["roles", "critic", "recommended"])
 def test_notebook_runs_with_tiny_parameters(tmp_path, weights):
     from kpilab.simulate import simulate, write_simulation
 
@@ -41,6 +41,14 @@ def test_notebook_runs_with_tiny_parameters(tmp_path, weights):
                       "critic": [0.3, 0.2, 0.2, 0.0, 0.3], "front_line": [0.3, 0.3, 0.1, 0.0, 0.3]}).to_csv(
             run / "tables" / "weights.csv", index=False)
         weights_param = "critic"
+    elif weights == "recommended":  # what notebook 03 writes: recommended_weights.csv and recommendation.json
+        (run / "tables").mkdir()
+        pd.DataFrame({"indicator": ["fcr", "csat", "aht"], "pillar": ["satisfaction", "satisfaction", "cost_control"],
+                      "weight": [0.5, 0.3, 0.2], "method": "blend_front_line_critic"}).to_csv(
+            run / "tables" / "recommended_weights.csv", index=False)
+        (run / "tables" / "recommendation.json").write_text(
+            '{"weights_method": "blend_front_line_critic", "scores_weights": ""}')
+        weights_param = "recommended"
     else:
         weights_param = "roles"
     papermill.execute_notebook(
@@ -50,6 +58,13 @@ def test_notebook_runs_with_tiny_parameters(tmp_path, weights):
     scores = pd.read_csv(run / "tables" / "scores.csv")
     assert {"index", "grade", "tier", "p_grade", "grade_settled"} <= set(scores.columns)
     assert scores["index"].notna().mean() > 0.8
+    if weights == "recommended":
+        import json
+
+        used = pd.read_csv(run / "tables" / "score_weights.csv")
+        assert set(used.loc[used["weight"] > 0, "indicator"]) == {"fcr", "csat", "aht"}
+        assert json.loads((run / "tables" / "recommendation.json").read_text())["scores_weights"] == \
+            "blend_front_line_critic"
     for name in ("scorecard", "grades_by_team", "normalisation", "tier_transitions"):
         assert (run / "tables" / f"{name}.csv").is_file()
     for name in ("score_distribution", "grade_mix", "scorecard", "tier_transitions"):

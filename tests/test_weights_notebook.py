@@ -30,6 +30,16 @@ def test_notebook_runs_with_tiny_parameters(tmp_path):
     pw = tmp_path / "pw.yaml"
     pw.write_text('judgements:\n  "fcr:csat": 2\n  "fcr:aht": 4\n  "csat:aht": 2\n')
     run = tmp_path / "run"
+    # notebook 02's decisions in the run folder (computed here, outside the kernel): hold_rate is pruned
+    from kpilab.health import health_review
+    from kpilab.indicators import compute_panel
+
+    panel = compute_panel(data, period="month", unit="agent").panel
+    decisions = health_review(panel, "retention_rate", min_units=10).decisions
+    decisions.loc[decisions["indicator"] == "hold_rate", "decision"] = "prune"
+    (run / "tables").mkdir(parents=True)
+    decisions.to_csv(run / "tables" / "decisions.csv", index=False)
+    pruned = set(decisions.loc[decisions["decision"] == "prune", "indicator"])
     papermill.execute_notebook(
         str(NB), str(tmp_path / "out.ipynb"), kernel_name="python3", cwd=str(ROOT),
         parameters={"data_dir": str(data), "run_dir": str(run), "n_boot": 20,
@@ -48,3 +58,20 @@ def test_notebook_runs_with_tiny_parameters(tmp_path):
         assert (run / "tables" / f"{name}.csv").is_file()
     for name in ("weights", "rank_agreement", "influence", "rank_movers"):
         assert (run / "figures" / f"{name}.png").is_file()
+    # every set weights the scorecard only: pruned indicators get no weight anywhere
+    assert not pruned & set(weights["indicator"])
+    # one recommendation, and a framework file the next quarter can start from
+    import json
+
+    from kpilab.framework import load_framework
+
+    rec = pd.read_csv(run / "tables" / "recommended_weights.csv")
+    assert list(rec.columns) == ["indicator", "pillar", "weight", "method"]
+    assert rec["weight"].sum() == pytest.approx(1.0) and not pruned & set(rec["indicator"])
+    meta = json.loads((run / "tables" / "recommendation.json").read_text())
+    assert meta["weights_method"] == rec["method"].iloc[0] and set(meta["pruned"]) == pruned
+    assert meta["weights_reason"] and set(meta["agreement"]) == set(sets) - {meta["weights_method"]}
+    fw = load_framework(run / "recommended_framework.yaml")
+    assert not pruned & set(fw.codes) and fw.role_weights["default"] == "recommended"
+    assert fw.weight_set("recommended").to_dict() == pytest.approx(rec.set_index("indicator")["weight"].to_dict(),
+                                                                   abs=1e-5)
