@@ -25,7 +25,7 @@ def test_notebook_has_its_parameters():
         "training_indicator: str",
         "training_control: str",
         "training_course: str",
-        "confidence: float",
+        "training_confidence: float",
     ):
         assert name in src
 
