@@ -301,7 +301,7 @@ def test_sensitivity_inputs_named():
     fig = plot_sensitivity(SimpleNamespace(sensitivity=sens))
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
     assert labels == ["weight: Average handle time", "weight: CSAT (% satisfied, top-2 box)", "normalisation"]
-    assert "12,288 runs" in fig.axes[0].get_xlabel() and "mean abs shift" in fig.axes[0].get_xlabel()
+    assert "12,288 runs" in fig.axes[0].get_xlabel() and "the mean absolute rank shift" in fig.axes[0].get_xlabel()
     assert_readable(fig)
 
 

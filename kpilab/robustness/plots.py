@@ -20,6 +20,16 @@ def _input_label(name: object) -> str:
     return text if text != str(name) else str(name).replace("_", " ")
 
 
+def _output_label(name: object) -> str:
+    """The analysed output in words (``mean_abs_shift`` -> ``the mean absolute rank shift``)."""
+    text = str(name)
+    if text == "mean_abs_shift":
+        return "the mean absolute rank shift"
+    if text.startswith("unit:"):
+        return f"the score of {text[5:]}"
+    return humanise(text).replace("_", " ")
+
+
 def _one_period(res: RobustnessResult, period: str | None):
     r = res.ranks
     period = period or sorted(r["period"].unique())[-1]
@@ -71,7 +81,7 @@ def plot_sensitivity(res: RobustnessResult) -> plt.Figure:
     ax.set_yticks(y, [_input_label(i) for i in s["input"]])
     ax.axvline(0, color="grey", lw=0.8)
     first = s.iloc[0]
-    ax.set_xlabel(f"share of the variance of {humanise(first['output']).replace('_', ' ')} "
+    ax.set_xlabel(f"share of the variance of {_output_label(first['output'])} "
                   f"(Sobol' N = {int(first['n_base']):,}, "
                   f"{int(first['n_runs']):,} runs, 95 % bootstrap intervals)")
     ax.legend(loc="lower right", fontsize=8, frameon=False)
