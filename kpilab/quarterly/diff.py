@@ -108,7 +108,8 @@ class RunComparison:
         lines.append("")
         lines.append(f"Decisions changed: {len(self.decisions)}")
         for r in self.decisions.itertuples(index=False):
-            lines.append(f"  {r.indicator:<26} {_txt(r.decision_before):>8} -> {_txt(r.decision_after):<8} "
+            lines.append(f"  {r.indicator:<26} {_txt(r.decision_before, 'absent'):>8} -> "
+                         f"{_txt(r.decision_after, 'absent'):<8} "
                          f"r {format_number(r.r_before, 2)} -> {format_number(r.r_after, 2)}")
         lines.append(f"Parameters changed: {len(self.parameters)}")
         for r in self.parameters.itertuples(index=False):
@@ -157,9 +158,9 @@ class RunComparison:
         return paths
 
 
-def _txt(x: Any) -> str:
+def _txt(x: Any, missing: str = "none") -> str:
     if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "none"
+        return missing
     return str(x)
 
 
