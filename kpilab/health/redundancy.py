@@ -387,7 +387,7 @@ def redundancy_clusters(
             if len(members) == 1:
                 reason = f"No other indicator moves with it (|r| > {threshold:g}); it stands on its own."
             elif c == rep:
-                peers = "the other members" if not by_decision else "the other members with that decision"
+                peers = ", ".join(o for o in cands if o != rep)
                 why = {
                     "": "",
                     "relevance": f"it relates most strongly to {outcome} (|r| {_fmt_r(rel(rep))})",
