@@ -386,3 +386,14 @@ def test_default_framework_codes_band_direction_and_sign():
     pair = conf[conf[["indicator_a", "indicator_b"]].apply(frozenset, axis=1) == frozenset({"csat", "contacts_per_day"})]
     assert len(pair) == 1 and pair["r_aligned"].iloc[0] < -0.4  # band-aligned values pull against CSAT
     assert set(rev.coherence.loc[rev.coherence["level"] == "pillar", "code"]) == {"satisfaction", "cost_control"}
+
+
+def test_text_follows_the_outcome_parameter():
+    """With another outcome (here CSAT) no sentence speaks of retention or of keeping customers."""
+    wide = make_wide(n_units=60, n_periods=2, seed=8).rename(columns={"retention": "csat"})
+    dirs = {("csat" if k == "retention" else k): v for k, v in DIRS.items()}
+    rev = health_review(wide, "csat", directions=dirs)
+    text = " ".join([rev.narrative(), rev.summary(), *rev.decisions["reason"], *rev.clusters["reason"],
+                     *rev.redundancy["reason"]]).lower()
+    assert "csat" in text
+    assert "retention" not in text and "keep more customers" not in text
