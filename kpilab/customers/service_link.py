@@ -35,7 +35,7 @@ ODDS_COLUMNS = ["term", "unit", "odds_ratio", "ci_low", "ci_high", "coef", "se",
 
 def customer_service(contacts: pd.DataFrame, customers: pd.DataFrame, surveys: pd.DataFrame | None = None, *,
                      fcr_method: str = "repeat_contact", window_days: float = 7,
-                     min_match: float = 0.5) -> pd.DataFrame:
+                     wait_channels: Sequence[str] | None = ("phone", "chat"), min_match: float = 0.5) -> pd.DataFrame:
     r"""One row per customer: the service received and whether the customer churned.
 
     Parameters
@@ -53,6 +53,9 @@ def customer_service(contacts: pd.DataFrame, customers: pd.DataFrame, surveys: p
         window runs past the last contact in the data. ``agent_flag``: its ``resolved`` flag.
     window_days : float, default 7
         Repeat-contact window.
+    wait_channels : list of str or None, default ("phone", "chat")
+        Channels whose waits enter ``mean_wait_min`` (the framework's live channels: an e-mail
+        waits hours and would swamp a phone wait of seconds); None takes every channel.
     min_match : float
         See :func:`kpilab.customers.table.match_customer_ids`.
 
@@ -63,7 +66,8 @@ def customer_service(contacts: pd.DataFrame, customers: pd.DataFrame, surveys: p
         one answered contact: ``agent_id`` (agent of the first answered contact, the cluster),
         ``n_contacts`` (all contacts, abandoned included), ``n_answered``,
         ``first_contact_resolved`` (1/0, NaN when unknown), ``mean_wait_min`` (mean wait of the
-        answered contacts, :math:`(\text{answered\_at} - \text{arrived\_at})/60`), ``n_surveys``,
+        answered contacts on ``wait_channels``, :math:`(\text{answered\_at} - \text{arrived\_at})/60`;
+        NaN without one), ``n_surveys``,
         ``mean_csat`` (NaN without a survey), ``churned`` (1/0, NaN when unknown).
         ``attrs["accounting"]`` counts the customers left out and why.
 
@@ -100,6 +104,8 @@ def customer_service(contacts: pd.DataFrame, customers: pd.DataFrame, surveys: p
     answered = c[~c["abandoned"].fillna(False).astype(bool) & c["agent_id"].notna()].copy()
     answered["wait_min"] = (answered["answered_at"] - answered["arrived_at"]).dt.total_seconds() / 60
     first = answered.groupby("customer_id", sort=True).head(1).set_index("customer_id")
+    live = answered if wait_channels is None or "channel" not in answered.columns else \
+        answered[answered["channel"].isin(list(wait_channels))]
     if fcr_method == "agent_flag":
         fcr = first["resolved"].astype("boolean").astype("Float64").astype(float)
     else:
@@ -113,7 +119,7 @@ def customer_service(contacts: pd.DataFrame, customers: pd.DataFrame, surveys: p
         "n_contacts": c.groupby("customer_id").size().reindex(first.index).astype(int),
         "n_answered": answered.groupby("customer_id").size().reindex(first.index).astype(int),
         "first_contact_resolved": fcr.reindex(first.index),
-        "mean_wait_min": answered.groupby("customer_id")["wait_min"].mean().reindex(first.index),
+        "mean_wait_min": live.groupby("customer_id")["wait_min"].mean().reindex(first.index),
     })
     if surveys is not None and len(surveys) and "csat" in surveys.columns:
         sv = surveys[["contact_id", "csat"]].dropna().astype({"contact_id": str}).merge(

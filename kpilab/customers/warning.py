@@ -39,7 +39,8 @@ def warning_accuracy(warnings: pd.DataFrame, outcomes: pd.DataFrame, *, warned: 
     Parameters
     ----------
     warnings : pandas.DataFrame
-        Last quarter's warnings: ``customer_id`` and either a yes/no column ``warned`` or a
+        Last quarter's warnings: ``customer_id`` (or ``id``, as ``kpilab churn score`` writes it)
+        and either a yes/no column ``warned`` or a
         probability column ``risk`` with ``threshold`` (warned = risk >= threshold); optionally the
         ``by`` column (the manager or team who owned the warning).
     outcomes : pandas.DataFrame
@@ -103,6 +104,8 @@ def warning_accuracy(warnings: pd.DataFrame, outcomes: pd.DataFrame, *, warned: 
     """
     from kpilab.indicators.stats import wilson_interval
 
+    if "customer_id" not in warnings.columns and "id" in warnings.columns:  # the output of 'kpilab churn score'
+        warnings = warnings.rename(columns={"id": "customer_id"})
     for tbl, df, cols in (("warnings", warnings, ["customer_id"] + ([by] if by else [])),
                           ("outcomes", outcomes, ["customer_id", churned])):
         miss = [c for c in cols if c not in df.columns]
