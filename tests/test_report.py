@@ -362,7 +362,8 @@ def test_traffic_lights_match_the_hand_worked_statuses(full):
     assert by_name["Time to resolution (tickets, median)"][3] == "25 h"  # latest month, not the mean
     # decisions and recommended weights beside the status; left-out indicators say so
     assert by_name["CSAT (mean score, 1-5)"][5:] == ["keep", "60.0 %"]
-    assert by_name["Hold rate"][5:] == ["prune", "0 % (left out)"]
+    assert by_name["Hold rate"][5:] == ["prune", "0 % (pruned)"]
+    assert by_name["Average handle time"][5:] == ["review", "0 % (left out)"]
     # worst first: red, then amber, then green, then no target
     order = [r[4] for r in rows]
     assert order == sorted(order, key=["off target", "near target", "on target", "no target set"].index)
@@ -371,7 +372,7 @@ def test_traffic_lights_match_the_hand_worked_statuses(full):
 def test_summary_findings_scorecard_grades_and_actions(full):
     s = full.section_text("summary")
     assert "2 earn their place, 3 need review and 1 should be pruned" in s
-    assert "2 indicators weighted with CRITIC weights: CSAT (mean score, 1-5) 60 % and First contact" in s
+    assert "2 indicators weighted with CRITIC weights: CSAT (mean score, 1-5) 60.0 % and First contact" in s
     assert "10 grades of 40 are not settled" in s
     assert "Since the previous review (20250701-000000-q2): 1 decision changed" in s
     actions = re.findall(r'<ol>(.*?)</ol>', re.search(r'id="summary".*?</section>', full._html, re.S).group(0),

@@ -56,7 +56,7 @@ def indicator_status(data: RunData) -> pd.DataFrame:
     """
     fw = data.framework
     cols = ["code", "pillar", "unit", "direction", "target", "band", "actual", "basis", "status", "decision",
-            "weight"]
+            "weight", "level"]
     periods = data.review_periods()
     actuals = centre_actuals(data.centre_panel(), periods).set_index("indicator")
     decisions = data.table("decisions")
@@ -64,20 +64,22 @@ def indicator_status(data: RunData) -> pd.DataFrame:
     rw = recommended_weights(data)
     weights = rw.set_index("indicator")["weight"].to_dict() if rw is not None else None
     if fw is not None:
-        specs = [(i.code, i.pillar, i.unit, i.direction, i.target, i.band) for i in fw.indicators if not i.outcome]
+        specs = [(i.code, i.pillar, i.unit, i.direction, i.target, i.band, i.level) for i in fw.indicators
+                 if not i.outcome]
     else:  # no framework: the decisions table still names indicators and pillars
-        specs = [(r.indicator, getattr(r, "pillar", ""), "", getattr(r, "direction", "higher"), None, None)
+        specs = [(r.indicator, getattr(r, "pillar", ""), "", getattr(r, "direction", "higher"), None, None, "agent")
                  for r in (decisions.itertuples() if decisions is not None else [])]
     present = set(actuals.index) | set(dec)
     rows = []
-    for code, pillar, unit, direction, target, band in specs:
+    for code, pillar, unit, direction, target, band, level in specs:
         if present and code not in present:
             continue  # not computable from this data (e.g. no tickets): not part of this review
         actual = actuals["value"].get(code, np.nan) if len(actuals) else np.nan
         basis = actuals["basis"].get(code, "no value") if len(actuals) else "no value"
         status = traffic_light(actual, target, direction, band=band)
         weight = np.nan if weights is None else float(weights.get(code, 0.0))
-        rows.append((code, pillar, unit, direction, target, band, actual, basis, status, dec.get(code), weight))
+        rows.append((code, pillar, unit, direction, target, band, actual, basis, status, dec.get(code), weight,
+                     level))
     return pd.DataFrame(rows, columns=cols)
 
 

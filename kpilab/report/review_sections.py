@@ -258,10 +258,14 @@ def format_target(target: object, unit: str, direction: str, band: object) -> st
     return f"{sign} {format_value(target, unit)}"
 
 
-def format_weight_or(w: float, status: str) -> str:
-    """A recommended weight, or why there is none."""
+def format_weight_or(w: float, decision: str, level: str = "agent") -> str:
+    """A recommended weight, or why there is none (pruned, left out, or a queue indicator nobody is scored on)."""
     if pd.isna(w):
         return "no recommendation"
     if w == 0:
-        return "0 % (left out)" if status else "0 %"
+        if decision == "prune":
+            return "0 % (pruned)"
+        if decision:
+            return "0 % (left out)"
+        return "not weighted (queue level)" if level == "queue" else "not weighted"
     return format_weight(w)

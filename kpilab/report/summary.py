@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kpilab.formatting import format_count, format_number, format_period, format_share, format_value
+from kpilab.formatting import format_count, format_number, format_period, format_value, format_weight
 from kpilab.report.collect import RunData
 from kpilab.report.findings import (
     describe_input,
@@ -74,8 +74,8 @@ def traffic_table(data: RunData, status: pd.DataFrame):  # noqa: ANN201 - return
         "actual": [format_value(v, u, missing="not measured") for v, u in zip(st["actual"], st["unit"], strict=False)],
         "status": [STATUS_TEXT[x] for x in st["status"]],
         "decision": [d if isinstance(d, str) else "not reviewed" for d in st["decision"]],
-        "weight": [format_weight_or(w, d if isinstance(d, str) else "") for w, d in zip(st["weight"],
-                                                                                       st["decision"], strict=False)],
+        "weight": [format_weight_or(w, d if isinstance(d, str) else "", lvl)
+                   for w, d, lvl in zip(st["weight"], st["decision"], st["level"], strict=True)],
     })
     if not has_weights:
         df = df.drop(columns="weight")
@@ -190,10 +190,10 @@ def summary_section(data: RunData) -> Section:
     if rw is not None:
         top = rw.sort_values("weight", ascending=False)
         method = rec.get("weights_method") or (str(rw["method"].iloc[0]) if "method" in rw and len(rw) else "")
-        items = join(f"{ind(c, fw)} {format_share(w, 1 if w < 0.1 else 0)}" for c, w in
-                     zip(top["indicator"], top["weight"], strict=False))
-        s.para(f"{plural(len(rw), 'indicator')} weighted with {set_name(method, fw)}: {items}. The scorecard is "
-               "written to recommended_framework.yaml for the next quarter.")
+        shown = [f"{ind(c, fw)} {format_weight(w)}" for c, w in zip(top["indicator"], top["weight"], strict=True)]
+        items = join(shown[:5] + ([f"{len(shown) - 5} more"] if len(shown) > 5 else []))
+        s.para(f"{plural(len(rw), 'indicator')} weighted with {set_name(method, fw)}: {items} (all weights in "
+               "section 5). The scorecard is written to recommended_framework.yaml for the next quarter.")
     else:
         s.notice("This review did not produce a recommended scorecard (no tables/recommended_weights.csv); the "
                  "scores below use the framework's own weights.")
