@@ -73,9 +73,14 @@ def plot_heatmap(review: HealthReview) -> Any:
     size = max(6.0, 0.45 * k + 3)
     grid = sns.clustermap(
         filled, cmap=DIVERGING, vmin=-1, vmax=1, center=0, figsize=(size, size),
-        annot=k <= 15, fmt=".2f", annot_kws={"fontsize": 7}, cbar_kws={"label": f"{review.method} r"},
+        annot=k <= 15, fmt=".2f", annot_kws={"fontsize": 7},
+        cbar_kws={"label": f"{review.method} r", "orientation": "horizontal", "ticks": [-1, 0, 1]},
         xticklabels=True, yticklabels=True, dendrogram_ratio=0.12,
+        # the colour bar in the empty top-left corner, clear of both dendrograms and the labels
+        cbar_pos=(0.01, 0.94, 0.10, 0.018),
     )
+    grid.ax_cbar.xaxis.set_label_position("top")
+    grid.ax_cbar.tick_params(labelsize=7)
     grid.ax_heatmap.tick_params(axis="x", labelrotation=90, labelsize=8)
     grid.ax_heatmap.tick_params(axis="y", labelrotation=0, labelsize=8)
     grid.figure.suptitle("Indicator correlations (clustered)", y=1.02)
