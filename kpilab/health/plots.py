@@ -128,6 +128,7 @@ def plot_impact(review: HealthReview, ax: Any = None) -> Any:
         _, ax = plt.subplots(figsize=(7.5, 0.32 * max(len(imp), 1) + 1.6))
     if len(imp):
         imp["name"] = _names(imp["indicator"])
+        imp["pillar"] = imp["pillar"].fillna("").astype(str).str.replace("_", " ")
         sns.barplot(data=imp, x="mean_abs_rank_shift", y="name", hue="pillar", dodge=False, ax=ax)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="pillar")
     ax.set_xlabel("mean absolute change in rank when dropped (places)")
