@@ -92,7 +92,7 @@ def test_bad_input_exits_2_with_one_line(centre, tmp_path, capsys):
     assert "no 'customer_tiers:'" in capsys.readouterr().err
     assert main(["churn", "rfm", "--data", data, "--customers", str(tmp_path / "none.csv"),
                  "--out", str(tmp_path / "o3")]) == 2
-    assert "--customers" in capsys.readouterr().err
+    assert "Customers file" in capsys.readouterr().err
     one_class = tmp_path / "one.csv"
     cust.assign(churned=False).to_csv(one_class, index=False)
     assert main(["churn", "service-link", "--data", data, "--customers", str(one_class),

@@ -99,19 +99,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _customers(path_arg: str):
     """The customers table from a CSV/Parquet file or a column-mapping YAML."""
-    import pandas as pd
+    from kpilab.customers.table import load_customers
 
-    from kpilab.customers import read_customers, validate_customers
-    from kpilab.errors import InputFileError
-
-    path = Path(path_arg)
-    if not path.is_file():
-        raise InputFileError(f"--customers {path}: no such file; give the customers CSV or its mapping YAML.")
-    if path.suffix.lower() in (".yaml", ".yml"):
-        return read_customers(path)
-    if path.suffix.lower() == ".parquet":
-        return validate_customers(pd.read_parquet(path), label=path.name)
-    return validate_customers(_read(path_arg, "--customers"), label=path.name)
+    return load_customers(path_arg)
 
 
 def _data_dir(arg: str) -> Path:

@@ -7,6 +7,8 @@ from kpilab.customers.service_link import ServiceLinkResult, customer_service, s
 from kpilab.customers.table import (
     CUSTOMERS,
     CustomerIdMismatchError,
+    find_customers,
+    load_customers,
     match_customer_ids,
     read_customers,
     validate_customers,
@@ -14,7 +16,7 @@ from kpilab.customers.table import (
 from kpilab.customers.tiers import TierPanelResult, TierScores, assign_tiers, score_tiers, tier_panel
 from kpilab.customers.warning import warning_accuracy
 
-__all__ = ["CUSTOMERS", "read_customers", "validate_customers", "match_customer_ids", "CustomerIdMismatchError",
+__all__ = ["CUSTOMERS", "read_customers", "validate_customers", "load_customers", "find_customers", "match_customer_ids", "CustomerIdMismatchError",
            "rfm", "RFMResult", "fit_churn", "score_churn", "ChurnFitResult", "customer_service", "service_link",
            "ServiceLinkResult", "assign_tiers", "tier_panel", "TierPanelResult", "score_tiers", "TierScores",
            "warning_accuracy"]

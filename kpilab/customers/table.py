@@ -20,7 +20,8 @@ from kpilab._yaml import parse_yaml
 from kpilab.errors import DataError, SchemaError, format_ids
 from kpilab.schema import BOOL, DATE, FLOAT, STR, Column, TableSpec
 
-__all__ = ["CUSTOMERS", "validate_customers", "read_customers", "CustomerIdMismatchError", "match_customer_ids"]
+__all__ = ["CUSTOMERS", "validate_customers", "read_customers", "load_customers", "find_customers",
+           "CustomerIdMismatchError", "match_customer_ids"]
 
 CUSTOMERS = TableSpec(
     "customers",
@@ -292,3 +293,58 @@ def match_customer_ids(events: pd.DataFrame, customers: pd.DataFrame, *, table: 
             table=table, n_ids=counts["n_ids"], n_matched=counts["n_ids_matched"], n_rows=counts["n_rows"],
             n_rows_matched=counts["n_rows_matched"], example_ids=list(ids[~ids_hit][:5]))
     return counts
+
+
+def load_customers(path: str | Path) -> pd.DataFrame:
+    """The ``customers`` table from a CSV, Parquet or Excel file, or a column-mapping YAML.
+
+    Parameters
+    ----------
+    path : path
+        ``*.yaml``/``*.yml``: a mapping read by :func:`read_customers`; otherwise a file holding the
+        canonical columns (``customer_id`` ...; extra columns kept).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated table (:func:`validate_customers`).
+
+    Raises
+    ------
+    InputFileError
+        The file is missing or unreadable.
+    SchemaError
+        The table breaks the customers contract.
+    """
+    from kpilab.errors import InputFileError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"Customers file {path} does not exist; give the customers CSV, Parquet or its "
+                             "column-mapping YAML.")
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return read_customers(path)
+    try:
+        if suffix == ".parquet":
+            df = pd.read_parquet(path)
+        elif suffix in (".xlsx", ".xls"):
+            df = pd.read_excel(path, dtype={"customer_id": str})
+        else:
+            df = pd.read_csv(path, dtype={"customer_id": str})
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"Customers file {path}: cannot be read ({' '.join(str(exc).split())[:200]}).") from None
+    return validate_customers(df, label=path.name)
+
+
+def find_customers(folder: str | Path) -> Path | None:
+    """The customers file of a data folder, or None.
+
+    Looks for ``customers.mapping.yaml`` (a column mapping whose ``source`` is the export), then
+    ``customers.parquet``, ``customers.csv``, ``customers.xlsx``: the canonical tables' naming.
+    """
+    folder = Path(folder)
+    for name in ("customers.mapping.yaml", "customers.parquet", "customers.csv", "customers.xlsx"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
