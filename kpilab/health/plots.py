@@ -77,7 +77,7 @@ def plot_heatmap(review: HealthReview) -> Any:
         cbar_kws={"label": f"{review.method} r", "orientation": "horizontal", "ticks": [-1, 0, 1]},
         xticklabels=True, yticklabels=True, dendrogram_ratio=0.12,
         # the colour bar in the empty top-left corner, clear of both dendrograms and the labels
-        cbar_pos=(0.01, 0.94, 0.10, 0.018),
+        cbar_pos=(0.01, 0.94, 0.08, 0.018),
     )
     grid.ax_cbar.xaxis.set_label_position("top")
     grid.ax_cbar.tick_params(labelsize=7)
