@@ -281,6 +281,14 @@ def _period_sql(period: str, t: str) -> str:
     return f"strftime(date_trunc('{period}', {t}), '%Y-%m-%d')"
 
 
+def _period_key_sql(period: str, t: str) -> str:
+    """The period's first day as a DATE: the grouping key (4 bytes; formatting text once per cell,
+    not once per row, is what :func:`_period_sql` would cost inside the grouping)."""
+    if period == "day":
+        return f"CAST({t} AS DATE)"
+    return f"CAST(date_trunc('{period}', {t}) AS DATE)"
+
+
 def _schema_reason_sql(name: str, present: set[str], dup_join: bool,
                        dup_rows: bool = False) -> list[tuple[str, str]]:
     """(condition, reason) pairs mirroring :func:`kpilab.schema.validate_table`, in its order.
@@ -602,7 +610,8 @@ class _Engine:
         self.con.execute(
             f"CREATE VIEW _v_contacts AS SELECT {', '.join(sel)}, _reason IS NULL AS _ok, "
             f"COALESCE(_exempt = 'relax_target', FALSE) AS _relax, "
-            f"CASE WHEN _reason IS NULL THEN {_period_sql(self.period, '_t')} END AS _period "
+            f"CASE WHEN _reason IS NULL THEN {_period_sql(self.period, '_t')} END AS _period, "
+            f"CASE WHEN _reason IS NULL THEN {_period_key_sql(self.period, '_t')} END AS _pkey "
             f"FROM (SELECT *, (_reason0 IS NULL AND _exempt IS DISTINCT FROM 'exclude') AS _valid FROM _r_contacts)"
         )
         self.views["contacts"] = "_v_contacts"
@@ -631,7 +640,8 @@ class _Engine:
             )
         self.con.execute(
             f"CREATE VIEW _w_surveys AS SELECT *, _reason IS NULL AS _ok, "
-            f"CASE WHEN _reason IS NULL THEN {_period_sql(self.period, '_t')} END AS _period FROM _v_surveys"
+            f"CASE WHEN _reason IS NULL THEN {_period_sql(self.period, '_t')} END AS _period, "
+            f"CASE WHEN _reason IS NULL THEN {_period_key_sql(self.period, '_t')} END AS _pkey FROM _v_surveys"
         )
         self.views["surveys"] = "_w_surveys"
 
@@ -667,7 +677,8 @@ class _Engine:
         self.con.execute(
             f"CREATE VIEW _v_{name} AS SELECT *, _reason IS NULL AS _ok, "
             f"COALESCE(_exempt = 'relax_target', FALSE) AS _relax, "
-            f"CASE WHEN _reason IS NULL THEN {_period_sql(self.period, '_t')} END AS _period "
+            f"CASE WHEN _reason IS NULL THEN {_period_sql(self.period, '_t')} END AS _period, "
+            f"CASE WHEN _reason IS NULL THEN {_period_key_sql(self.period, '_t')} END AS _pkey "
             f"FROM (SELECT *, {reason} AS _reason FROM _q_{name})"
         )
         self.views[name] = f"_v_{name}"
@@ -725,9 +736,10 @@ class _Engine:
         keys = [_UNIT_COL[lv] for lv in levels if lv != "centre"]
         # _reason is in every set: one pass gives the cells (rows with no reason) and, from the first set,
         # the row accounting (rows per reason) without a second grouping
-        sets = [f"(_period, {k}, _reason)" for k in keys]
+        # grouped by the DATE key _pkey; the text period is formatted on the aggregated cells
+        sets = [f"(_pkey, {k}, _reason)" for k in keys]
         if "centre" in levels:
-            sets.append("(_period, _reason)")
+            sets.append("(_pkey, _reason)")
         aggs = ["COUNT(*) AS _rows", "COUNT(*) FILTER (WHERE _ok) AS _rows_ok",
                 "COUNT(*) FILTER (WHERE _ok AND _relax) AS _rows_relax",
                 f"COUNT(*) FILTER (WHERE _ok AND {self._unknown(table)}) AS _rows_unknown"]
@@ -736,8 +748,10 @@ class _Engine:
             aggs.append("COUNT(*) FILTER (WHERE _ok AND abandoned AND wait_s IS NULL) AS _rows_wait_unknown")
         for d in defs:
             aggs += self._aggs(d, self.relax)
-        gcols = ["_period", *keys, "_reason"]
-        grouping = ", ".join(f"GROUPING({g}) AS {_ident('_g_' + g)}" for g in gcols)
+        gcols = ["_pkey", *keys, "_reason"]
+        grouping = ", ".join(f"GROUPING({g}) AS {_ident('_g_' + ('_period' if g == '_pkey' else g))}"
+                             for g in gcols)
+        out_cols = ", ".join(["strftime(_pkey, '%Y-%m-%d') AS _period", *keys, "_reason"])
         cross = any(k in ("queue", "channel") for k in keys)
         additive = all(d.kind in _ADDITIVE and not (cross and d.kind == "per_day") for d in defs)
         lists = [f"{d.code}__xs" for d in defs if d.kind == "quantile"]
@@ -749,10 +763,10 @@ class _Engine:
                 f"CREATE OR REPLACE TEMP TABLE _agg_{table} AS SELECT {', '.join(gcols)}, {', '.join(aggs)} "
                 f"FROM {view} GROUP BY ALL")
             sums = ", ".join(f"SUM({n}) AS {n}" for n in names)
-            sql = (f"SELECT {', '.join(gcols)}, {grouping}, {sums} FROM _agg_{table} "
+            sql = (f"SELECT {out_cols}, {grouping}, {sums} FROM _agg_{table} "
                    f"GROUP BY GROUPING SETS ({', '.join(sets)})")
         else:  # quantiles / distinct counts must see the rows of every level
-            sql = (f"SELECT {', '.join(gcols)}, {grouping}, {', '.join(aggs)} FROM {view} "
+            sql = (f"SELECT {out_cols}, {grouping}, {', '.join(aggs)} FROM {view} "
                    f"GROUP BY GROUPING SETS ({', '.join(sets)})")
         if lists:
             # quantiles: each cell's sorted values stay inside DuckDB; only the order statistics at the
