@@ -210,3 +210,32 @@ def test_customer_ids_that_do_not_match_are_refused_with_counts():
         tier_panel(tables, cust, None)
     with pytest.raises(SchemaError, match="no customer_id column"):
         tier_panel({"contacts": tables["contacts"].drop(columns="customer_id")}, cust, EXAMPLE)
+
+
+@pytest.mark.shared_data
+def test_tiers_on_the_telco_customers(shared_data):
+    from kpilab.customers import read_customers
+    from kpilab.customers.tiers import tier_customer_measures
+
+    cust = read_customers(PROJ_ROOT / "data" / "telco_customers_mapping.yaml",
+                          shared_data / "telco-churn" / "Telco-Customer-Churn.csv")
+    a = assign_tiers(cust, load_framework(EXAMPLE))
+    sizes, measures = tier_customer_measures(cust, a)
+    raw = pd.read_csv(shared_data / "telco-churn" / "Telco-Customer-Churn.csv")
+    # independently: top 20 % by MonthlyCharges, then tenure <= 3 months, then the rest
+    cut = np.quantile(raw["MonthlyCharges"], 0.8)
+    tier = np.where(raw["MonthlyCharges"] >= cut, "high_value", np.where(raw["tenure"] <= 3, "new", "standard"))
+    churn = raw["Churn"].eq("Yes")
+    s = sizes.set_index("tier")
+    for t in ("high_value", "new", "standard"):
+        assert s.loc[t, "n_customers"] == (tier == t).sum()
+        assert s.loc[t, "churn_rate"] == pytest.approx(churn[tier == t].mean())
+        assert s.loc[t, "value_share"] == pytest.approx(raw.loc[tier == t, "MonthlyCharges"].sum()
+                                                        / raw["MonthlyCharges"].sum())
+    # new customers churn most (about half), the classic tenure pattern of this file
+    assert s.loc["new", "churn_rate"] > 0.45 > s.loc["standard", "churn_rate"]
+    m = measures.set_index(["tier", "measure"])
+    lo, hi = stats.binomtest(int(churn[tier == "new"].sum()), int((tier == "new").sum())).proportion_ci(
+        0.95, method="wilson")
+    assert m.loc[("new", "churn_rate"), ["ci_low", "ci_high"]].tolist() == pytest.approx([lo, hi])
+    assert s["n_customers"].sum() == 7043 and NO_TIER not in s.index
