@@ -155,6 +155,27 @@ def test_two_by_two_equals_statsmodels_ols():
     assert tw["se"] == pytest.approx(cl.bse["d"])
 
 
+def test_twfe_matches_statsmodels_on_a_staggered_unbalanced_panel():
+    y = Y.copy()
+    y[2, 0] = np.nan  # C not observed in week 0
+    cohort = np.array([1, 1, 2, -1, -1])
+    df = pd.DataFrame(
+        [
+            (u, t, y[i, t], float(cohort[i] >= 0 and t >= cohort[i]))
+            for i, u in enumerate(UNITS)
+            for t in range(3)
+        ],
+        columns=["u", "t", "y", "d"],
+    ).dropna()
+    fit = smf.ols("y ~ C(u) + C(t) + d", data=df).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(df["u"])[0]}, use_t=True
+    )
+    got = twfe(y, cohort)
+    assert got["estimate"] == pytest.approx(fit.params["d"])
+    assert got["se"] == pytest.approx(fit.bse["d"])
+    assert (got["ci_low"], got["ci_high"]) == pytest.approx(tuple(fit.conf_int().loc["d"]))
+
+
 # ---------------------------------------------------------------------------------------- invariances
 @st.composite
 def staggered(draw):

@@ -29,7 +29,7 @@ cohort sizes). The joint pre-trend test is the Wald statistic of all :math:`\the
 with :math:`\widehat{V} = \Psi^\top\Psi`, scaled as Hotelling's :math:`T^2` (:func:`pretrend_test`).
 
 **Naive TWFE.** OLS of :math:`Y_{it} = \alpha_i + \lambda_t + \beta D_{it} + \varepsilon_{it}`,
-:math:`D_{it} = 1[t \ge g_i]`, standard errors clustered by agent (statsmodels). Under
+:math:`D_{it} = 1[t \ge g_i]`, standard errors clustered by agent (statsmodels' small-sample factor). Under
 staggered timing with effects that differ by cohort or grow over time, :math:`\hat\beta` is a
 weighted sum of group-time effects with some weights negative (already-trained agents act as
 controls): Goodman-Bacon (2021) [2]_, de Chaisemartin and D'Haultfoeuille (2020) [3]_. It is shown
@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from kpilab.causal._fe import FEProjector, fe_design
 from kpilab.errors import InsufficientDataError, ParameterError
 
 __all__ = ["GroupTime", "group_time_att", "aggregate", "event_study", "pretrend_test", "twfe", "CONTROLS"]
@@ -346,42 +347,56 @@ def pretrend_test(es: pd.DataFrame, psi: np.ndarray) -> dict[str, float | int | 
 
 
 def twfe(y: np.ndarray, cohort: np.ndarray, *, level: float = 0.95) -> dict[str, float]:
-    """Naive two-way fixed-effects DiD coefficient with agent-clustered standard errors (statsmodels OLS).
+    """Naive two-way fixed-effects DiD coefficient with agent-clustered standard errors.
 
     .. math:: Y_{it} = \\alpha_i + \\lambda_t + \\beta\\,1[t \\ge g_i] + \\varepsilon_{it}
+
+    Computed by Frisch-Waugh-Lovell (the treatment dummy and the outcome residualised on sparse agent
+    and period dummies), with the cluster-robust variance and small-sample factor statsmodels uses
+    for ``OLS(...).fit(cov_type="cluster", use_t=True)``,
+
+    .. math::
+        \\widehat{V}(\\hat\\beta) = \\frac{G}{G-1}\\frac{N-1}{N-K}
+        \\frac{\\sum_g (\\sum_{i \\in g} \\tilde d_i e_i)^2}{(\\sum \\tilde d^2)^2},
+
+    :math:`K` = 1 + agents + periods - 1, and a :math:`t_{G-1}` interval (tests check both against
+    statsmodels, in the 2x2 case and on a staggered, unbalanced panel).
 
     Returns
     -------
     dict
         ``estimate, se, ci_low, ci_high, p_value, n_treated, n_control, n_obs``.
     """
-    import statsmodels.api as sm
-
     y = np.asarray(y, dtype=float)
-    n, n_t = y.shape
+    cohort = np.asarray(cohort, dtype=int)
     ii, tt = np.nonzero(~np.isnan(y))
     d = ((cohort[ii] >= 0) & (tt >= cohort[ii])).astype(float)
     if d.sum() == 0 or d.sum() == len(d):
         raise InsufficientDataError("The naive TWFE needs both trained and untrained agent-periods.")
-    units = np.unique(ii)
-    periods = np.unique(tt)
-    X = np.column_stack(
-        [
-            d,
-            (ii[:, None] == units[None, :]).astype(float),  # agent effects (no intercept)
-            (tt[:, None] == periods[None, 1:]).astype(float),  # period effects, first period dropped
-        ]
-    )
-    fit = sm.OLS(y[ii, tt], X).fit(cov_type="cluster", cov_kwds={"groups": ii}, use_t=True)
-    est, se = float(fit.params[0]), float(fit.bse[0])
-    lo, hi = fit.conf_int(alpha=1 - level)[0]
+    units, periods = np.unique(ii), np.unique(tt)
+    proj = FEProjector(fe_design(ii, tt, units, periods))
+    d_t, y_t = proj.resid(d), proj.resid(y[ii, tt])
+    sdd = float(d_t @ d_t)
+    if sdd < 1e-12:
+        raise InsufficientDataError(
+            "The naive TWFE is not identified: training timing is collinear with the "
+            "agent and period effects."
+        )
+    est = float(d_t @ y_t) / sdd
+    e = y_t - est * d_t
+    score = np.bincount(ii, weights=d_t * e)
+    g = len(units)
+    n_obs, k = len(ii), 1 + len(units) + len(periods) - 1
+    var = g / (g - 1) * (n_obs - 1) / (n_obs - k) * float(score @ score) / sdd**2
+    se = float(np.sqrt(var))
+    q = stats.t.ppf(0.5 + level / 2, g - 1)
     return {
         "estimate": est,
         "se": se,
-        "ci_low": float(lo),
-        "ci_high": float(hi),
-        "p_value": float(fit.pvalues[0]),
+        "ci_low": est - q * se,
+        "ci_high": est + q * se,
+        "p_value": float(2 * stats.t.sf(abs(est) / se, g - 1)) if se > 0 else np.nan,
         "n_treated": int(len(np.unique(ii[cohort[ii] >= 0]))),
         "n_control": int(len(np.unique(ii[cohort[ii] < 0]))),
-        "n_obs": int(len(ii)),
+        "n_obs": int(n_obs),
     }

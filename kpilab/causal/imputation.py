@@ -35,6 +35,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from kpilab.causal._fe import FEProjector, fe_design
 from kpilab.errors import InsufficientDataError
 
 __all__ = ["imputation_att"]
@@ -94,26 +95,16 @@ def imputation_att(
         raise InsufficientDataError(
             "The imputation estimator needs untrained agent-periods in at least two periods."
         )
-    ucol = {u: k for k, u in enumerate(units)}
-    pcol = {p: k for k, p in enumerate(periods[1:])}  # first period's effect is absorbed by the agent effects
-
-    def design(mask: np.ndarray) -> np.ndarray:
-        idx = np.flatnonzero(mask)
-        Z = np.zeros((len(idx), len(units) + len(periods) - 1))
-        Z[np.arange(len(idx)), [ucol[u] for u in ii[idx]]] = 1.0
-        pc = [pcol.get(p, -1) for p in tt[idx]]
-        rows = [r for r, c in enumerate(pc) if c >= 0]
-        Z[rows, [len(units) + pc[r] for r in rows]] = 1.0
-        return Z
-
-    Z0, Z1 = design(untreated), design(target)
+    # sparse agent and period dummies (first period absorbed); every target cell has both by construction
+    Z0 = fe_design(ii[untreated], tt[untreated], units, periods)
+    Z1 = fe_design(ii[target], tt[target], units, periods)
+    proj = FEProjector(Z0)
     y0, y1 = yy[untreated], yy[target]
-    Z0tZ0_pinv = np.linalg.pinv(Z0.T @ Z0)
-    beta = Z0tZ0_pinv @ (Z0.T @ y0)
+    beta = proj.coef(y0)
     tau = y1 - Z1 @ beta
     w1 = np.full(len(y1), 1.0 / len(y1))
     est = float(w1 @ tau)
-    v0 = -Z0 @ (Z0tZ0_pinv @ (Z1.T @ w1))
+    v0 = -(Z0 @ (proj.ztz_pinv @ (Z1.T @ w1)))
     resid0 = y0 - Z0 @ beta
     # Omega_1 "residuals": effects minus the other agents' mean effect in the same cohort and relative period
     g1, e1 = cohort[ii[target]], e[target]
