@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
 from kpilab.customers import CustomerIdMismatchError, customer_service, service_link, warning_accuracy
@@ -187,3 +189,23 @@ def test_warning_accuracy_flags_and_bad_input():
         warning_accuracy(warn.assign(customer_id=["a", "a", "c"]), out)
     with pytest.raises(SchemaError, match="'churned'"):
         warning_accuracy(warn, out.drop(columns="churned"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans(), st.sampled_from(["m1", "m2", "m3"])), min_size=1,
+                max_size=60))
+def test_warning_accuracy_invariants(rows):
+    ids = [f"c{i}" for i in range(len(rows))]
+    w = pd.DataFrame({"customer_id": ids, "warned": [r[0] for r in rows], "manager": [r[2] for r in rows]})
+    o = pd.DataFrame({"customer_id": ids, "churned": [r[1] for r in rows]})
+    t = warning_accuracy(w, o, by="manager")
+    a = t.iloc[0]
+    # the groups partition the customers; true positives never exceed warned or churned
+    assert t.iloc[1:][["n_customers", "n_warned", "n_churned", "true_positives"]].sum().tolist() == \
+        a[["n_customers", "n_warned", "n_churned", "true_positives"]].tolist()
+    assert (t["true_positives"] <= t[["n_warned", "n_churned"]].min(axis=1)).all()
+    for k in ("precision", "recall"):
+        ok = t[k].notna()
+        assert (t.loc[ok, f"{k}_ci_low"] <= t.loc[ok, k] + 1e-12).all()
+        assert (t.loc[ok, k] <= t.loc[ok, f"{k}_ci_high"] + 1e-12).all()
+    assert np.isnan(a["precision"]) == (a["n_warned"] == 0) and np.isnan(a["recall"]) == (a["n_churned"] == 0)

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from kpilab.customers import CustomerIdMismatchError, assign_tiers, score_tiers, tier_panel
@@ -117,6 +119,9 @@ def test_assignment_segment_rfm_and_unassigned():
 def test_tier_panel_hand_worked():
     tables, cust = hand_tables()
     res = tier_panel(tables, cust, EXAMPLE, period="month")
+    from kpilab.panel import validate_panel
+
+    validate_panel(res.panel)  # a panel like any other: one row per tier, period and indicator
     p = res.panel.set_index(["unit_id", "indicator"])
     assert set(res.panel["unit_level"]) == {"tier"} and set(res.panel["period"]) == {"2025-03-01"}
     # high value = c1 (k1 csat 5, k2 csat 4) and c2 (k3 csat 3): mean 4, 2 of 3 top-2, 2 of 3 in the dedicated queue
@@ -239,3 +244,23 @@ def test_tiers_on_the_telco_customers(shared_data):
         0.95, method="wilson")
     assert m.loc[("new", "churn_rate"), ["ci_low", "ci_high"]].tolist() == pytest.approx([lo, hi])
     assert s["n_customers"].sum() == 7043 and NO_TIER not in s.index
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 500, allow_nan=False), min_size=5, max_size=80),
+       st.floats(0.05, 0.95), st.integers(0, 60))
+def test_assignment_is_a_partition(values, q, tenure_cut):
+    n = len(values)
+    cust = pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "monthly_charges": values,
+                         "tenure": [float(i % 61) for i in range(n)]})
+    tiers = [{"tier": "top", "rule": {"by": "value_quantile", "min": q}},
+             {"tier": "new", "rule": {"by": "column", "column": "tenure", "max": tenure_cut}},
+             {"tier": "rest", "rule": {"by": "rest"}}]
+    fw = load_framework({**yaml.safe_load(EXAMPLE.read_text()), "customer_tiers": tiers})
+    a = assign_tiers(cust, fw)
+    assert a["tier"].notna().all() and a["customer_id"].is_unique and len(a) == n  # one tier each
+    top = a["tier"] == "top"
+    cut = np.quantile(values, q)
+    assert (cust.loc[top, "monthly_charges"] >= cut).all() and (cust.loc[~top, "monthly_charges"] < cut).all()
+    assert (cust.loc[a["tier"] == "new", "tenure"] <= tenure_cut).all()
+    assert (cust.loc[a["tier"] == "rest", "tenure"] > tenure_cut).all()
