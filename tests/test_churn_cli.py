@@ -98,3 +98,28 @@ def test_bad_input_exits_2_with_one_line(centre, tmp_path, capsys):
     assert main(["churn", "service-link", "--data", data, "--customers", str(one_class),
                  "--out", str(tmp_path / "o4")]) == 2
     assert "a churn model needs churners and non-churners" in capsys.readouterr().err
+
+
+def test_load_and_find_customers(tmp_path):
+    from kpilab.customers import find_customers, load_customers
+    from kpilab.errors import InputFileError
+
+    assert find_customers(tmp_path) is None
+    pd.DataFrame({"ID": ["a", "b"], "Churn": ["Yes", "No"], "MonthlyCharges": ["10.5", " "]}).to_csv(
+        tmp_path / "customers.csv", index=False)
+    from kpilab.errors import SchemaError
+
+    with pytest.raises(SchemaError, match="required column 'customer_id' is missing"):
+        load_customers(tmp_path / "customers.csv")  # export columns, not yet mapped
+    # a mapping without source: maps the customers.csv beside it, like <table>.mapping.yaml for contacts
+    (tmp_path / "customers.mapping.yaml").write_text(
+        "table: customers\ncolumns: {ID: customer_id, Churn: churned, MonthlyCharges: monthly_charges}\n"
+        "values: {churned: {'Yes': true, 'No': false}}\n")
+    assert find_customers(tmp_path) == tmp_path / "customers.mapping.yaml"
+    cust = load_customers(find_customers(tmp_path))
+    assert cust["customer_id"].tolist() == ["a", "b"] and cust["churned"].tolist() == [True, False]
+    assert cust["monthly_charges"].iloc[0] == 10.5 and np.isnan(cust["monthly_charges"].iloc[1])
+    cust.to_parquet(tmp_path / "c.parquet")
+    pd.testing.assert_frame_equal(load_customers(tmp_path / "c.parquet"), cust)
+    with pytest.raises(InputFileError, match="does not exist"):
+        load_customers(tmp_path / "nope.csv")

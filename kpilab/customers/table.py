@@ -324,7 +324,11 @@ def load_customers(path: str | Path) -> pd.DataFrame:
                              "column-mapping YAML.")
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
-        return read_customers(path)
+        spec = parse_yaml(path.read_text(encoding="utf-8"), path.name, "Column-mapping file", SchemaError)
+        sibling = path.parent / "customers.csv" if (path.parent / "customers.csv").is_file() else None
+        # like the contact tables' <name>.mapping.yaml: without 'source:' it maps the export beside it
+        no_source = isinstance(spec, Mapping) and not spec.get("source")
+        return read_customers(path, sibling if no_source else None)
     try:
         if suffix == ".parquet":
             df = pd.read_parquet(path)
