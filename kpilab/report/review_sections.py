@@ -136,10 +136,11 @@ def health_section(data: RunData) -> Section:
               if pd.notna(r) else "not computable" for r, lo, hi in zip(d["r"], d["ci_low"], d["ci_high"], strict=False)],
         "n": d["n"],
         "decision": d["decision"],
-        "reason": [names_in_text(r, fw) or "no reason recorded" for r in d["reason"]],
+        "reason": [first_sentence(names_in_text(r, fw)) or "no reason recorded" for r in d["reason"]],
     })
     cls = [["", "", "", f"dec-{x}", ""] for x in d["decision"]]
-    s.add(make_table(df, f"Decisions with the correlation behind each (r with {out}, 95 % interval)",
+    s.add(make_table(df, f"Decisions with the correlation behind each (r with {out}, 95 % interval); the first "
+                         "sentence of each reason, the full reasons are in the CSV",
                      formats={"r": "text", "n": "count", "decision": "text", "reason": "text", "indicator": "text"},
                      names={"r": "r (95 % interval)", "n": "Agents"}, classes=cls, max_rows=None,
                      csv="decisions.csv", widths=["20%", "15%", "7%", "8%", "50%"], small=True))
@@ -239,8 +240,17 @@ def weights_section(data: RunData) -> Section:
         lo, hi = float(ra["spearman"].min()), float(ra["spearman"].max())
         s.para(f"The weight sets rank agents alike: Spearman rank correlations between pairs of sets range from "
                f"{format_number(lo, 2)} to {format_number(hi, 2)} over {plural(int(ra['n'].max()), 'agent')}.")
-    add_figure(s, data, "weights", "Weights of each indicator under each weight set.")
+    if weights is None:
+        add_figure(s, data, "weights", "Weights of each indicator under each weight set.")
     return s
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a notebook's reason (the verdict and its numbers; the advice follows in the CSV)."""
+    import re
+
+    parts = re.split(r"(?<=\.)\s+(?=[A-Z])", text.strip(), maxsplit=1)
+    return parts[0] if parts else text
 
 
 def _upper_first(text: str) -> str:
