@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from kpilab.causal.result import TrainingEffectResult
+from kpilab.formatting import indicator_name
 from kpilab.plots import set_theme
 
 __all__ = ["plot_event_study"]
@@ -20,6 +21,7 @@ def plot_event_study(result: TrainingEffectResult, *, title: str | None = None) 
     """
     set_theme()
     es = result.event_study
+    name = indicator_name(result.indicator)
     fig, ax = plt.subplots(figsize=(8, 4.2))
     for kind, colour in (("pre", "#8c8c8c"), ("post", "#1f77b4")):
         d = es[es["kind"] == kind]
@@ -62,9 +64,9 @@ def plot_event_study(result: TrainingEffectResult, *, title: str | None = None) 
         if pt.get("n_pre") and np.isfinite(pt["p_value"])
         else "no pre-trend test"
     )
-    ax.set_title(title or f"Training effect on {result.indicator} by {result.period}s since training ({sub})")
+    ax.set_title(title or f"Training effect on {name} by {result.period}s since training ({sub})")
     ax.set_xlabel(f"{result.period}s relative to the training {result.period} (0 = training {result.period})")
-    ax.set_ylabel(f"effect on {result.indicator}")
+    ax.set_ylabel(f"effect on {name}")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     fig.tight_layout()
     return fig
