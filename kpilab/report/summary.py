@@ -81,11 +81,13 @@ def traffic_table(data: RunData, status: pd.DataFrame):  # noqa: ANN201 - return
         df = df.drop(columns="weight")
     cls = [["", "", "", "", f"rag rag-{x}", f"dec-{d}" if isinstance(d, str) else "", ""][: df.shape[1]]
            for x, d in zip(st["status"], st["decision"], strict=False)]
-    return make_table(df, "Each indicator against its target over the review period (status: green on target, "
-                          "amber within 5 % of it, red further off)",
-                      formats={c: "text" for c in df.columns},
-                      names={"actual": "Actual", "decision": "Health review", "weight": "Recommended weight"},
-                      classes=cls, max_rows=None, small=True)
+    table = make_table(df, "Each indicator against its target over the review period (status: green on target, "
+                           "amber within 5 % of it, red further off)",
+                       formats={c: "text" for c in df.columns},
+                       names={"actual": "Actual", "decision": "Health review", "weight": "Recommended weight"},
+                       classes=cls, max_rows=None, small=True)
+    table.numeric = {2, 3}  # target and actual: right-aligned, never wrapped inside a value
+    return table
 
 
 def recommended_actions(data: RunData, status: pd.DataFrame) -> list[tuple[str, str]]:
