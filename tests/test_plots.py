@@ -87,6 +87,13 @@ def assert_readable(fig) -> None:
     assert not exps, f"exponent notation in figure text: {exps}"
     for ax in fig.axes:
         assert ax.xaxis.get_offset_text().get_text() == "" and ax.yaxis.get_offset_text().get_text() == ""
+        for labels in (ax.get_xticklabels(), ax.get_yticklabels()):  # tick labels never run into each other
+            shown = [t for t in labels if t.get_text() and t.get_visible()]
+            boxes = [t.get_window_extent() for t in shown]
+            for i in range(len(boxes)):
+                for j in range(i + 1, len(boxes)):
+                    assert not boxes[i].overlaps(boxes[j]), f"tick labels overlap: {shown[i].get_text()!r}, " \
+                                                            f"{shown[j].get_text()!r}"
 
 
 def coloured_lines(ax) -> list:
@@ -382,3 +389,27 @@ def test_triangulation_without_both_sources_says_so():
                            "rate_agent_flag": [0.7, 0.8], "flagged": [False, False]})
     fig = plot_triangulation(agents)  # the PwC log: no customer-reported resolution
     assert "No agent has both" in fig.axes[0].texts[0].get_text()
+
+
+def test_many_units_keep_labels_apart():
+    """60 agents (the demo centre): unit labels on rank, grade-probability and interval figures do not collide."""
+    from kpilab.indicators.plots import plot_agent_intervals
+    from kpilab.robustness.plots import plot_grade_probabilities, plot_rank_uncertainty
+
+    rng = np.random.default_rng(1)
+    units = [f"A{k:04d}" for k in range(60)]
+    score = np.sort(rng.uniform(40, 95, 60))[::-1]
+    ranks = pd.DataFrame({"unit_id": units, "period": "2025-12-01", "nominal_rank": np.arange(1, 61),
+                          "nominal_score": score, "median_rank": np.arange(1, 61)})
+    ranks["rank_p05"] = (ranks["nominal_rank"] - 5).clip(lower=1)
+    ranks["rank_p95"] = (ranks["nominal_rank"] + 5).clip(upper=60)
+    p = rng.dirichlet(np.ones(5), size=60)
+    grades = pd.DataFrame(p, columns=[f"p_{g}" for g in "ABCDE"]).assign(unit_id=units, period="2025-12-01",
+                                                                         n_draws=1000)
+    res = SimpleNamespace(ranks=ranks, grades=grades, grade_labels=tuple("ABCDE"), params={"draws": 1000})
+    assert_readable(plot_rank_uncertainty(res, max_units=40))
+    assert_readable(plot_grade_probabilities(res))
+    value = rng.uniform(0.6, 0.95, 60)
+    panel = pd.DataFrame({"unit_id": units, "unit_level": "agent", "period": "2025-12-01", "indicator": "fcr",
+                          "value": value, "ci_low": value - 0.05, "ci_high": value + 0.05, "n": 80, "flag": ""})
+    assert_readable(plot_agent_intervals(panel, "fcr"))
