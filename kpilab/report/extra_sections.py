@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from kpilab.formatting import format_share
+from kpilab.formatting import format_share, format_value, format_weight, unit_of
 from kpilab.report.collect import RunData
 from kpilab.report.findings import health_facts, robustness_facts, score_facts
 from kpilab.report.model import MAX_COLUMNS, Bullets, Section, make_figure, make_table, markdown
-from kpilab.report.text import ind, join, plural, safe_value
+from kpilab.report.text import ind, join, names_in_text, plural, safe_value
 
 __all__ = ["generic_sections", "changes_section", "limitations_section"]
 
@@ -112,10 +112,12 @@ def changes_section(data: RunData) -> Section:
     w = data.csv("diff/weights.csv")
     if w is not None and len(w):
         w = w.reindex(w["change"].abs().sort_values(ascending=False).index) if "change" in w else w
-        df = pd.DataFrame({"indicator": [ind(c, fw) for c in w["indicator"]], "before": w["weight_before"],
-                           "after": w["weight_after"], "change": w.get("change")})
-        s.add(make_table(df, "Weight shifts (percentage points)", formats={"indicator": "text", "before": "weight",
-                                                                          "after": "weight", "change": "weight"},
+        df = pd.DataFrame({"indicator": [ind(c, fw) for c in w["indicator"]],
+                           "before": [format_weight(v, missing="not weighted") for v in w["weight_before"]],
+                           "after": [format_weight(v, missing="not weighted") for v in w["weight_after"]],
+                           "change": [_signed_points(v) for v in w.get("change", pd.Series(index=w.index))]})
+        s.add(make_table(df, "Weight shifts, largest first (change in percentage points)",
+                         formats={c: "text" for c in df.columns}, names={"change": "Change (points)"},
                          max_rows=12, csv="diff/weights.csv"))
     gm = data.csv("diff/grade_migration.csv")
     if gm is not None and len(gm):
@@ -131,28 +133,54 @@ def changes_section(data: RunData) -> Section:
         pv = tiers.pivot_table(index="tier_before", columns="tier_after", values="agents", aggfunc="sum",
                                fill_value=0).astype(int)
         pv = pv.iloc[:, : MAX_COLUMNS - 1].reset_index()
+        pv["tier_before"] = pv["tier_before"].astype(str).str.replace("_", " ")
         s.add(make_table(pv, "Tier changes: agents by previous tier (rows) and current tier (columns)",
                          formats={"tier_before": "text"} | {c: "count" for c in pv.columns if c != "tier_before"},
                          names={"tier_before": "Previous tier"} | {c: str(c).replace("_", " ") for c in pv.columns
                                                                    if c != "tier_before"}))
+
     fwd = data.csv("diff/framework.csv")
     if fwd is not None and len(fwd):
         df = pd.DataFrame({"indicator": [ind(c, fw) for c in fwd["indicator"]],
                            "change": fwd["change"].astype(str).str.replace("_", " "),
                            "field": fwd.get("field", pd.Series("", index=fwd.index)).fillna("whole indicator"),
-                           "before": [safe_value("", v) if pd.notna(v) else "absent" for v in fwd.get("before")],
-                           "after": [safe_value("", v) if pd.notna(v) else "absent" for v in fwd.get("after")]})
+                           "before": [_fw_value(c, f, v, fw) for c, f, v in zip(fwd["indicator"], fwd.get("field"),
+                                                                                 fwd.get("before"), strict=True)],
+                           "after": [_fw_value(c, f, v, fw) for c, f, v in zip(fwd["indicator"], fwd.get("field"),
+                                                                                fwd.get("after"), strict=True)]})
         s.add(make_table(df, "Framework changes: indicators added or removed, targets changed",
                          formats={c: "text" for c in df.columns}, max_rows=20, csv="diff/framework.csv"))
     act = data.csv("diff/actions.csv")
     if act is not None and len(act):
-        df = pd.DataFrame({"action": act["action"].astype(str), "status": act["status"].astype(str),
-                           "evidence": act.get("evidence", pd.Series("", index=act.index)).fillna("no evidence")})
+        df = pd.DataFrame({"action": [names_in_text(a, fw) for a in act["action"]],
+                           "status": act["status"].astype(str).str.replace("_", " "),
+                           "evidence": [names_in_text(e, fw) or "no evidence recorded"
+                                        for e in act.get("evidence", pd.Series("", index=act.index))]})
         done = int((df["status"].str.lower() == "done").sum())
         s.para(f"{done} of {len(df)} actions agreed at the previous review were carried out.")
         s.add(make_table(df, "Actions agreed at the previous review and whether they were carried out",
                          formats={c: "text" for c in df.columns}, widths=["35%", "12%", "53%"]))
     return s
+
+
+def _signed_points(v: object) -> str:
+    """A weight change in percentage points with its sign (``+2.2``, ``−11.7``)."""
+    if pd.isna(v):
+        return "not comparable"
+    x = float(v) * 100
+    return f"{'+' if x > 0 else '−' if x < 0 else ''}{abs(x):.1f}"
+
+
+def _fw_value(code: object, field: object, value: object, fw: object) -> str:
+    """A framework value that changed: a target in the indicator's unit, else the value as written."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)) or value == "":
+        return "none" if field == "target" else "absent"
+    if field == "target":
+        try:
+            return format_value(float(value), unit_of(str(code), fw))
+        except (TypeError, ValueError):
+            pass
+    return safe_value("", value)
 
 
 def limitations_section(data: RunData) -> Section:
