@@ -200,9 +200,7 @@ def place_labels(ax: plt.Axes, xs: Sequence[float], ys: Sequence[float], texts: 
     for k, i in enumerate(order):
         dy = (placed[k] - pts[i, 1]) * 72.0 / fig.dpi
         out.append(ax.annotate(texts[i], (xs[i], ys[i]), xytext=(dx_points, dy), textcoords="offset points",
-                               fontsize=fontsize, va="center", ha="left", zorder=5,
-                               # a light box keeps the text readable where it crosses other points
-                               bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8},
+                               fontsize=fontsize, va="center", ha="left",
                                arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.5}))
     return out
 
