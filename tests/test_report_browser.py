@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 
@@ -174,6 +175,19 @@ class Page:
               .map(a => decodeURIComponent(a.getAttribute('href').slice(1)))
               .filter(id => id && !document.getElementById(id) && !document.getElementsByName(id).length);""")
 
+    def missing_files(self) -> list[str]:
+        """Links to local files (a scorecard's index, the report) whose target does not exist."""
+        hrefs = self.js("""
+            return Array.from(document.querySelectorAll('a[href]'))
+              .map(a => a.href).filter(h => h.startsWith('file:'));""")
+        out = []
+        for h in hrefs:
+            target = Path(unquote(urlparse(h).path))
+            if target != self.path.resolve() and not target.exists():
+                out.append(str(target.relative_to(self.path.parent.resolve().parent))
+                           if target.is_relative_to(self.path.parent.resolve().parent) else target.name)
+        return sorted(set(out))
+
     def internal_links(self) -> int:
         return self.js("return document.querySelectorAll('a[href^=\"#\"]').length")
 
@@ -269,6 +283,8 @@ def _check_page(page: Page, *, toc: bool) -> list[str]:
         problems.append("no table of contents (no link to a section of the page)")
     if links := page.unresolved_links():
         problems.append(f"links to no element id: {links[:8]}")
+    if files := page.missing_files():
+        problems.append(f"links to files that do not exist: {files[:8]}")
     if cells := page.code_cells():
         problems.append(f"code cells shown: {cells[:3]}")
     for what, hits in page.bad_text().items():
