@@ -23,6 +23,19 @@ def add_figure(section: Section, data: RunData, name: str, caption: str, *, wide
         section.add(make_figure(path, caption, wide=wide))
 
 
+_REASON_WORDS = {
+    "exempted (relax_target): kept, share in exempted_share": "inside an exemption window with relaxed targets",
+    "window not observed": "follow-up window runs past the end of the data",
+}
+
+
+def _reason_words(reason: object, framework: object = None) -> str:
+    """An accounting reason in words (the engine's short forms name columns and options)."""
+    if not isinstance(reason, str) or not reason:
+        return "no reason recorded"
+    return _REASON_WORDS.get(reason, names_in_text(reason, framework))
+
+
 def _tname(t: object) -> str:
     return _TABLE_NAMES.get(str(t), str(t).replace("_", " ").capitalize())
 
@@ -63,7 +76,8 @@ def data_section(data: RunData) -> Section:
                 what[k] + (f" ({ind(i, data.framework)})" if k == "indicator_excluded" and isinstance(i, str) else "")
                 for k, i in zip(reasons["kind"], reasons["indicator"], strict=False)]
             reasons["table"] = reasons["table"].map(_tname)
-            df = reasons[["table", "reason", "effect", "rows"]].fillna({"reason": "no reason recorded"})
+            reasons["reason"] = [_reason_words(r, data.framework) for r in reasons["reason"]]
+            df = reasons[["table", "reason", "effect", "rows"]]
             s.add(make_table(df, "Rows excluded or flagged, per reason", formats={"rows": "count", "reason": "text",
                                                                               "effect": "text"},
                              names={"effect": "Effect"}, csv="panel_accounting.csv", max_rows=15))
