@@ -79,8 +79,9 @@ import re
 import shutil
 import tempfile
 import weakref
+from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -428,19 +429,9 @@ class LoadedTable:
         import pyarrow.parquet as pq
 
         pf = pq.ParquetFile(self.path)
-        if not pf.metadata.num_rows:
-            return pf.schema_arrow.empty_table().to_pandas()
-        if pf.metadata.row_group(0).num_rows <= 4 * n:
+        if pf.metadata.num_rows:
             return next(pf.iter_batches(batch_size=n)).to_pandas()
-        # pyarrow decodes a whole row group (a million rows) for the first batch; DuckDB reads a few pages
-        con = _connect()
-        try:
-            head = con.execute(f"SELECT * FROM read_parquet({_q(str(self.path))}) LIMIT {int(n)}").arrow()
-            return head.cast(pf.schema_arrow).to_pandas()
-        except Exception:  # noqa: BLE001 - a type DuckDB returns differently: the slower exact read
-            return next(pf.iter_batches(batch_size=n)).to_pandas()
-        finally:
-            con.close()
+        return pf.schema_arrow.empty_table().to_pandas()
 
 
 class _TempDir:
@@ -1249,9 +1240,33 @@ def _empty_frame(name: str) -> pd.DataFrame:
     return pd.DataFrame({c.name: pd.Series([], dtype=dtypes[c.kind]) for c in TABLES[name].columns})
 
 
+# file tables already read in this process: {(file, size, mtime, table, mapping, window): LoadedTable}.
+# A notebook that computes the panel, a wait profile and the staffing check from one folder reads
+# (and checks) each file once; a changed file (size or modification time) is read again.
+_LOADED: OrderedDict[tuple[Any, ...], LoadedTable] = OrderedDict()
+_LOADED_MAX = 16
+
+
+def _cache_key(path: Path, name: str | None, mapping: ColumnMapping | None, plausible: Any) -> tuple[Any, ...] | None:
+    try:
+        st = path.stat()
+        return (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, name, repr(mapping),
+                repr(plausible))
+    except OSError:
+        return None
+
+
+def _fresh(lt: LoadedTable) -> LoadedTable:
+    """A copy a caller may change (notices, flags) sharing the typed file (and its temporary folder)."""
+    return replace(lt, notices=list(lt.notices), excluded=dict(lt.excluded), notices_reported=False)
+
+
 def load_source(source: str | Path | pd.DataFrame, name: str | None = None, mapping: ColumnMapping | None = None,
                 *, plausible: tuple[Any, Any] | None = None) -> LoadedTable:
     """Read one table (file or DataFrame), check it, and return it typed.
+
+    A file read before in this process (same file, size and modification time, table, mapping and
+    window) is not read again: the earlier result is returned (a copy of its notices).
 
     Parameters
     ----------
@@ -1288,6 +1303,19 @@ def load_source(source: str | Path | pd.DataFrame, name: str | None = None, mapp
     path = Path(source)
     if not path.is_file():
         raise DataError(f"Export file {path} does not exist.")
+    key = _cache_key(path, name, mapping, plausible)
+    if key is not None and key in _LOADED:
+        _LOADED.move_to_end(key)
+        return _fresh(_LOADED[key])
+    lt = _load_file(path, name, mapping, plausible)
+    if key is not None:
+        _LOADED[key] = _fresh(lt)
+        while len(_LOADED) > _LOADED_MAX:
+            _LOADED.popitem(last=False)
+    return lt
+
+
+def _load_file(path: Path, name: str, mapping: ColumnMapping | None, plausible: Any) -> LoadedTable:
     label = path.name
     hint = f"{name}.mapping.yaml" if mapping is None else (mapping.label if mapping.label != "(mapping)"
                                                             else "the column mapping")

@@ -1,0 +1,136 @@
+"""The shortcuts that spare ingest and the engine a scan decide exactly as the full checks would.
+
+Each shortcut (column minima for blank text, min/max for sentinel dates and the plausible window,
+a filtered count instead of the quartiles, sorted hashes for repeated ids, the in-process cache of
+read files) is checked against an independent pandas/Python computation of the same finding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import kpilab.ingest as ingest
+from kpilab.indicators import engine
+from kpilab.ingest import load_source
+
+
+def _contacts(n: int, arrived: pd.Series, rng: np.random.Generator) -> pd.DataFrame:
+    arrived = pd.to_datetime(pd.Series(arrived)).reset_index(drop=True)
+    return pd.DataFrame({
+        "contact_id": [f"c{i}" for i in range(n)], "channel": "phone", "queue": "q1",
+        "agent_id": [f"A{i % 7}" for i in range(n)], "arrived_at": arrived,
+        "answered_at": arrived + pd.Timedelta(seconds=20), "ended_at": arrived + pd.Timedelta(seconds=300),
+        "talk_s": rng.gamma(4, 60, n), "abandoned": False,
+    })
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.text(alphabet=" \t\n\r\x0bab!~é", max_size=4)), min_size=1, max_size=30))
+def test_blank_text_found_exactly_when_a_value_is_blank(tmp_path_factory, values):
+    """Ids of spaces only read as missing, every other value is kept as it is.
+
+    The table is passed through unchanged only when no value could need that (the minimum
+    pre-check); a missed blank would leave it in the output.
+    """
+    n = len(values)
+    df = _contacts(n, pd.Timestamp("2025-03-03 09:00") + pd.to_timedelta(np.arange(n), unit="min"),
+                   np.random.default_rng(0))
+    df["agent_id"] = values
+    path = tmp_path_factory.mktemp("blank") / "contacts.parquet"
+    df.to_parquet(path, index=False)
+    got = load_source(path, "contacts").to_pandas()["agent_id"].tolist()
+    want = [None if v is None or v.strip(" ") == "" else v for v in values]
+    assert [None if pd.isna(v) else v for v in got] == want
+
+
+def _expected_implausible(arrived: pd.Series) -> int:
+    """Rows outside the default window, from exact quartiles (the data below leave no doubt either way)."""
+    sec = arrived.astype("int64") / 1e6 if arrived.dtype == "datetime64[us]" else arrived.astype("int64") / 1e9
+    q1, q3 = np.quantile(sec, [0.25, 0.75])
+    margin = max(2 * (q3 - q1), 365 * 86400)
+    return int(((sec < q1 - margin) | (sec >= q3 + margin)).sum())
+
+
+@pytest.mark.parametrize("case", ["short", "two_years", "outliers", "sentinels"])
+def test_plausible_window_shortcuts_match_the_definition(tmp_path, monkeypatch, case):
+    rng = np.random.default_rng(1)
+    n = 20_000  # above the 10,000 dates the filtered-count shortcut needs
+    span = 300 if case == "short" else 730
+    arrived = pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, span * 86400, n), unit="s"))
+    if case == "outliers":
+        arrived.iloc[:3] = [pd.Timestamp("1985-05-05"), pd.Timestamp("2090-01-01"), pd.Timestamp("2091-01-01")]
+    if case == "sentinels":
+        arrived.iloc[:2] = [pd.Timestamp("9999-12-31"), pd.Timestamp("1970-01-01")]
+    df = _contacts(n, arrived, rng)
+    path = tmp_path / "contacts.parquet"
+    df.to_parquet(path, index=False)
+    lt = load_source(path, "contacts")
+    sentinel = arrived.isin([pd.Timestamp("9999-12-31"), pd.Timestamp("1970-01-01")])
+    want = _expected_implausible(arrived[~sentinel].astype("datetime64[us]"))
+    assert lt.excluded.get("implausible arrived_at", 0) == want
+    assert (case == "outliers") == (want > 0)
+    assert any("sentinel" in x for x in lt.notices) == (case == "sentinels")
+    # the same table with the shortcut switched off (the quartiles always computed) reads the same
+    ingest._LOADED.clear()
+    monkeypatch.setattr(ingest._Normaliser, "_window_holds_all", lambda self, *a: False)
+    full = load_source(path, "contacts")
+    assert full.excluded == lt.excluded and full.notices == lt.notices
+    pd.testing.assert_frame_equal(full.to_pandas(), lt.to_pandas())
+
+
+def test_plausible_window_given_by_the_mapping_still_marks_rows(tmp_path):
+    rng = np.random.default_rng(2)
+    arrived = pd.Series(pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 90 * 86400, 500), unit="s"))
+    path = tmp_path / "contacts.parquet"
+    _contacts(500, arrived, rng).to_parquet(path, index=False)
+    lo, hi = pd.Timestamp("2025-02-01"), pd.Timestamp("2025-02-28")
+    lt = load_source(path, "contacts", plausible=(lo, hi))
+    outside = int(((arrived < lo) | (arrived >= hi + pd.Timedelta(days=1))).sum())
+    assert lt.excluded == {"implausible arrived_at": outside}
+    assert load_source(path, "contacts", plausible=(pd.Timestamp("2024-01-01"), pd.Timestamp("2026-01-01"))
+                       ).excluded == {}
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=2, max_size=60), st.booleans())
+def test_repeated_id_screen_matches_pandas(ids, grouped):
+    """The hash screen says 'all distinct' exactly when pandas finds no repeated id (both code paths)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("t", pd.DataFrame({"contact_id": [f"id{i}" for i in ids]}))
+    eng = engine._Engine.__new__(engine._Engine)
+    eng.con = con
+    limit = engine._SORT_SCREEN_ROWS
+    try:
+        engine._SORT_SCREEN_ROWS = 0 if grouped else limit  # 0: the spilling GROUP BY path
+        assert eng._hashes_distinct("t", "contact_id", len(ids)) == (not pd.Series(ids).duplicated().any())
+    finally:
+        engine._SORT_SCREEN_ROWS = limit
+        con.close()
+
+
+def test_a_file_read_twice_is_checked_once_and_a_changed_file_again(tmp_path, monkeypatch):
+    rng = np.random.default_rng(3)
+    arrived = pd.Series(pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(50), unit="h"))
+    path = tmp_path / "contacts.parquet"
+    _contacts(50, arrived, rng).to_parquet(path, index=False)
+    ingest._LOADED.clear()
+    calls = []
+    real = ingest._load_file
+    monkeypatch.setattr(ingest, "_load_file", lambda *a: calls.append(a) or real(*a))
+    first = load_source(path, "contacts")
+    first.notices.append("changed by a caller")
+    first.notices_reported = True
+    second = load_source(path, "contacts")
+    assert len(calls) == 1
+    assert second.notices == [] and not second.notices_reported  # the caller's changes stay with its copy
+    pd.testing.assert_frame_equal(first.to_pandas(), second.to_pandas())
+    changed = _contacts(60, pd.Series(pd.Timestamp("2025-01-01") + pd.to_timedelta(np.arange(60), unit="h")), rng)
+    changed.to_parquet(path, index=False)
+    third = load_source(path, "contacts")
+    assert len(calls) == 2 and third.n_rows == 60
