@@ -11,7 +11,8 @@ absolute path, and tables wider than the printed page (A4 with 15 mm margins at
 
 The browser is the system one (Debian ``chromium`` and ``chromium-driver``),
 driven by selenium with the driver path given, so Selenium Manager never
-downloads a browser. Without them the tests are skipped with the reason.
+downloads a browser (``KPILAB_CHROMIUM`` / ``KPILAB_CHROMEDRIVER`` name other
+binaries). Without them the tests are skipped with the reason.
 """
 
 from __future__ import annotations
@@ -38,7 +39,10 @@ PRINT_WIDTH_PX = round((A4_WIDTH_MM - 2 * DEFAULT_MARGIN_MM) / 25.4 * 96)  # 680
 MAX_TOTAL_PAGES = 60
 
 
-def _find(*names: str) -> str | None:
+def _find(env: str, *names: str) -> str | None:
+    """The executable named by ``$env`` (when set, and only it), else the first of ``names`` found."""
+    if os.environ.get(env):
+        return os.environ[env] if Path(os.environ[env]).is_file() else None
     for n in names:
         p = shutil.which(n) or (f"/usr/bin/{n}" if Path(f"/usr/bin/{n}").is_file() else None)
         if p:
@@ -46,8 +50,8 @@ def _find(*names: str) -> str | None:
     return None
 
 
-CHROMIUM = _find("chromium", "chromium-browser", "google-chrome")
-CHROMEDRIVER = _find("chromedriver")
+CHROMIUM = _find("KPILAB_CHROMIUM", "chromium", "chromium-browser", "google-chrome")
+CHROMEDRIVER = _find("KPILAB_CHROMEDRIVER", "chromedriver")
 try:
     import selenium  # noqa: F401
 
@@ -61,9 +65,9 @@ _missing = [what for what, ok in (("chromium (apt-get install chromium)", CHROMI
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.xdist_group("browser"),  # one worker builds the run folder once (make test: --dist loadgroup)
-    pytest.mark.skipif(bool(_missing), reason="browser check skipped: missing " + ", ".join(_missing)
-                       + " (.ci/run installs the system chromium and its driver)"),
 ]
+needs_browser = pytest.mark.skipif(bool(_missing), reason="browser check skipped: missing " + ", ".join(_missing)
+                                   + " (.ci/run installs the system chromium and its driver)")
 
 #: Visible text that must never reach a client. Each pattern says what it catches.
 BAD_TEXT = {
@@ -294,18 +298,21 @@ def _check_page(page: Page, *, toc: bool) -> list[str]:
     return problems
 
 
+@needs_browser
 def test_report_reads_like_a_document(driver, run_dir):
     page = Page(driver, run_dir / "report.html")
     problems = _check_page(page, toc=True)
     assert not problems, f"{page.path.name}:\n  " + "\n  ".join(problems)
 
 
+@needs_browser
 def test_scorecard_reads_like_a_document(driver, scorecard):
     page = Page(driver, scorecard)
     problems = _check_page(page, toc=False)
     assert not problems, f"scorecards/{page.path.name}:\n  " + "\n  ".join(problems)
 
 
+@needs_browser
 def test_report_prints_to_a_bounded_pdf(driver, run_dir, record_property):
     page = Page(driver, run_dir / "report.html")
     total = page.pdf_pages()
