@@ -130,7 +130,8 @@ def customer_service(contacts: pd.DataFrame, customers: pd.DataFrame, surveys: p
     else:
         out["n_surveys"], out["mean_csat"] = 0, np.nan
     cust = customers.assign(customer_id=customers["customer_id"].astype(str)).set_index("customer_id")
-    known = out.index.isin(cust.index)
+    known = pd.Index(cust.index.to_numpy(dtype=object), dtype=object).get_indexer(
+        out.index.to_numpy(dtype=object)) >= 0  # hash lookup; Arrow-string isin loops in Python
     out = out[known]
     out["churned"] = cust["churned"].reindex(out.index).astype("Float64").astype(float)
     out = out.reset_index()[SERVICE_COLUMNS]
