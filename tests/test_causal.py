@@ -229,6 +229,7 @@ def test_training_effect_result_tables_and_summary():
     assert (res.event_study["flag"].replace("", np.nan).dropna() == "small_n").all()
     text = res.summary()
     assert "callaway_santanna" in text and "twfe_naive" in text and "pre-trends" in text
+    assert "single trained or control agent" in text  # cohort 2 is agent C alone
     assert res.accounting["rows"].sum() == len(long_panel(Y, UNITS, WEEKS)) + len(TRAINING)
 
 

@@ -98,3 +98,11 @@ def test_interval_covers_the_true_att_in_20_seeds_and_naive_twfe_is_biased():
     # TWFE compares later cohorts with agents whose effect is still growing: biased towards 0
     assert err_twfe < -0.8 and abs(err_cs) < 0.8 and abs(err_twfe) > 2 * abs(err_cs), (err_cs, err_twfe)
     assert (r["twfe_naive_estimate"] < r["truth"]).sum() >= 16
+
+
+def test_training_programme_with_messy_exports_keeps_the_training_table():
+    clean = simulate(agents=12, months=2, seed=4, training=True)
+    messy = simulate(agents=12, months=2, seed=4, training=True, realism="messy")
+    pd.testing.assert_frame_equal(clean.training, messy.training)
+    assert messy.truth["training"] == clean.truth["training"]
+    assert "trained_at" in messy.tables["agents"].columns

@@ -259,6 +259,13 @@ def training_effect(
             f"{len(small)} cohort(s) with fewer than {min_treated} agents ({', '.join(small['cohort'])}): "
             "their effects are imprecise"
         )
+    single = gt.table[(gt.table["n_treated"] == 1) | (gt.table["n_control"] == 1)]
+    if len(single):
+        # a one-agent side of a comparison has no within-group spread: its variance is missing from the CI
+        notices.append(
+            f"{len(single)} group-time comparison(s) rest on a single trained or control agent, whose own "
+            "variance cannot be estimated: the intervals understate the uncertainty"
+        )
     if pt.get("n_pre") and np.isfinite(pt["p_value"]) and pt["p_value"] < 0.05:
         notices.append(
             f"pre-trend test rejects parallel trends (p = {pt['p_value']:.3g}): trained and untrained "
