@@ -413,3 +413,18 @@ def test_many_units_keep_labels_apart():
     panel = pd.DataFrame({"unit_id": units, "unit_level": "agent", "period": "2025-12-01", "indicator": "fcr",
                           "value": value, "ci_low": value - 0.05, "ci_high": value + 0.05, "n": 80, "flag": ""})
     assert_readable(plot_agent_intervals(panel, "fcr"))
+
+
+def test_ranking_draws_the_framework_target(framework):
+    from kpilab.operations.plots import plot_ranking
+
+    rows = pd.DataFrame({"unit_id": [f"A{k:04d}" for k in range(10)], "indicator": "fcr",
+                         "value": np.linspace(0.6, 0.9, 10)}).assign(ci_low=lambda d: d["value"] - 0.04,
+                                                                      ci_high=lambda d: d["value"] + 0.04)
+    fig = plot_ranking(rows, "fcr by agent, Dec 2025", framework=framework)
+    ax = fig.axes[0]
+    target = gids(ax, "target")
+    assert len(target) == 1 and target[0].get_xdata()[0] == framework.indicator("fcr").target
+    assert ax.get_xlabel().startswith(framework.indicator("fcr").name + " by agent")
+    assert_readable(fig)
+    assert not gids(plot_ranking(rows, "fcr by agent").axes[0], "target")  # no framework, no target given

@@ -10,7 +10,15 @@ import pandas as pd
 import seaborn as sns
 
 from kpilab.formatting import format_period, unit_of
-from kpilab.plots import _as_datetime, format_axis, humanise, place_labels, set_theme, shade_exemptions
+from kpilab.plots import (
+    _as_datetime,
+    draw_target,
+    format_axis,
+    humanise,
+    place_labels,
+    set_theme,
+    shade_exemptions,
+)
 
 _RULES = {"run_8": "8 in a row on one side", "trend_6": "6 rising or falling in a row"}
 
@@ -93,8 +101,13 @@ def plot_triangulation(agents: pd.DataFrame) -> plt.Figure:
     return fig
 
 
-def plot_ranking(rows: pd.DataFrame, label: str, top: int = 25) -> plt.Figure:
-    """Units ranked by value with their intervals (never a bare league table)."""
+def plot_ranking(rows: pd.DataFrame, label: str, top: int = 25, *, target: float | None = None,
+                 framework: Any = None) -> plt.Figure:
+    """Units ranked by value with their intervals (never a bare league table).
+
+    ``target`` (or, when ``rows`` holds one ``indicator`` and ``framework`` is given,
+    the framework's target for it) is drawn as a dashed vertical line.
+    """
     set_theme()
     r = rows.sort_values("value").tail(top)
     fig, ax = plt.subplots(figsize=(6.5, 0.25 * len(r) + 1.2))
@@ -102,10 +115,16 @@ def plot_ranking(rows: pd.DataFrame, label: str, top: int = 25) -> plt.Figure:
     ax.errorbar(r["value"], y, xerr=[r["value"] - r["ci_low"], r["ci_high"] - r["value"]], fmt="o", ms=3,
                 color="C0", ecolor="0.6", capsize=2)
     ax.set_yticks(y, r["unit_id"])
-    ax.set_xlabel(f"{humanise(label)} (95 % interval)")
-    if "indicator" in r.columns and r["indicator"].nunique() == 1:
-        format_axis(ax, unit_of(str(r["indicator"].iloc[0])), "x",
-                    pd.concat([r["value"], r["ci_low"], r["ci_high"]]).dropna())
+    ax.set_xlabel(f"{humanise(label, framework)} (95 % interval)")
+    code = str(r["indicator"].iloc[0]) if "indicator" in r.columns and r["indicator"].nunique() == 1 else None
+    if target is None and code is not None and framework is not None:
+        try:
+            target = framework.indicator(code).target
+        except Exception:  # noqa: BLE001 - an indicator outside the framework has no target
+            target = None
+    draw_target(ax, target, unit_of(code, framework) if code else "", orientation="v")
+    if code is not None:
+        format_axis(ax, unit_of(code, framework), "x", pd.concat([r["value"], r["ci_low"], r["ci_high"]]).dropna())
     return fig
 
 
