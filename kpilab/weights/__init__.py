@@ -61,6 +61,7 @@ from kpilab.weights.recommend import (
     Recommendation,
     read_recommendation,
     recommend_weights,
+    restrict_weights,
     scorecard_indicators,
 )
 from kpilab.weights.regression import RegressionWeights, regression_weights
@@ -117,4 +118,5 @@ __all__ = [
     "recommend_weights",
     "scorecard_indicators",
     "read_recommendation",
+    "restrict_weights",
 ]
