@@ -90,7 +90,7 @@ import math
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -1748,6 +1748,10 @@ def write_simulation(sim: Simulation, out_dir: str | os.PathLike) -> list[Path]:
             os.replace(tmp, out)
         else:
             (out / "manifest.json").unlink(missing_ok=True)
+            # A table an earlier simulation wrote and this one does not (training) would
+            # otherwise be read as part of this simulation by every notebook.
+            for stale in set(_table_names(replace(sim.params, training=True))) - set(files):
+                (out / f"{stale}.parquet").unlink(missing_ok=True)
             for nm in names:
                 os.replace(tmp / nm, out / nm)
             shutil.rmtree(tmp, ignore_errors=True)

@@ -32,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "negative durations, out-of-range survey codes), each listed in truth.json 'defects'",
     )
     parser.add_argument(
+        "--training",
+        action="store_true",
+        help="add a staggered training programme with a planted effect on the QA score (training table, "
+        "agents.trained_at and the true effects in truth.json 'training'); used by notebook 08",
+    )
+    parser.add_argument(
         "--reuse",
         action="store_true",
         help="skip the work when OUT already holds this simulation (same parameters, version and file hashes)",
@@ -41,19 +47,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     ts = check_simulation_params(args.agents, args.months, args.seed, args.start, args.realism)
-    params = SimParams(args.agents, args.months, args.seed, str(ts.date()), args.realism)
+    params = SimParams(args.agents, args.months, args.seed, str(ts.date()), args.realism, args.training)
     if args.reuse and manifest_matches(args.out, params):
         man = read_manifest(args.out) or {}
         rows = ", ".join(f"{k} {v:,}" for k, v in man.get("tables", {}).items())
         print(f"reused {args.out} (simulator {man.get('simulator_version')}, {rows})")
         print(f"elapsed {time.perf_counter() - t0:.1f} s")
         return 0
-    sim = simulate(params.agents, params.months, params.seed, params.start, params.realism)
+    sim = simulate(params.agents, params.months, params.seed, params.start, params.realism,
+                   training=params.training)
     paths = write_simulation(sim, args.out)
     print(f"wrote {len(paths)} files to {args.out}:")
     for p in paths:
         stem = p.name.removesuffix(".parquet")
-        rows = f"{len(sim.tables[stem]):>10,d} rows" if stem in sim.tables else ""
+        table = sim.tables.get(stem)
+        if table is None and stem == "training":
+            table = getattr(sim, "training", None)
+        rows = f"{len(table):>10,d} rows" if table is not None else ""
         print(f"  {p.name:<22} {rows}")
     if sim.truth["defects"]:
         rows = sum(d["count"] for d in sim.truth["defects"] if d["rows"] is not None)
