@@ -295,6 +295,11 @@ def test_score_figures_readable(scores):
         assert_readable(fig)
     fig = plot_grade_mix(scores)
     assert all(t.get_text().endswith("%") for t in fig.axes[0].get_xticklabels() if t.get_text())
+    latest = scores.grades_by_team[scores.grades_by_team["period"] == scores.grades_by_team["period"].max()]
+    shown = sum(int(t.get_text()) for t in fig.axes[0].texts)
+    # segment labels count agents; segments too narrow for a label are the only ones left out
+    small = latest.loc[latest["share"] < 0.06, "agents"].sum()
+    assert shown == latest["agents"].sum() - small
 
 
 # ------------------------------------------------------------------ robustness (notebook 05)

@@ -45,15 +45,22 @@ def plot_grade_mix(res: ScoreResult, period: str | None = None) -> plt.Figure:
     period = period or (sorted(t["period"].unique())[-1] if len(t) else None)
     t = t[t["period"] == period]
     wide = t.pivot(index="team", columns="grade", values="share").reindex(columns=list(res.grade_labels)).fillna(0)
+    counts = (t.pivot(index="team", columns="grade", values="agents").reindex(index=wide.index, columns=wide.columns)
+              .fillna(0) if "agents" in t.columns else None)
     fig, ax = plt.subplots(figsize=(8, 0.45 * max(3, len(wide)) + 1))
     left = np.zeros(len(wide))
+    teams = [str(i) or "(no team)" for i in wide.index]
     for k, g in enumerate(wide.columns):
-        ax.barh([str(i) or "(no team)" for i in wide.index], wide[g], left=left, color=_PALETTE[k % len(_PALETTE)],
-                label=g)
+        ax.barh(teams, wide[g], left=left, color=_PALETTE[k % len(_PALETTE)], label=g)
+        if counts is not None:  # the number of agents in each segment wide enough to hold it
+            for y, (share, n, x0) in enumerate(zip(wide[g], counts[g], left, strict=True)):
+                if share >= 0.06 and n > 0:
+                    ax.text(x0 + share / 2, y, f"{int(n)}", ha="center", va="center", fontsize=8,
+                            color="white" if k in (0, len(wide.columns) - 1) else "black")
         left += wide[g].to_numpy()
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:.0f} %"))
-    ax.set_xlabel(f"share of agents, {format_period(period)}")
+    ax.set_xlabel(f"share of agents, {format_period(period)}" + ("; numbers: agents" if counts is not None else ""))
     ax.legend(ncol=len(wide.columns), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.tight_layout()
     return fig
