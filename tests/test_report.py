@@ -464,6 +464,25 @@ def test_no_browser_gives_a_notice_not_an_error(tmp_path, monkeypatch):
     assert path.is_file() and not (run / "report.pdf").exists()
 
 
+def test_words_for_codes_and_values():
+    from kpilab.framework import default_framework
+    from kpilab.report.review_sections import first_sentence
+    from kpilab.report.text import names_in_text, safe_value, set_name
+
+    fw = default_framework()
+    assert safe_value("data_dir", "/home/someone/clients/acme") == "acme"
+    assert safe_value("previous_run", "C:\\runs\\20250701-q2") == "20250701-q2"
+    assert safe_value("threshold", 0.3) == "0.3" and safe_value("shrinkage", True) == "yes"
+    assert safe_value("framework_path", "") == "not set (default)"
+    text = "It largely duplicates csat (r = 1.00); keep resolved_within_24h, not csat_top2 or aht-like codes."
+    assert names_in_text(text, fw) == ("It largely duplicates CSAT (mean score, 1-5) (r = 1.00); keep Tickets "
+                                       "resolved within 24 h, not CSAT (% satisfied, top-2 box) or aht-like codes.")
+    assert names_in_text("link with retention rate", fw) == "link with Customer retention after contact"
+    assert first_sentence("Unclear: r = 0.50 (interval 0.26 to 0.67); spans 0.3. Look again.") == (
+        "Unclear: r = 0.50 (interval 0.26 to 0.67); spans 0.3.")
+    assert set_name("blend_front_line_critic", fw) == "blend of front line role template and CRITIC weights"
+
+
 def test_wide_tables_are_refused_and_cut_tables_say_where_the_rest_is():
     df = pd.DataFrame({f"c{i}": [1] for i in range(9)})
     with pytest.raises(ValueError, match="at most 8 fit"):

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import PurePath
 from typing import Any
 
-from kpilab.formatting import format_number, format_period, indicator_name, is_missing
+from kpilab.formatting import format_period, indicator_name, is_missing
 
 __all__ = ["names_in_text", "pillar_name", "set_name", "join", "plural", "ind", "period_range", "safe_value", "DECISION_TEXT",
            "GRADE_TEXT"]
@@ -108,7 +108,7 @@ def safe_value(key: str, value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return format_number(value)
+        return f"{value:g}"  # a parameter as the analyst wrote it (0.3, not 0.300)
     if isinstance(value, (list, tuple)):
         return join([safe_value(key, v) for v in value]) or "none"
     if isinstance(value, dict):
