@@ -43,7 +43,7 @@ def main() -> None:
 
     import pandas as pd
 
-    from kpilab.indicators import compute_panel
+    from kpilab.indicators import compute_panel, spark_engine
     from kpilab.indicators.spark_engine import get_spark, stop_spark
 
     t0 = time.perf_counter()
@@ -68,6 +68,10 @@ def main() -> None:
         pd.testing.assert_frame_equal(duck.panel, spark.panel, check_exact=False, rtol=1e-9, atol=1e-9)
         pd.testing.assert_frame_equal(duck.accounting, spark.accounting)
         rows.append((n, t_duck, t_spark, len(duck.panel)))
+        trace = sorted(spark_engine.LAST_TRACE, reverse=True)
+        print(f"  spark: {len(trace)} statements, {sum(t for t, _ in trace):.1f} s in them; slowest:")
+        for sec, head in trace[:6]:
+            print(f"    {sec:6.1f} s  {head}")
         print(f"{n:>12,} rows  duckdb {t_duck:7.1f} s ({n / t_duck:>12,.0f} rows/s)  spark {t_spark:7.1f} s "
               f"({n / t_spark:>12,.0f} rows/s)  ratio {t_spark / t_duck:5.1f}x  panel {len(duck.panel):,} cells, "
               "identical", flush=True)

@@ -50,7 +50,7 @@ import pandas as pd
 from kpilab.errors import DataError, KpilabError, ParameterError
 from kpilab.indicators.engine import _Engine, _Source
 from kpilab.indicators.sql_dialect import TranspileError, to_spark
-from kpilab.schema import TABLES, coerce_table, validate_table
+from kpilab.schema import TABLES, TIME, coerce_table, validate_table
 
 __all__ = ["SparkEngine", "SparkConnection", "SparkSQLError", "get_spark", "spark_available", "load_spark_sources",
            "stop_spark", "DEFAULT_MASTER", "CONNECT_TIMEOUT_S"]
@@ -59,9 +59,11 @@ DEFAULT_MASTER = "local[*]"
 #: seconds allowed to open a TCP connection to a remote master before giving up
 CONNECT_TIMEOUT_S = 10.0
 #: seconds allowed for the whole session start (JVM launch and registration with the master)
-START_TIMEOUT_S = 180.0
+START_TIMEOUT_S = 300.0
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:/")
 _SESSIONS: dict[str, Any] = {}
+#: (seconds, statement head) of each statement of the last Spark panel (bench/bench_spark.py prints it)
+LAST_TRACE: list[tuple[float, str]] = []
 _LOCK = threading.Lock()
 
 
@@ -148,11 +150,17 @@ def get_spark(master: str | None = None) -> Any:
         if active is not None:  # e.g. a Databricks notebook: use the cluster's session
             _configure(active)
             return active
+        if _SESSIONS:  # the session an earlier call started
+            return next(iter(_SESSIONS.values()))
         master = DEFAULT_MASTER
     with _LOCK:
         if master in _SESSIONS:
             return _SESSIONS[master]
         _check_reachable(master)
+        # a process holds one SparkContext: another master means stopping the one kpilab started
+        for old in _SESSIONS.values():
+            old.stop()
+        _SESSIONS.clear()
         holder: dict[str, Any] = {}
 
         def start() -> None:
@@ -208,7 +216,8 @@ class _Result:
         return self.frame
 
     def fetchone(self) -> tuple | None:
-        return tuple(self.frame.iloc[0]) if len(self.frame) else None
+        # DuckDB gives None for a NULL; Spark's pandas frame gives NaN/NaT/NA
+        return tuple(None if pd.isna(v) else v for v in self.frame.iloc[0]) if len(self.frame) else None
 
     def fetchall(self) -> list[tuple]:
         return [tuple(r) for r in self.frame.itertuples(index=False)]
@@ -339,7 +348,10 @@ class SparkConnection:
         return _Result(self._collect(self._run(sql)))
 
     def register(self, name: str, frame: pd.DataFrame) -> None:
-        self.spark.createDataFrame(_to_spark_frame(frame)).createOrReplaceTempView(name)
+        frame = _to_spark_frame(frame)
+        # Spark infers no schema from zero rows (e.g. no cell of a quantile indicator has a value)
+        schema = ", ".join(f"`{c}` {_spark_type(frame[c].dtype)}" for c in frame.columns) if frame.empty else None
+        self.spark.createDataFrame(frame, schema=schema).createOrReplaceTempView(name)
         self.views.append(name)
 
     def register_reader(self, path: str, df: Any) -> None:
@@ -350,6 +362,8 @@ class SparkConnection:
         self.spark.catalog.dropTempView(name)
 
     def close(self) -> None:
+        global LAST_TRACE
+        LAST_TRACE = list(self.trace)
         for df in self.cached:
             try:
                 df.unpersist()
@@ -377,6 +391,19 @@ def _spark_message(exc: BaseException) -> str:
     text = str(getattr(exc, "desc", None) or exc)
     lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
     return (lines[0] if lines else type(exc).__name__)[:500]
+
+
+def _spark_type(dtype: Any) -> str:
+    """Spark SQL type of a pandas column (used for empty frames only)."""
+    if pd.api.types.is_bool_dtype(dtype):
+        return "BOOLEAN"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "BIGINT"
+    if pd.api.types.is_float_dtype(dtype):
+        return "DOUBLE"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "TIMESTAMP"
+    return "STRING"
 
 
 def _to_spark_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -445,6 +472,29 @@ def _find_uri_tables(spark: Any, folder: str) -> dict[str, tuple[str, str]]:
     return found
 
 
+def _parquet_timezone(uri: str, name: str) -> str | None:
+    """The time zone Parquet records for the table's time columns (footer only), None when unknown.
+
+    Spark reads zone-aware timestamps as instants and forgets the zone; periods and exemption
+    windows are local days, so the zone is read from the footer with pyarrow (file://, s3://, gs://,
+    hdfs:// when pyarrow can open them).
+    """
+    try:
+        import pyarrow.dataset as ds
+        from pyarrow import fs as pafs
+
+        filesystem, path = pafs.FileSystem.from_uri(uri)
+        schema = ds.dataset(path, filesystem=filesystem, format="parquet").schema
+    except Exception:  # noqa: BLE001 - a scheme or credentials pyarrow does not have
+        return None
+    times = {c.name for c in TABLES[name].columns if c.kind == TIME}
+    for f in schema:
+        tz = getattr(f.type, "tz", None)
+        if f.name in times and tz:
+            return str(tz)
+    return None
+
+
 def load_spark_sources(data: Any, notices: list[str], spark: Any) -> dict[str, _Source]:
     """The engine's sources for Spark: URIs read by Spark, everything else through the usual loader.
 
@@ -477,7 +527,11 @@ def load_spark_sources(data: Any, notices: list[str], spark: Any) -> dict[str, _
             raise DataError(f"Spark cannot read {uri} ({_spark_message(exc)}).") from None
         sample = coerce_table(sample, name)
         validate_table(sample, name, strict=False)
-        src = _Source(name, n_rows, cols, None, frame=None, path=uri)
+        tz = _parquet_timezone(uri, name) if fmt == "parquet" else None
+        if tz is None and any(str(f.dataType.simpleString()) == "timestamp" for f in df.schema.fields):
+            notices.append(f"{name}: {uri} does not say which time zone its timestamps are in (or it cannot be "
+                           "read outside Spark); periods use UTC.")
+        src = _Source(name, n_rows, cols, tz, frame=None, path=uri)
         src.spark_frame = df
         out[name] = src
     return dict(sorted(out.items(), key=lambda kv: list(TABLES).index(kv[0])))
