@@ -63,9 +63,9 @@ def verdicts(cells: pd.DataFrame, *, target_sl: float, threshold_s: float, max_o
             model.append(""), verdict.append("no load")
             continue
         n_sl = agents_needed(r.calls_per_hour, r.aht_s, target_sl, threshold_s, patience_s=pat)
-        n = agents_needed(r.calls_per_hour, r.aht_s, target_sl, threshold_s, patience_s=pat,
-                          max_occupancy=max_occupancy)
         load_ = r.calls_per_hour * r.aht_s / 3600
+        # agents_needed with the occupancy cap is max(n_sl, ceil(A / max_occupancy)): no second search
+        n = max(n_sl, math.ceil(load_ / max_occupancy - 1e-12))
         burnout = load_ / n_sl > max_occupancy
         staffed = int(math.floor(r.staffed_agents + 1e-9)) if np.isfinite(r.staffed_agents) else 0
         pred_sl = pred_ab = np.nan
@@ -91,14 +91,18 @@ def verdicts(cells: pd.DataFrame, *, target_sl: float, threshold_s: float, max_o
 
 
 def _period(ts: pd.Series, period: str) -> pd.Series:
+    """Period start of each timestamp as ``YYYY-MM-DD`` (local wall time), formatted once per period."""
+    local = ts.dt.tz_localize(None) if getattr(ts.dt, "tz", None) is not None else ts
+    day = local.dt.floor("D")
     if period == "day":
-        return ts.dt.strftime("%Y-%m-%d")
-    if period == "week":
-        return (ts.dt.normalize() - pd.to_timedelta(ts.dt.dayofweek, unit="D")).dt.strftime("%Y-%m-%d")
-    if period == "month":
-        return ts.dt.strftime("%Y-%m-01")
-    q = ((ts.dt.month - 1) // 3) * 3 + 1
-    return ts.dt.year.astype(str) + "-" + q.astype(str).str.zfill(2) + "-01"
+        key = day
+    elif period == "week":
+        key = day - pd.to_timedelta(local.dt.dayofweek, unit="D")
+    else:
+        key = local.dt.to_period("M" if period == "month" else "Q").dt.start_time
+    codes, uniques = pd.factorize(key)
+    labels = np.append(np.asarray(pd.DatetimeIndex(uniques).strftime("%Y-%m-%d"), dtype=object), None)
+    return pd.Series(labels[codes], index=ts.index)  # code -1 (no timestamp) -> None
 
 
 def staffing_from_contacts(data: Any, *, target_sl: float = 0.8, threshold_s: float = 20.0,
