@@ -33,8 +33,8 @@ kernel: $(STAMP) ## Register the `kpilab` Jupyter kernel inside .venv (not globa
 	@echo "kernel 'kpilab' registered in $(VENV)"
 
 .PHONY: demo-data
-demo-data: $(STAMP) ## Simulate the demo data (reused when present and current)
-	@$(BIN)/kpilab simulate --out $(DEMO) --agents $(AGENTS) --months $(MONTHS) --seed $(SEED) --reuse
+demo-data: $(STAMP) ## Simulate the demo data with its training programme (reused when present and current)
+	@$(BIN)/kpilab simulate --out $(DEMO) --agents $(AGENTS) --months $(MONTHS) --seed $(SEED) --training --reuse
 
 .PHONY: demo
 demo: kernel demo-data ## Run the review pipeline end to end on the demo data; prints the report path
