@@ -85,6 +85,18 @@ def test_dialect_rewrites_keep_duckdb_meaning():
     assert to_spark("SELECT * EXCLUDE (b) FROM t", lambda sql: ["a", "b", "c"]) == "SELECT `a`, `c` FROM t"
 
 
+def test_statement_sqlglot_cannot_read_is_a_transpile_error():
+    from kpilab.indicators.spark_engine import SparkConnection, SparkSQLError
+    from kpilab.indicators.sql_dialect import TranspileError
+
+    with pytest.raises(TranspileError):
+        to_spark("SELECT (answered AND FROM t")
+    # the Spark connection turns it into an engine error, which the engine reports per indicator
+    con = SparkConnection(spark=None)
+    with pytest.raises(SparkSQLError, match="cannot be written in Spark SQL"):
+        con.execute("SELECT (answered AND FROM t")
+
+
 # ------------------------------------------------------------------------------ bad input
 @needs_spark
 def test_unreachable_master_fails_within_bounded_time(monkeypatch):
@@ -165,12 +177,14 @@ def test_simulated_centre_every_indicator_level_and_week_through_the_cli(spark, 
 
 @needs_spark
 @pytest.mark.shared_data
-def test_pwc_call_log_same_panel(spark, shared_data):
-    from kpilab.adapters import pwc_call_log
+def test_pwc_call_log_same_panel(spark, shared_data, tmp_path):
+    from kpilab.adapters import pwc_call_log, write_tables
 
     tables = pwc_call_log(shared_data / "pwc-call-center" / "pwc_call_center_dataset.xlsx")
+    # a local folder: loaded and checked by kpilab.ingest as for DuckDB, then Spark reads the Parquet files
+    write_tables(tables, tmp_path)
     kw = dict(period="month", unit=["agent", "queue", "channel", "centre"], indicators=list(CATALOGUE), min_n=30)
-    assert_same(compute_panel(tables, **kw), compute_panel(tables, engine="spark", **kw))
+    assert_same(compute_panel(tmp_path, **kw), compute_panel(tmp_path, engine="spark", **kw))
 
 
 @needs_spark
