@@ -53,7 +53,7 @@ from kpilab.indicators.sql_dialect import TranspileError, to_spark
 from kpilab.schema import TABLES, TIME, coerce_table, validate_table
 
 __all__ = ["SparkEngine", "SparkConnection", "SparkSQLError", "get_spark", "spark_available", "load_spark_sources",
-           "stop_spark", "DEFAULT_MASTER", "CONNECT_TIMEOUT_S"]
+           "stop_spark", "is_uri", "DEFAULT_MASTER", "CONNECT_TIMEOUT_S"]
 
 DEFAULT_MASTER = "local[*]"
 #: seconds allowed to open a TCP connection to a remote master before giving up
@@ -302,11 +302,9 @@ class SparkConnection:
 
     def _collect(self, df: Any) -> pd.DataFrame:
         try:
-            out = df.toPandas()
+            return df.toPandas()  # small: aggregated cells and counts only
         except Exception as exc:  # noqa: BLE001
             raise SparkSQLError(_spark_message(exc)) from None
-        # DuckDB returns NaN-able floats and None; Spark's Arrow path can give pandas nullable/Arrow dtypes
-        return out
 
     # -------------------------------------------------------------- DuckDB-like API
     def execute(self, sql: str, args: list[Any] | None = None) -> _Result:
