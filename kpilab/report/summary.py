@@ -96,14 +96,26 @@ def recommended_actions(data: RunData, status: pd.DataFrame) -> list[tuple[str, 
     acts: list[tuple[str, str]] = []
     hf = health_facts(data)
     if hf is not None:
-        pruned = hf.decisions.loc[hf.decisions["decision"] == "prune", "indicator"].tolist()
-        if pruned:
-            acts.append((f"Remove {join(ind(c, fw) for c in pruned[:4])}"
-                         + (f" and {len(pruned) - 4} more" if len(pruned) > 4 else "")
-                         + f" from the scorecard: {'its' if len(pruned) == 1 else 'their'} link with {ind(hf.outcome, fw)} is "
-                           "clearly below "
-                           f"{format_number(hf.threshold, 2)}.", "health"))
-        if hf.clusters is not None and len(hf.clusters):
+        dec = hf.decisions
+        is_prune = dec["decision"] == "prune"
+        # pruned as a near-copy of a cluster's representative vs pruned for a weak outcome link:
+        # the two need different advice, and a near-copy's own link may well be strong
+        copy_of = (dec["redundant_with"] if "redundant_with" in dec.columns
+                   else pd.Series(pd.NA, index=dec.index, dtype=object))
+        is_copy = is_prune & copy_of.notna() & (copy_of.astype(str).str.strip() != "")
+        weak = dec.loc[is_prune & ~is_copy, "indicator"].tolist()
+        copies = list(zip(dec.loc[is_copy, "indicator"], copy_of[is_copy], strict=True))
+        if weak:
+            acts.append((f"Remove {join(ind(c, fw) for c in weak[:4])}"
+                         + (f" and {len(weak) - 4} more" if len(weak) > 4 else "")
+                         + f" from the scorecard: {'its' if len(weak) == 1 else 'their'} link with "
+                           f"{ind(hf.outcome, fw)} is clearly below {format_number(hf.threshold, 2)}.", "health"))
+        if copies:
+            pairs = [f"{ind(c, fw)} (kept: {ind(str(r), fw)})" for c, r in copies[:4]]
+            acts.append((f"Drop {join(pairs)}" + (f" and {len(copies) - 4} more" if len(copies) > 4 else "")
+                         + ": each measures the same behaviour as the indicator kept in its group, so it would "
+                           "be counted twice.", "health"))
+        elif hf.clusters is not None and len(hf.clusters):
             sizes = hf.clusters.groupby("cluster")["indicator"].size()
             n = int((sizes > 1).sum())
             if n:
@@ -112,7 +124,8 @@ def recommended_actions(data: RunData, status: pd.DataFrame) -> list[tuple[str, 
         elif hf.pairs is not None and len(hf.pairs):
             acts.append((f"Merge the {plural(len(hf.pairs), 'pair')} of indicators that move together "
                          "(|r| above the redundancy threshold) so no behaviour is counted twice.", "health"))
-    red = status[status["status"] == "red"]
+    # off target and still on the scorecard: acting on an indicator the review prunes is wasted effort
+    red = status[(status["status"] == "red") & (status["decision"].astype(str) != "prune")]
     if len(red):
         acts.append((f"Act on {join(ind(c, fw) for c in red['code'][:4])}"
                      + (f" and {len(red) - 4} more" if len(red) > 4 else "")
