@@ -24,8 +24,8 @@ import pandas as pd
 
 from kpilab.errors import OutputError, ParameterError
 
-__all__ = ["resolve_run_dir", "save_table", "save_figure", "PROJ_ROOT", "prepare_output", "OutputTarget",
-           "OUTPUT_MARKER"]
+__all__ = ["resolve_run_dir", "save_table", "save_figure", "save_section", "PROJ_ROOT", "prepare_output",
+           "OutputTarget", "OUTPUT_MARKER"]
 
 PROJ_ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,6 +65,48 @@ def save_figure(run_dir: str | Path, name: str, fig: plt.Figure) -> Path:
 
 # ----------------------------------------------------------------------------- command-line outputs
 OUTPUT_MARKER = ".kpilab-output"
+
+
+def save_section(
+    run_dir: str | Path,
+    name: str,
+    *,
+    title: str,
+    summary_md: str,
+    figures: Iterable[tuple[str, str]] = (),
+    tables: Iterable[tuple[str, str] | tuple[str, str, dict[str, str]]] = (),
+) -> Path:
+    """Write ``run_dir/sections/<name>.json``: a report section for a step the report does not know by name.
+
+    The client report (:mod:`kpilab.report`) renders every such file, in file-name order, as a section
+    with ``title``, the plain-language ``summary_md`` (Markdown), and the named figures and tables with
+    their captions. ``figures`` are ``(stem, caption)`` of files saved with :func:`save_figure`;
+    ``tables`` are ``(stem, caption)`` or ``(stem, caption, formats)`` of files saved with
+    :func:`save_table` (``formats`` maps a column to a :func:`kpilab.formatting.format_column` kind).
+
+    Raises
+    ------
+    ParameterError
+        A named figure or table is not in the run folder (the section would promise what it cannot show).
+    """
+    run = Path(run_dir)
+    figs, tabs, missing = [], [], []
+    for stem, caption in figures:
+        rel = f"figures/{_name(stem, '.png')}"
+        (figs if (run / rel).is_file() else missing).append({"file": rel, "caption": caption})
+    for entry in tables:
+        stem, caption = entry[0], entry[1]
+        rel = f"tables/{_name(stem, '.csv')}"
+        item = {"file": rel, "caption": caption, "formats": dict(entry[2]) if len(entry) > 2 else {}}
+        (tabs if (run / rel).is_file() else missing).append(item)
+    if missing:
+        raise ParameterError(f"Section {name!r} names files that are not in the run folder {run.name}: "
+                             f"{', '.join(m['file'] for m in missing)}; save them first.")
+    out = run / "sections" / _name(name, ".json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"title": title, "summary_md": summary_md, "figures": figs, "tables": tabs},
+                              indent=2) + "\n", encoding="utf-8")
+    return out
 
 
 @dataclass(frozen=True)

@@ -358,3 +358,19 @@ def test_cli_writes_att_and_event_study(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Indicator 'nope' is not in panel 'panel.csv'" in err
+
+
+def test_report_markdown_states_effect_interval_and_stages_in_words():
+    from kpilab.indicators import compute_panel
+    from kpilab.simulate import simulate
+
+    sim = simulate(24, 4, seed=5, training=True)
+    data = {**sim.tables}
+    panel = compute_panel(data, period="week", unit="agent", indicators=["qa_score"]).panel
+    result = training_effect(panel, sim.training, "qa_score")
+    text = result.report_markdown()
+    cs = result.att.set_index("estimator").loc["callaway_santanna"]
+    assert f"{cs['estimate']:.2g}".lstrip("-") in text or f"{abs(cs['estimate']):.2g}" in text
+    assert "QA score" in text and "qa_score" not in text  # names, not codes
+    assert "three evaluation stages" in text and "Course rating" in text
+    assert "nan" not in text.lower().replace("sant'anna", "")

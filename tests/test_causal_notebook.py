@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -49,6 +50,11 @@ def test_notebook_runs_on_a_training_programme_and_skips_without_one(tmp_path):
     stages = pd.read_csv(run / "tables" / "training_stages.csv")
     assert stages["stage"].tolist() == ["rating", "two_weeks", "quarter"] and stages["n"].iloc[0] > 0
     assert (run / "figures" / "training_event_study.png").is_file()
+    section = json.loads((run / "sections" / "08_training_effect.json").read_text())
+    assert section["title"] == "Training effect" and "QA score" in section["summary_md"]
+    assert [f["file"] for f in section["figures"]] == ["figures/training_event_study.png"]
+    report_table = pd.read_csv(run / "tables" / "training_att_report.csv")
+    assert report_table["trained_agents"].tolist() == att["n_treated"].tolist()
 
     plain = tmp_path / "plain"
     write_simulation(simulate(agents=12, months=2, seed=5), plain)
@@ -63,3 +69,4 @@ def test_notebook_runs_on_a_training_programme_and_skips_without_one(tmp_path):
     )
     assert "No training data" in out.read_text()
     assert not (run2 / "tables").exists()
+    assert not (run2 / "sections").exists()

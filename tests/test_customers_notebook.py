@@ -56,6 +56,12 @@ def test_notebook_runs_with_customers_and_skips_without(tmp_path):
     assert acc["group"].iloc[0] == "all" and acc["n_customers"].iloc[0] == len(cust)
     for fig in ("rfm_classes", "service_odds_ratios"):
         assert (run / "figures" / f"{fig}.png").is_file()
+    # the client report's section: words, not codes or reprs, and only files that exist
+    section = json.loads((run / "sections" / "07_customer_value.json").read_text())
+    assert section["title"] == "Customer value"
+    assert "RFM classes" in section["summary_md"] and "targets met" in section["summary_md"]
+    assert "nan" not in section["summary_md"].lower()
+    assert all((run / f["file"]).is_file() for f in section["figures"] + section["tables"])
 
     # no customers table: the step says so and writes nothing
     plain = tmp_path / "plain"
@@ -67,3 +73,4 @@ def test_notebook_runs_with_customers_and_skips_without(tmp_path):
     text = json.dumps(json.loads(out.read_text())["cells"])
     assert "No customers table" in text
     assert not (run2 / "tables").exists() or not any((run2 / "tables").iterdir())
+    assert not (run2 / "sections").exists()

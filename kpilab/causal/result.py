@@ -133,5 +133,66 @@ class TrainingEffectResult:
             lines.append(f"  note: {note}")
         return "\n".join(lines)
 
+    def att_for_report(self) -> pd.DataFrame:
+        """The ATT table for people: estimator named, estimate, interval, trained and comparison agents."""
+        names = {"callaway_santanna": "Callaway & Sant'Anna (group-time)",
+                 "imputation": "Imputation (Borusyak, Jaravel & Spiess)",
+                 "twfe_naive": "Two-way fixed effects (naive, biased)"}
+        a = self.att
+        return pd.DataFrame({
+            "estimator": a["estimator"].map(names).fillna(a["estimator"]),
+            "estimate": a["estimate"], "interval_low": a["ci_low"], "interval_high": a["ci_high"],
+            "trained_agents": a["n_treated"].astype("Int64"), "comparison_agents": a["n_control"].astype("Int64"),
+        })
+
+    def report_markdown(self) -> str:
+        """The result in plain language for the client report: effect, interval, bias of the naive
+        estimate, pre-trends and the three evaluation stages (numbers via :mod:`kpilab.formatting`)."""
+        from kpilab.formatting import format_count, format_number, indicator_name
+
+        name = indicator_name(self.indicator)
+        level = f"{round(float(self.params.get('level', 0.95)) * 100):d} %"
+        row = self.att[self.att["estimator"] == "callaway_santanna"]
+        if not len(row) or not np.isfinite(row["estimate"].iloc[0]):
+            return f"The training effect on {name} could not be estimated; see the notices of notebook 08."
+        r = row.iloc[0]
+        settled = r["ci_low"] > 0 or r["ci_high"] < 0
+        direction = "raised" if r["estimate"] > 0 else "lowered"
+        text = [
+            f"Training {direction} {name} by **{format_number(abs(r['estimate']), 2)}** on average among trained "
+            f"agents ({level} interval {format_number(r['ci_low'], 2)} to {format_number(r['ci_high'], 2)}; "
+            f"{format_count(r['n_treated'])} trained against {format_count(r['n_control'])} comparison agents, "
+            "Callaway & Sant'Anna group-time effects, intervals clustered by agent). "
+            + ("The interval excludes zero." if settled else
+               "The interval includes zero: the data cannot yet tell the effect from no effect.")
+        ]
+        imp = self.estimate("imputation")
+        naive = self.estimate("twfe_naive")
+        if np.isfinite(imp):
+            text.append(f"The imputation estimator (Borusyak, Jaravel & Spiess) gives {format_number(imp, 2)}.")
+        if np.isfinite(naive):
+            text.append(f"A plain two-way fixed-effects regression would report {format_number(naive, 2)}; it is "
+                        "biased when cohorts are trained at different times and the effect grows, so it is "
+                        "shown for comparison only.")
+        pt = self.pretrend
+        if pt.get("n_pre"):
+            ok = pt["p_value"] >= 0.05
+            text.append(f"Before training, trained and comparison agents moved alike "
+                        f"(joint test over {pt['n_pre']} earlier periods, p = {format_number(pt['p_value'], 2)})."
+                        if ok else
+                        f"Before training, trained and comparison agents did not move alike (joint test over "
+                        f"{pt['n_pre']} earlier periods, p = {format_number(pt['p_value'], 2)}): read the "
+                        "effect with caution.")
+        stages = []
+        for s in self.stages.itertuples():
+            if not np.isfinite(s.estimate):
+                continue
+            interval = (f" ({format_number(s.ci_low, 2)} to {format_number(s.ci_high, 2)})"
+                        if np.isfinite(s.ci_low) and np.isfinite(s.ci_high) else "")
+            measure = str(s.measure).replace(self.indicator, name)
+            stages.append(f"- {measure[0].upper()}{measure[1:]}: {format_number(s.estimate, 2)}{interval}")
+        block = "\n\nThe three evaluation stages:\n\n" + "\n".join(stages) if stages else ""
+        return " ".join(text) + block
+
     def __str__(self) -> str:
         return self.summary()

@@ -175,6 +175,28 @@ class RFMResult:
                          f"{r['value_share']:>8.1%}{churn:>8}")
         return "\n".join(lines)
 
+    def report_markdown(self) -> str:
+        """The RFM result in plain language for the client report (largest value class, churn contrast)."""
+        from kpilab.formatting import format_count, format_share
+
+        t = self.to_frame()
+        t = t[(t["scheme"] == "class") & (t["n_customers"] > 0)]
+        if t.empty:
+            return "No customer could be placed in an RFM class."
+        top = t.sort_values("value_share", ascending=False).iloc[0]
+        text = (f"{format_count(len(self.customers))} customers are split into {len(t)} RFM classes (recency, "
+                f"frequency and monetary value scored by {self.n_bins} quantiles). The class "
+                f"**{top['group']}** holds {format_share(top['customer_share'])} of customers and "
+                f"{format_share(top['value_share'])} of the value.")
+        churn = t.dropna(subset=["churn_rate"])
+        churn = churn[churn["flag"].fillna("") != "small_n"] if "flag" in churn else churn
+        if len(churn) >= 2:
+            hi, lo = churn.loc[churn["churn_rate"].idxmax()], churn.loc[churn["churn_rate"].idxmin()]
+            text += (f" Churn ranges from {format_share(lo['churn_rate'])} ({lo['group']}) to "
+                     f"{format_share(hi['churn_rate'])} ({hi['group']}); classes with fewer than "
+                     f"{self.options.get('min_n', 30)} customers of known status are not compared.")
+        return text
+
     def __str__(self) -> str:
         return self.summary()
 

@@ -188,6 +188,25 @@ class ServiceLinkResult:
         lines += [f"  note: {n}" for n in self.notices]
         return "\n".join(lines)
 
+    def report_markdown(self) -> str:
+        """The odds ratios whose interval excludes 1, in plain language, for the client report."""
+        from kpilab.formatting import format_count, format_number
+
+        t = self.table
+        if t.empty:
+            return "The service -> churn model could not be fitted."
+        lvl = round(float(self.options.get("level", 0.95)) * 100)
+        clear = t[(t["ci_low"] > 1) | (t["ci_high"] < 1)]
+        lead = (f"Across {format_count(t['n'].iloc[0])} customers ({format_count(t['n_events'].iloc[0])} churned), "
+                "a logistic regression of churn on the service received, with errors clustered by agent, ")
+        if clear.empty:
+            return lead + f"finds no service measure clearly linked to churn (every {lvl} % interval includes an odds ratio of 1)."
+        items = [f"{r.term.replace('_', ' ')} (odds ratio {format_number(r.odds_ratio, 2)} per {r.unit}, "
+                 f"{lvl} % interval {format_number(r.ci_low, 2)} to {format_number(r.ci_high, 2)})"
+                 for r in clear.itertuples()]
+        return (lead + "links churn to " + "; ".join(items) + ". An odds ratio below 1 means less churn. This "
+                "is an association across customers, not a controlled experiment.")
+
     def __str__(self) -> str:
         return self.summary()
 

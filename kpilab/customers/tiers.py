@@ -524,6 +524,17 @@ class TierScores:
                          f"{r.n_not_settled} not settled, {r.n_no_data} without data)")
         return "\n".join(lines)
 
+    def report_markdown(self) -> str:
+        """Targets met per tier in plain language for the client report."""
+        bt = self.by_tier()
+        if bt.empty:
+            return "No tier target could be checked."
+        parts = [f"{r.tier}: {r.n_met} of {r.n_targets} targets met" + (
+            f", {r.n_missed} missed" if r.n_missed else "") + (
+            f", {r.n_not_settled} not settled" if r.n_not_settled else "") for r in bt.itertuples()]
+        return ("Each value tier is held to its own service targets (latest period; a target counts as met or "
+                "missed only when its whole 95 % interval lies on one side): " + "; ".join(parts) + ".")
+
     def __str__(self) -> str:
         return self.summary()
 
