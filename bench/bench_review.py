@@ -82,12 +82,11 @@ def _run(cmd: list[str], log: Path, allow_fail: bool = False) -> tuple[float, fl
     return wall, peak_one / 2**20, peak_tree / 2**20
 
 
-def _run_dir(name: str) -> Path:
-    """The newest run folder ``outputs/<stamp>-<name>`` (the runner names it after ``--name``)."""
-    found = sorted((ROOT / "outputs").glob(f"*-{name}*/run.json"), key=lambda p: p.stat().st_mtime)
-    if not found:
-        raise SystemExit(f"no run folder outputs/*-{name} with a run.json")
-    return found[-1].parent
+def _run_dir(name: str, since: float) -> Path | None:
+    """The run folder ``outputs/<stamp>-<name>`` this run wrote (its run.json newer than ``since``)."""
+    found = sorted((p for p in (ROOT / "outputs").glob(f"*-{name}*/run.json") if p.stat().st_mtime >= since),
+                   key=lambda p: p.stat().st_mtime)
+    return found[-1].parent if found else None
 
 
 def _slowest_cells(notebook: Path, k: int = 3) -> list[tuple[float, str]]:
@@ -108,9 +107,13 @@ def bench(n_agents: int, work: Path, months: int, seed: int) -> None:
     name = f"bench-review-{n_agents}"
     log = work / f"{name}.log"
     # a failed step still leaves run.json with the seconds of every step that ran
+    since = time.time() - 1
     wall, single, tree = _run([KPILAB, "run", "review", "-p", "data_dir", str(sim), "--name", name], log,
                               allow_fail=True)
-    run_dir = _run_dir(name)
+    run_dir = _run_dir(name, since)
+    if run_dir is None:
+        print(f"\n{n_agents:,} agents: the run wrote no run.json (see {log})")
+        return
     rec = json.loads((run_dir / "run.json").read_text())
     steps = rec.get("steps", [])
     in_nb = sum(float(s["seconds"]) for s in steps)
