@@ -374,7 +374,8 @@ def test_summary_findings_scorecard_grades_and_actions(full):
     assert "2 earn their place, 3 need review and 1 should be pruned" in s
     assert "2 indicators weighted with CRITIC weights: CSAT (mean score, 1-5) 60.0 % and First contact" in s
     assert "10 grades of 40 are not settled" in s
-    assert "Since the previous review (20250701-000000-q2): 1 decision changed" in s
+    assert ("Since the previous review (20250701-000000-q2): 1 health decision changed; threshold went from 0.3 "
+            "to 0.5; 1 of 1 agreed action carried out; 2 agents moved up a grade or more and 0 down") in s
     actions = re.findall(r'<ol>(.*?)</ol>', re.search(r'id="summary".*?</section>', full._html, re.S).group(0),
                          re.S)[-1]
     items = re.findall(r"<li>(.*?)</li>", actions, re.S)

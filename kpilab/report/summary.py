@@ -180,7 +180,8 @@ def summary_section(data: RunData) -> Section:
     if len(with_target):
         n_red, n_amber = int((with_target["status"] == "red").sum()), int((with_target["status"] == "amber").sum())
         findings.append((f"{int((with_target['status'] == 'green').sum())} of {len(with_target)} indicators with a "
-                         f"target meet it, {n_amber} are near it and {n_red} are clearly off.", "summary-traffic"))
+                         f"target meet it, {n_amber} {'is' if n_amber == 1 else 'are'} near it and {n_red} "
+                         f"{'is' if n_red == 1 else 'are'} clearly off.", "summary-traffic"))
     sf = score_facts(data)
     if sf is not None:
         per = format_period(sf.period, data.period_kind)
@@ -224,9 +225,29 @@ def summary_section(data: RunData) -> Section:
         dec = data.csv("diff/decisions.csv")
         changed = 0 if dec is None else int((dec["decision_before"].astype(str)
                                               != dec["decision_after"].astype(str)).sum())
+        facts = [f"{plural(changed, 'health decision')} changed"]
+        params = data.csv("diff/parameters.csv")
+        if params is not None and len(params):
+            shown = params[~params["parameter"].isin(["client", "previous_run", "actions"])]
+            for r in shown.head(3).itertuples():
+                name = str(r.parameter).replace("_", " ")
+                before = "" if pd.isna(r.before) else str(r.before)
+                facts.append(f"{name} set to {r.after}" if before == "" else f"{name} went from {before} to {r.after}")
+        acts = data.csv("diff/actions.csv")
+        if acts is not None and len(acts):
+            done = int((acts["status"] == "done").sum())
+            facts.append(f"{done} of {plural(len(acts), 'agreed action')} carried out")
+        mig = data.csv("diff/grade_migration.csv")
+        if mig is not None and len(mig) and {"grade_before", "grade_after", "agents"} <= set(mig.columns):
+            known = mig[mig["grade_before"].astype(str).isin(list("ABCDE"))
+                        & mig["grade_after"].astype(str).isin(list("ABCDE"))]
+            if len(known):
+                up = int(known.loc[known["grade_after"] < known["grade_before"], "agents"].sum())
+                down = int(known.loc[known["grade_after"] > known["grade_before"], "agents"].sum())
+                facts.append(f"{plural(up, 'agent')} moved up a grade or more and {down} down")
         s.para(f"Since the previous review ({safe_value('previous_run', summary.get('previous_run_id', ''))}): "
-               f"{plural(changed, 'decision')} changed" + ("" if summary.get("comparable", True)
-                                                           else "; the comparison is limited") + ".")
+               + "; ".join(facts) + ("" if summary.get("comparable", True) else "; the comparison is limited")
+               + " (see section “Changes since the previous review”).")
     else:
         s.para("No previous review was given, so no changes are reported.")
     s.add(Subhead("Indicators against target", "summary-traffic"))
