@@ -439,8 +439,8 @@ def build_matrix(
     if outcome is not None and outcome not in columns:
         raise DataError(
             f"The outcome {outcome!r} is not in the panel ({level} rows); it has {', '.join(columns)}. "
-            "Choose one of these as the outcome (outcome= in Python and notebooks, --outcome on the command "
-            "line), or add an outcome column such as contacts.retained to the data."
+            "Choose one of these as the outcome (outcome= in Python, -p outcome CODE for kpilab run, --outcome "
+            "for kpilab health), or add an outcome column such as contacts.retained to the data."
         )
     missing_ctrl = [c for c in controls if c not in columns]
     if missing_ctrl:
