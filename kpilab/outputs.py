@@ -18,11 +18,14 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 import pandas as pd
 
 from kpilab.errors import OutputError, ParameterError
+
+if TYPE_CHECKING:  # matplotlib costs ~0.5 s to import; commands that write no figure never need it
+    from matplotlib.figure import Figure
 
 __all__ = ["resolve_run_dir", "save_table", "save_figure", "save_section", "PROJ_ROOT", "prepare_output",
            "OutputTarget", "OUTPUT_MARKER"]
@@ -55,7 +58,7 @@ def save_table(run_dir: str | Path, name: str, df: pd.DataFrame, *, index: bool 
     return path
 
 
-def save_figure(run_dir: str | Path, name: str, fig: plt.Figure) -> Path:
+def save_figure(run_dir: str | Path, name: str, fig: Figure) -> Path:
     """Write ``fig`` as ``<run_dir>/figures/<name>.png`` and return the path."""
     path = Path(run_dir) / "figures" / _name(name, ".png")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,6 @@ References
 from __future__ import annotations
 
 import itertools
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,19 +110,39 @@ def resolution_sources(data: Any, *, window_days: float = 7, qa_pass: float = 80
     return out[["contact_id", "agent_id", "arrived_at", *SOURCES]]
 
 
+def _kappa_se(table: np.ndarray) -> tuple[float, float]:
+    """Cohen's kappa of a square agreement table and its large-sample standard error.
+
+    The Fleiss, Cohen and Everitt (1969) variance, as in ``statsmodels.stats.inter_rater.cohens_kappa``
+    (``std_kappa``), written out so the per-agent loop does not pay for a results object per call:
+
+    .. math::
+        \\widehat{var}(\\kappa) = \\frac{\\sum_i p_{ii}[1 - (p_{i.} + p_{.i})(1 - \\kappa)]^2
+        + (1 - \\kappa)^2 \\sum_{i \\ne j} p_{ij}(p_{.i} + p_{j.})^2 - [\\kappa - p_e(1 - \\kappa)]^2}
+        {(1 - p_e)^2\\, n}
+    """
+    n = table.sum()
+    probs = table / n
+    row, col = table.sum(1) / n, table.sum(0) / n
+    pe = float(row @ col)
+    kappa = (float(np.trace(probs)) - pe) / (1 - pe)
+    term_a = float((np.diag(probs) * (1 - (row + col) * (1 - kappa)) ** 2).sum())
+    term_b = probs * (col[:, None] + row) ** 2
+    np.fill_diagonal(term_b, 0.0)
+    term_b = (1 - kappa) ** 2 * float(term_b.sum())
+    term_c = (kappa - pe * (1 - kappa)) ** 2
+    var = (term_a + term_b - term_c) / (1 - pe) ** 2 / n
+    return kappa, float(np.sqrt(var)) if var >= 0 else float("nan")
+
+
 def _kappa(x: np.ndarray, y: np.ndarray, z: float) -> tuple[float, float, float, str]:
     """Cohen's kappa of two boolean arrays with its Fleiss-Cohen-Everitt (1969) large-sample interval."""
-    from statsmodels.stats.inter_rater import cohens_kappa
-
     n = len(x)
     table = np.array([[np.sum(x & y), np.sum(x & ~y)], [np.sum(~x & y), np.sum(~x & ~y)]], dtype=float)
     pe = (table.sum(1) / n) @ (table.sum(0) / n)
     if pe >= 1 - 1e-12:
         return np.nan, np.nan, np.nan, "no_variation"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        res = cohens_kappa(table, return_results=True)
-    k, se = float(res.kappa), float(res.std_kappa)
+    k, se = _kappa_se(table)
     if not np.isfinite(se):
         return k, np.nan, np.nan, "no_ci"
     return k, max(-1.0, k - z * se), min(1.0, k + z * se), ""
