@@ -41,7 +41,12 @@ def test_review_pipeline_end_to_end(tiny_data, tmp_path):
     assert "import kpilab" not in html and "save_table(" not in html
     assert "Traceback" not in html
     record = json.loads((run_dir / "run.json").read_text())
-    assert record["status"] == "succeeded" and len(record["steps"]) == len(notebooks)
+    assert record["status"] == "succeeded"
+    # one step per notebook, in order, then the runner's own steps after them (per-agent scorecards)
+    steps = [s["step"] for s in record["steps"]]
+    assert steps[: len(notebooks)] == [nb.stem for nb in notebooks] and steps[len(notebooks):] == ["scorecards"]
+    assert all(s["status"] == "succeeded" for s in record["steps"])
+    assert len(list((run_dir / "scorecards").glob("*.html"))) > 1  # index + one page per agent
     assert any(k.endswith("contacts.parquet") for k in record["inputs"])
     assert (run_dir / "tables" / "agent_overview.csv").is_file()
     assert (run_dir / "figures" / "agent_csat.png").is_file()
