@@ -188,19 +188,27 @@ def kappa_table(sources: pd.DataFrame, *, by: str | None = "agent_id", level: fl
     .. [2] Fleiss, Cohen and Everitt (1969). *Psychological Bulletin* 72(5), 323-327.
     """
     z = float(norm.ppf(0.5 + level / 2))
-    groups = [("centre", sources)]
+    # numpy arrays once, units as contiguous slices of one stable sort: pandas indexing per unit and
+    # pair cost ~9 s at 500 agents; the arithmetic per slice is the same
+    present = {s_: sources[s_].notna().to_numpy() for s_ in SOURCES}
+    value = {s_: sources[s_].fillna(False).to_numpy(dtype=bool) for s_ in SOURCES}
+    groups: list[tuple[Any, np.ndarray]] = [("centre", np.arange(len(sources)))]
     if by is not None:
-        groups += list(sources.groupby(by, sort=True))
+        codes, units = pd.factorize(sources[by], sort=True)
+        order = np.argsort(codes, kind="stable")
+        order = order[codes[order] >= 0]  # rows without a unit count for the centre only (as groupby drops them)
+        bounds = np.searchsorted(codes[order], np.arange(len(units) + 1))
+        groups += [(units[i], order[bounds[i]:bounds[i + 1]]) for i in range(len(units))]
     rows = []
-    for unit, g in groups:
+    for unit, idx in groups:
         for sx, sy in itertools.combinations(SOURCES, 2):
-            both = g[sx].notna() & g[sy].notna()
+            both = present[sx][idx] & present[sy][idx]
             n = int(both.sum())
             if n == 0:
                 rows.append([unit, sx, sy, 0, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, "no_data"])
                 continue
-            x = g.loc[both, sx].to_numpy(dtype=bool)
-            y = g.loc[both, sy].to_numpy(dtype=bool)
+            x = value[sx][idx][both]
+            y = value[sy][idx][both]
             k, lo, hi, flag = _kappa(x, y, z)
             if not flag and n < min_n:
                 flag = "small_n"
