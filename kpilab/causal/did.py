@@ -54,6 +54,7 @@ import pandas as pd
 from scipy import stats
 
 from kpilab.causal._fe import FEProjector, fe_design
+from kpilab.causal.result import EVENT_STUDY_COLUMNS
 from kpilab.errors import InsufficientDataError, ParameterError
 
 __all__ = ["GroupTime", "group_time_att", "aggregate", "event_study", "pretrend_test", "twfe", "CONTROLS"]
@@ -270,21 +271,7 @@ def event_study(gt: GroupTime, *, level: float = 0.95) -> tuple[pd.DataFrame, np
             }
         )
         cols.append(psi)
-    table = pd.DataFrame(
-        out,
-        columns=[
-            "relative_period",
-            "estimate",
-            "se",
-            "ci_low",
-            "ci_high",
-            "p_value",
-            "n_treated",
-            "n_control",
-            "n_cohorts",
-            "kind",
-        ],
-    )
+    table = pd.DataFrame(out, columns=[c for c in EVENT_STUDY_COLUMNS if c != "flag"])  # flag: added by the API
     return table, (np.column_stack(cols) if cols else np.zeros((gt.psi.shape[0], 0)))
 
 
