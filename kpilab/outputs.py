@@ -27,8 +27,8 @@ from kpilab.errors import OutputError, ParameterError
 if TYPE_CHECKING:  # matplotlib costs ~0.5 s to import; commands that write no figure never need it
     from matplotlib.figure import Figure
 
-__all__ = ["resolve_run_dir", "save_table", "save_figure", "save_section", "PROJ_ROOT", "prepare_output",
-           "OutputTarget", "OUTPUT_MARKER"]
+__all__ = ["resolve_run_dir", "read_run_record", "save_table", "save_figure", "save_section", "PROJ_ROOT",
+           "prepare_output", "OutputTarget", "OUTPUT_MARKER"]
 
 PROJ_ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,6 +42,30 @@ def resolve_run_dir(run_dir: str | Path | None) -> Path:
         path = PROJ_ROOT / path
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def read_run_record(folder: str | Path, *, role: str = "run folder") -> dict:
+    """The record (``run.json``) of a run folder written by ``kpilab run``.
+
+    Raises
+    ------
+    RunError
+        No ``run.json`` (not a run folder), or it is not valid JSON or not a JSON object; ``role``
+        names the folder in the message ("previous run", "run folder").
+    """
+    from kpilab.errors import RunError
+
+    path = Path(folder) / "run.json"
+    if not path.is_file():
+        raise RunError(f"The {role} {folder} holds no run.json, so it is not a kpilab run folder; pass a folder "
+                       "written by 'kpilab run review'.")
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise RunError(f"The {role} {folder}: run.json is not valid JSON ({exc}); the run folder is damaged.") from None
+    if not isinstance(record, dict):
+        raise RunError(f"The {role} {folder}: run.json does not hold a run record; the run folder is damaged.")
+    return record
 
 
 def _name(name: str, suffix: str) -> str:

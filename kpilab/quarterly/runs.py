@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from kpilab.errors import FrameworkError, RunError
-from kpilab.outputs import PROJ_ROOT
+from kpilab.outputs import PROJ_ROOT, read_run_record
 
 __all__ = ["RunFolder", "open_run"]
 
@@ -169,16 +169,7 @@ def open_run(path: str | Path, *, record: dict[str, Any] | None = None, role: st
     if not p.is_dir():
         raise RunError(f"The {role} {path} does not exist; pass a run folder such as outputs/<run_id>.")
     if record is None:
-        rj = p / "run.json"
-        if not rj.is_file():
-            raise RunError(f"The {role} {path} is not a kpilab run folder (no run.json); pass a folder written by "
-                           "'kpilab run review'.")
-        try:
-            record = json.loads(rj.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise RunError(f"The {role} {path}: run.json is not valid JSON ({exc}); it cannot be compared.") from None
-        if not isinstance(record, dict):
-            raise RunError(f"The {role} {path}: run.json does not hold a run record; it cannot be compared.")
+        record = read_run_record(p, role=role)
         status = record.get("status")
         if status != "succeeded":
             failed = [s.get("step") for s in record.get("steps", []) if s.get("status") == "failed"]

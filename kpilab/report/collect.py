@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from kpilab.errors import RunError
+from kpilab.outputs import read_run_record
 
 __all__ = ["RunData", "collect", "STEP_TITLES", "check_run_succeeded", "centre_actuals"]
 
@@ -309,12 +310,5 @@ def collect(run_dir: str | Path, record: dict[str, Any] | None = None) -> RunDat
     if not run_dir.is_dir():
         raise RunError(f"Run folder {run_dir} does not exist; give the folder a review run created.")
     if record is None:
-        path = run_dir / "run.json"
-        if not path.is_file():
-            raise RunError(f"{run_dir} holds no run.json, so it is not a kpilab run folder; run "
-                           "'kpilab run review' to create one.")
-        try:
-            record = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as exc:
-            raise RunError(f"{path} is not valid JSON ({exc}); the run folder is damaged.") from None
+        record = read_run_record(run_dir)
     return RunData(run_dir, dict(record))
