@@ -270,8 +270,8 @@ def make_run(root: Path, *, steps: list[str] = STEPS, outcome: str = "retention_
         pd.DataFrame({"indicator": ["aht", "csat"], "decision_before": ["keep", "keep"],
                       "decision_after": ["review", "keep"], "r_before": [-0.45, 0.61],
                       "r_after": [-0.5, 0.6]}).to_csv(d / "decisions.csv", index=False)
-        pd.DataFrame({"parameter": ["threshold"], "before": [0.3], "after": [0.5]}).to_csv(d / "parameters.csv",
-                                                                                       index=False)
+        pd.DataFrame({"parameter": ["threshold", "period_start"], "before": [0.3, None],
+                      "after": [0.5, "2025-07-01"]}).to_csv(d / "parameters.csv", index=False)  # empty: NaN on read
         pd.DataFrame({"team": ["T1", "T1"], "grade_before": ["C", "D"], "grade_after": ["B", "D"],
                       "agents": [2, 3]}).to_csv(d / "grade_migration.csv", index=False)
         pd.DataFrame({"action": ["drop hold_rate"], "status": ["done"],
@@ -375,7 +375,8 @@ def test_summary_findings_scorecard_grades_and_actions(full):
     assert "2 indicators weighted with CRITIC weights: CSAT (mean score, 1-5) 60.0 % and First contact" in s
     assert "10 grades of 40 are not settled" in s
     assert ("Since the previous review (20250701-000000-q2): 1 health decision changed; threshold went from 0.3 "
-            "to 0.5; 1 of 1 agreed action carried out; 2 agents moved up a grade or more and 0 down") in s
+            "to 0.5; period start set to 2025-07-01; 1 of 1 agreed action carried out; 2 agents moved up a grade "
+            "or more and 0 down") in s
     actions = re.findall(r'<ol>(.*?)</ol>', re.search(r'id="summary".*?</section>', full._html, re.S).group(0),
                          re.S)[-1]
     items = re.findall(r"<li>(.*?)</li>", actions, re.S)
@@ -490,3 +491,12 @@ def test_wide_tables_are_refused_and_cut_tables_say_where_the_rest_is():
         make_table(df, "too wide")
     t = make_table(pd.DataFrame({"x": range(30)}), "long", max_rows=10, csv="diff/x.csv")
     assert len(t.rows) == 10 and t.note == "Showing 10 of 30 rows; the full table is diff/x.csv."
+
+
+def test_parameter_values_read_back_from_csv_never_print_nan():
+    from kpilab.report.text import safe_value
+
+    assert safe_value("period_start", float("nan")) == "not set (default)"
+    assert safe_value("period_start", pd.NA) == "not set (default)"
+    assert safe_value("threshold", 0.3) == "0.3"
+    assert safe_value("methods", ["equal", "critic"]) == "equal and critic"

@@ -103,8 +103,8 @@ def period_range(start: Any, end: Any, kind: str = "month") -> str:
 
 def safe_value(key: str, value: Any) -> str:
     """A parameter value for people: paths reduced to their last part (no machine paths), lists joined."""
-    if value is None or value == "":
-        return "not set (default)"
+    if isinstance(value, str) and value == "" or not isinstance(value, (list, tuple, dict)) and is_missing(value):
+        return "not set (default)"  # NaN too: an empty parameter read back from a CSV
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
