@@ -68,7 +68,6 @@ class RunData:
 
     run_dir: Path
     record: dict[str, Any]
-    _tables: dict[str, pd.DataFrame | None] = field(default_factory=dict, repr=False)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ parameters and steps
@@ -116,16 +115,7 @@ class RunData:
     # ------------------------------------------------------------------ files
     def table(self, name: str) -> pd.DataFrame | None:
         """``tables/<name>.csv`` as a DataFrame, or None when absent or empty of columns."""
-        if name not in self._tables:
-            path = self.run_dir / "tables" / f"{name}.csv"
-            df = None
-            if path.is_file():
-                try:
-                    df = pd.read_csv(path)
-                except (pd.errors.EmptyDataError, pd.errors.ParserError):
-                    df = None
-            self._tables[name] = df
-        return self._tables[name]
+        return self.csv(f"tables/{name}.csv")
 
     def json(self, relpath: str) -> Any:
         """A JSON file of the run folder (``tables/recommendation.json``), or None."""
