@@ -49,7 +49,7 @@ h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.1rem;margin-top:1.8rem;bo
 .sub{color:#666}.cards{display:flex;gap:1rem;flex-wrap:wrap}.card{border:1px solid #ddd;border-radius:6px;
 padding:.6rem 1rem;min-width:10rem}.big{font-size:1.8rem;font-weight:600}
 table{border-collapse:collapse;width:100%;font-size:.9rem}th,td{padding:.25rem .5rem;border-bottom:1px solid #eee;
-text-align:left}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+text-align:left}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}td.n{white-space:nowrap}
 .note{color:#666;font-size:.85rem}svg{max-width:100%;height:auto}a{color:#1f5fa8}
 @media print{body{margin:0;max-width:none}h2{break-after:avoid}}
 """
