@@ -19,6 +19,7 @@ order) or a path to one notebook. :func:`execute`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.metadata as md
 import json
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from kpilab import __version__
+from kpilab._kernel import SharedKernel
 from kpilab._yaml import parse_yaml
 from kpilab.errors import RunError
 from kpilab.outputs import PROJ_ROOT
@@ -250,6 +252,7 @@ def execute(
     start_timeout: int = 120,
     log_output: bool = False,
     pseudonym_map: str | Path | None = None,
+    shared_kernel: bool = True,
 ) -> RunResult:
     """Execute a pipeline or notebook into a new run folder.
 
@@ -270,6 +273,9 @@ def execute(
         Seconds per cell, and for the kernel to start.
     pseudonym_map : path, optional
         With ``pseudonymise``: write the id -> pseudonym mapping here (outside the outputs folder).
+    shared_kernel : bool
+        Run every notebook in one kernel, reset before each notebook (:mod:`kpilab._kernel`);
+        ``False`` starts a fresh kernel per notebook (slower: start-up and imports each time).
 
     Raises
     ------
@@ -277,7 +283,6 @@ def execute(
         Unknown parameters, or a notebook failed (the message names it and
         where its executed copy is).
     """
-    import papermill as pm
 
     notebooks = resolve_target(target)
     parameters = dict(parameters or {})
@@ -324,39 +329,16 @@ def execute(
 
     data_override = prepare_inputs(setup, run_dir, parameters, record)  # pseudonymised copy, or None
     executed: list[Path] = []
-    status = "succeeded"
-    failure: str | None = None
-    for nb in notebooks:
-        nb_params = {k: v for k, v in parameters.items() if k in declared[nb.name]}
-        if "run_dir" in declared[nb.name]:
-            nb_params["run_dir"] = str(run_dir)
-        if data_override and "data_dir" in declared[nb.name]:
-            nb_params["data_dir"] = data_override
-        out = run_dir / nb.name
-        step = {"step": nb.stem, "notebook": str(nb.relative_to(PROJ_ROOT) if nb.is_relative_to(PROJ_ROOT) else nb),
-                "params": {k: v for k, v in nb_params.items() if k != "run_dir"}}
-        s0 = time.perf_counter()
-        try:
-            pm.execute_notebook(
-                str(nb), str(out), parameters=nb_params, kernel_name=kernel, cwd=str(PROJ_ROOT),
-                execution_timeout=execution_timeout, start_timeout=start_timeout,
-                progress_bar=False, log_output=log_output,
-                # ipykernel 7 warns on every start that local TCP is unencrypted; keep errors only
-                extra_arguments=["--IPKernelApp.log_level=ERROR"],
-            )
-            step["status"] = "succeeded"
-        except Exception as exc:  # papermill raises its own error types; record and stop
-            step["status"] = "failed"
-            status = "failed"
-            ename = getattr(exc, "ename", type(exc).__name__)
-            evalue = getattr(exc, "evalue", str(exc))
-            failure = f"{nb.name} failed: {ename}: {evalue}".strip().rstrip(".")
-            step["error"] = failure
-        step["seconds"] = round(time.perf_counter() - s0, 2)
-        record["steps"].append(step)
-        executed.append(out)
-        if status == "failed":
-            break
+    record["kernel_mode"] = "shared" if shared_kernel and len(notebooks) > 1 else "fresh"
+    # ipykernel 7 warns on every start that local TCP is unencrypted; keep errors only
+    kernel_args = ["--IPKernelApp.log_level=ERROR"]
+    shared = (SharedKernel(kernel, str(PROJ_ROOT), start_timeout=start_timeout, extra_arguments=kernel_args)
+              if record["kernel_mode"] == "shared" else None)
+    with shared or contextlib.nullcontext():
+        status, failure = _execute_notebooks(notebooks, declared, parameters, run_dir, data_override, record,
+                                             executed, kernel=kernel, shared=shared, kernel_args=kernel_args,
+                                             execution_timeout=execution_timeout, start_timeout=start_timeout,
+                                             log_output=log_output)
 
     if status == "succeeded":
         failure = after_notebooks(setup, run_dir, record)  # diff/ and scorecards/ (R4), before the report
@@ -376,6 +358,50 @@ def execute(
     if failure:
         raise RunError(f"{failure}. The executed notebook is {executed[-1]}; no report was written.")
     return result
+
+
+def _execute_notebooks(notebooks: list[Path], declared: dict[str, dict[str, Any]], parameters: dict[str, Any],
+                       run_dir: Path, data_override: str | None, record: dict[str, Any], executed: list[Path], *,
+                       kernel: str, shared: SharedKernel | None, kernel_args: list[str], execution_timeout: int,
+                       start_timeout: int, log_output: bool) -> tuple[str, str | None]:
+    """Execute the notebooks in order, stopping at the first failure; returns (status, failure)."""
+    import papermill as pm
+
+    status = "succeeded"
+    failure: str | None = None
+    for nb in notebooks:
+        nb_params = {k: v for k, v in parameters.items() if k in declared[nb.name]}
+        if "run_dir" in declared[nb.name]:
+            nb_params["run_dir"] = str(run_dir)
+        if data_override and "data_dir" in declared[nb.name]:
+            nb_params["data_dir"] = data_override
+        out = run_dir / nb.name
+        step = {"step": nb.stem, "notebook": str(nb.relative_to(PROJ_ROOT) if nb.is_relative_to(PROJ_ROOT) else nb),
+                "params": {k: v for k, v in nb_params.items() if k != "run_dir"}}
+        s0 = time.perf_counter()
+        try:
+            if shared is not None:
+                shared.reset()  # a clean namespace, as a fresh kernel would give
+            pm.execute_notebook(
+                str(nb), str(out), parameters=nb_params, kernel_name=kernel, cwd=str(PROJ_ROOT),
+                execution_timeout=execution_timeout, start_timeout=start_timeout,
+                progress_bar=False, log_output=log_output, extra_arguments=kernel_args,
+                **({"km": shared.km} if shared is not None else {}),
+            )
+            step["status"] = "succeeded"
+        except Exception as exc:  # papermill raises its own error types; record and stop
+            step["status"] = "failed"
+            status = "failed"
+            ename = getattr(exc, "ename", type(exc).__name__)
+            evalue = getattr(exc, "evalue", str(exc))
+            failure = f"{nb.name} failed: {ename}: {evalue}".strip().rstrip(".")
+            step["error"] = failure
+        step["seconds"] = round(time.perf_counter() - s0, 2)
+        record["steps"].append(step)
+        executed.append(out)
+        if status == "failed":
+            break
+    return status, failure
 
 
 if __name__ == "__main__":  # pragma: no cover

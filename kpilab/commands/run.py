@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-root", help="folder holding run folders (default: outputs/)")
     parser.add_argument("--kernel", help="Jupyter kernel (default: $KPILAB_KERNEL, 'kpilab' if registered, python3)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)")
+    parser.add_argument("--fresh-kernels", action="store_true",
+                        help="start a new kernel for each notebook (default: one kernel, reset between notebooks)")
     parser.add_argument("--log-output", action="store_true", help="stream notebook output to the terminal")
     parser.add_argument("--previous-run", help="run folder of the previous review: writes diff/ (what changed)")
     parser.add_argument("--actions", help="actions file agreed at the previous review (see data/actions_example.yaml); "
@@ -43,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
     if args.pseudonymise:
         params["pseudonymise"] = True
     result = execute(args.target, params, name=args.name, output_root=args.output_root, kernel=args.kernel,
-                     execution_timeout=args.timeout, log_output=args.log_output, pseudonym_map=args.pseudonym_map)
+                     execution_timeout=args.timeout, log_output=args.log_output, pseudonym_map=args.pseudonym_map,
+                     shared_kernel=not args.fresh_kernels)
     for step in result.record["steps"]:
         print(f"  {step['step']:<28} {step['status']:<10} {step['seconds']:>7.1f} s")
     print(f"run folder: {result.run_dir}")
