@@ -8,7 +8,9 @@ always carry their sample size and a 95 % confidence interval, with
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,8 @@ from kpilab.indicators.stats import t_interval, wilson_interval
 if TYPE_CHECKING:
     import matplotlib.pyplot as plt
 
+    from kpilab.operations._data import SourceTables
+
 __all__ = ["agent_overview", "channel_overview", "data_inventory", "ticket_overview", "validation_summary"]
 
 _TIME_COLUMNS = {
@@ -28,84 +32,131 @@ _TIME_COLUMNS = {
     "tickets": "created_at",
     "exemptions": "start",
 }
+#: what the functions take: canonical tables as DataFrames, a data folder, or tables opened by
+#: :func:`kpilab.operations.open_tables` (DuckDB views, the review period applied in SQL)
+Tables = Union["Mapping[str, pd.DataFrame]", str, Path, "SourceTables"]
 
 
-def data_inventory(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """One row per table: ``table, rows, columns, first, last``."""
+def _open(tables: Any, names: tuple[str, ...] | None = None) -> SourceTables:
+    from kpilab.operations._data import open_tables
+
+    return open_tables(tables, names=names)
+
+
+def _wait_s(a: str, b: str) -> str:
+    """Seconds from ``a`` to ``b`` (pandas' ``Timedelta.total_seconds`` of microsecond timestamps)."""
+    return f"(epoch_us({b}) - epoch_us({a})) / 1000000.0"
+
+
+def data_inventory(tables: Tables) -> pd.DataFrame:
+    """One row per table: ``table, rows, columns, first, last``.
+
+    ``tables``: DataFrames, a data folder or :func:`kpilab.operations.open_tables` tables (counted
+    in SQL); ``first`` and ``last`` are the earliest and latest time of the table's event column.
+    """
+    t = _open(tables)
+    order = list(tables) if isinstance(tables, Mapping) else t.names
     rows = []
-    for name, df in tables.items():
+    for name in order:
+        if name not in t:  # not a canonical table (DataFrames only): counted as it is
+            df = tables[name]
+            rows.append({"table": name, "rows": len(df), "columns": df.shape[1], "first": None, "last": None})
+            continue
         col = _TIME_COLUMNS.get(name)
         first = last = None
-        if col and col in df.columns and df[col].notna().any():
-            first, last = df[col].min(), df[col].max()
-        rows.append({"table": name, "rows": len(df), "columns": df.shape[1], "first": first, "last": last})
+        n = t.n_rows(name)
+        if col and t.has(name, col):
+            lo, hi = t.con.execute(f"SELECT min({col}), max({col}) FROM {t.view(name)}").fetchone()
+            if lo is not None:
+                first, last = t.to_time(lo, name), t.to_time(hi, name)
+        rows.append({"table": name, "rows": n, "columns": len(t.columns(name)), "first": first, "last": last})
     return pd.DataFrame(rows, columns=["table", "rows", "columns", "first", "last"])
 
 
-def agent_overview(tables: dict[str, pd.DataFrame], *, min_n: int = 30) -> pd.DataFrame:
+def agent_overview(tables: Tables, *, min_n: int = 30) -> pd.DataFrame:
     """Per agent: contacts handled, mean CSAT and agent-flagged resolution, with n and CI.
 
     Columns: ``agent_id, team, contacts, csat_n, csat_mean, csat_ci_low,
     csat_ci_high, resolved_n, resolved_rate, resolved_ci_low, resolved_ci_high,
     flag``. CSAT uses a t interval (mean of 1-5 scores), resolution a Wilson
     interval. ``flag`` is ``small_n`` when fewer than ``min_n`` surveys back
-    the CSAT mean: such agents should not be ranked on CSAT.
+    the CSAT mean: such agents should not be ranked on CSAT. Counts and sums are
+    taken in SQL over every row read (rows with problems included, as in the
+    table the notebook shows), intervals on the per-agent sums.
     """
-    if "contacts" not in tables:
+    t = _open(tables)
+    if "contacts" not in t:
         raise DataError("agent_overview needs the 'contacts' table.")
-    contacts = tables["contacts"]
-    answered = contacts[~contacts["abandoned"].astype(bool) & contacts["agent_id"].notna()]
-    if answered.empty:
+    c = t.view("contacts")
+    answered = f"(SELECT * FROM {c} WHERE NOT COALESCE(abandoned, FALSE) AND agent_id IS NOT NULL)"
+    out = t.sql(f"SELECT agent_id, count(*) AS contacts FROM {answered} GROUP BY agent_id ORDER BY agent_id")
+    if out.empty:
         raise DataError("Table 'contacts' has no answered contact with an agent: nothing to summarise per agent.")
-    out = answered.groupby("agent_id").size().rename("contacts").to_frame()
-    if "resolved" in answered.columns:
-        res = answered.dropna(subset=["resolved"]).groupby("agent_id")["resolved"].agg(["sum", "size"])
+    out = out.set_index("agent_id")
+    if t.has("contacts", "resolved"):
+        res = t.sql(f"SELECT agent_id, count(*) FILTER (WHERE resolved) AS sum, count(*) AS size FROM {answered} "
+                    "WHERE resolved IS NOT NULL GROUP BY agent_id ORDER BY agent_id").set_index("agent_id")
+        if t.nullable("contacts", "resolved"):  # pandas' sums of a nullable boolean column are Int64
+            res = res.astype("Int64")
         out["resolved_n"] = res["size"]
         out["resolved_rate"] = res["sum"] / res["size"]
         lo, hi = wilson_interval(res["sum"].reindex(out.index).fillna(0), out["resolved_n"].fillna(0))
         out["resolved_ci_low"], out["resolved_ci_high"] = lo, hi
-    if "surveys" in tables and "csat" in tables["surveys"].columns:
-        s = tables["surveys"].merge(answered[["contact_id", "agent_id"]], on="contact_id", how="inner")
-        s = s.dropna(subset=["csat"]).assign(csat_sq=lambda d: d["csat"] ** 2)
-        g = s.groupby("agent_id").agg(n=("csat", "size"), total=("csat", "sum"), sumsq=("csat_sq", "sum"))
+    if t.has("surveys", "csat"):
+        g = t.sql(f"SELECT a.agent_id, count(*) AS n, sum(s.csat) AS total, sum(s.csat * s.csat) AS sumsq "
+                  f"FROM {t.view('surveys')} s JOIN {answered} a ON s.contact_id = a.contact_id "
+                  "WHERE s.csat IS NOT NULL GROUP BY a.agent_id ORDER BY a.agent_id").set_index("agent_id")
         g = g.reindex(out.index)
         out["csat_n"] = g["n"].fillna(0).astype(int)
         out["csat_mean"] = g["total"] / g["n"]
         out["csat_ci_low"], out["csat_ci_high"] = t_interval(g["total"], g["sumsq"], g["n"].fillna(0))
     out["flag"] = np.where(out.get("csat_n", pd.Series(0, index=out.index)) < min_n, "small_n", "")
-    if "agents" in tables and "team" in tables["agents"].columns:
-        out = out.join(tables["agents"].set_index("agent_id")[["team"]], how="left")
+    if t.has("agents", "team"):
+        agents = t.sql(f"SELECT agent_id, team FROM {t.view('agents')} ORDER BY _row")
+        out = out.join(agents.set_index("agent_id")[["team"]], how="left")
     out = out.reset_index()
     order = ["agent_id", "team", "contacts", "csat_n", "csat_mean", "csat_ci_low", "csat_ci_high",
              "resolved_n", "resolved_rate", "resolved_ci_low", "resolved_ci_high", "flag"]
     return out[[c for c in order if c in out.columns]].sort_values("agent_id").reset_index(drop=True)
 
 
-def channel_overview(contacts: pd.DataFrame) -> pd.DataFrame:
-    """Per channel: offered, answered, answer rate (Wilson CI) and mean wait of answered contacts (s)."""
-    df = contacts.assign(answered=~contacts["abandoned"].astype(bool))
-    wait = (df["answered_at"] - df["arrived_at"]).dt.total_seconds()
-    df = df.assign(wait_s=wait.where(df["answered"]))
-    g = df.groupby("channel").agg(offered=("contact_id", "size"), answered=("answered", "sum"),
-                                  mean_wait_s=("wait_s", "mean"))
+def channel_overview(contacts: pd.DataFrame | Tables) -> pd.DataFrame:
+    """Per channel: offered, answered, answer rate (Wilson CI) and mean wait of answered contacts (s).
+
+    ``contacts``: the contacts DataFrame, or tables (a folder, :func:`kpilab.operations.open_tables`),
+    aggregated in SQL.
+    """
+    t = _open({"contacts": contacts} if isinstance(contacts, pd.DataFrame) else contacts, ("contacts",))
+    t.require(["contacts"])
+    ans = "NOT COALESCE(abandoned, FALSE)"
+    g = t.sql(f"SELECT channel, count(*) AS offered, count(*) FILTER (WHERE {ans}) AS answered, "
+              f"avg(CASE WHEN {ans} THEN {_wait_s('arrived_at', 'answered_at')} END) AS mean_wait_s "
+              f"FROM {t.view('contacts')} WHERE channel IS NOT NULL GROUP BY channel ORDER BY channel")
+    g = g.set_index("channel")
     g["answer_rate"] = g["answered"] / g["offered"]
     g["ci_low"], g["ci_high"] = wilson_interval(g["answered"], g["offered"])
     return g.reset_index()[["channel", "offered", "answered", "answer_rate", "ci_low", "ci_high", "mean_wait_s"]]
 
 
-def validation_summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Row-level problems per table and reason (lenient validation): ``table, reason, rows, first_ids``."""
-    from kpilab.schema import TABLES, validate_table
+def validation_summary(tables: Tables) -> pd.DataFrame:
+    """Row-level problems per table and reason (lenient validation): ``table, reason, rows, first_ids``.
 
+    The rules are :func:`kpilab.schema.validate_table`'s, evaluated in SQL (one reason per row, the
+    first rule it breaks); ``first_ids`` are the first three offending ids in row order.
+    """
+    from kpilab.schema import TABLES
+
+    t = _open(tables)
+    order = list(tables) if isinstance(tables, Mapping) else t.names
     rows = []
-    for name, df in tables.items():
-        if name not in TABLES:
+    for name in order:
+        if name not in TABLES or name not in t:
             continue
-        report = validate_table(df, name, strict=False)
-        if report.issues.empty:
+        issues = t.issues(name)
+        if issues.empty:
             rows.append({"table": name, "reason": "(no problems)", "rows": 0, "first_ids": ""})
             continue
-        for reason, grp in report.issues.groupby("reason", sort=True):
+        for reason, grp in issues.groupby("reason", sort=True):
             rows.append({"table": name, "reason": reason, "rows": len(grp),
                          "first_ids": ", ".join(map(str, grp["id"].head(3)))})
     return pd.DataFrame(rows, columns=["table", "reason", "rows", "first_ids"])
@@ -160,21 +211,30 @@ def describe_overview(inventory: pd.DataFrame, agents: pd.DataFrame, min_n: int)
     return text
 
 
-def ticket_overview(tickets: pd.DataFrame) -> pd.DataFrame:
+def ticket_overview(tickets: pd.DataFrame | Tables) -> pd.DataFrame:
     """Per agent: tickets, share solved and share reopened (Wilson CIs), median hours to first reply.
 
-    Columns: ``agent_id, tickets, solved, solved_rate, solved_ci_low, solved_ci_high,
+    ``tickets``: the tickets DataFrame, or tables (a folder, :func:`kpilab.operations.open_tables`),
+    counted in SQL. Columns: ``agent_id, tickets, solved, solved_rate, solved_ci_low, solved_ci_high,
     reopened_rate, reopened_ci_low, reopened_ci_high, median_first_reply_h``.
     """
-    df = tickets[tickets["agent_id"].notna()]
-    if df.empty:
+    t = _open({"tickets": tickets} if isinstance(tickets, pd.DataFrame) else tickets, ("tickets",))
+    t.require(["tickets"])
+    src = t.view("tickets")
+    reopened = ("(COALESCE(reopens, 0) > 0) AND solved_at IS NOT NULL" if t.has("tickets", "reopens") else "FALSE")
+    out = t.sql(f"SELECT agent_id, count(*) AS tickets, count(*) FILTER (WHERE solved_at IS NOT NULL) AS solved, "
+                f"count(*) FILTER (WHERE {reopened}) AS reopened FROM {src} WHERE agent_id IS NOT NULL "
+                "GROUP BY agent_id ORDER BY agent_id")
+    if out.empty:
         raise DataError("Table 'tickets' has no ticket with an agent: nothing to summarise per agent.")
-    solved = df["solved_at"].notna()
-    reopened = (df["reopens"].fillna(0) > 0) & solved if "reopens" in df.columns else pd.Series(False, index=df.index)
-    first_h = (df["first_reply_at"] - df["created_at"]).dt.total_seconds() / 3600
-    g = pd.DataFrame({"agent_id": df["agent_id"], "solved": solved, "reopened": reopened, "first_h": first_h})
-    out = g.groupby("agent_id").agg(tickets=("solved", "size"), solved=("solved", "sum"),
-                                    reopened=("reopened", "sum"), median_first_reply_h=("first_h", "median"))
+    out = out.set_index("agent_id")
+    if t.nullable("tickets", "reopens"):  # pandas' sums of the nullable comparison are Int64
+        out["reopened"] = out["reopened"].astype("Int64")
+    # the median as pandas takes it (same averaging of the two middle values), on agent codes, not ids
+    h = t.sql(f"SELECT dense_rank() OVER (ORDER BY agent_id) - 1 AS code, "
+              f"{_wait_s('created_at', 'first_reply_at')} / 3600 AS first_h FROM {src} WHERE agent_id IS NOT NULL")
+    med = h.groupby("code")["first_h"].median()
+    out["median_first_reply_h"] = med.reindex(np.arange(len(out))).to_numpy()
     out["solved_rate"] = out["solved"] / out["tickets"]
     out["solved_ci_low"], out["solved_ci_high"] = wilson_interval(out["solved"], out["tickets"])
     out["reopened_rate"] = out["reopened"] / out["solved"].where(out["solved"] > 0)

@@ -7,6 +7,7 @@ targets only make sense if staffing can meet them. This package holds those tool
 and ``kpilab staffing`` call them.
 """
 
+from kpilab.operations._data import SourceTables, open_tables
 from kpilab.operations.alerts import control_charts, seasonal_adjust, threshold_alerts
 from kpilab.operations.erlang import (
     QueueResult,
@@ -24,6 +25,7 @@ from kpilab.operations.triangulation import TriangulationResult, kappa_table, re
 __all__ = [
     "QASample",
     "QueueResult",
+    "SourceTables",
     "TriangulationResult",
     "UnstableQueueError",
     "agents_needed",
@@ -34,6 +36,7 @@ __all__ = [
     "ht_estimate",
     "imr_chart",
     "kappa_table",
+    "open_tables",
     "p_chart",
     "qa_sample",
     "resolution_sources",
