@@ -38,13 +38,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from kpilab.indicators.stats import (
+    _z,
     nps_interval,
     shrink_beta_binomial,
     shrink_normal,
     t_interval,
+    t_quantile,
     wilson_interval,
 )
 
@@ -203,7 +204,7 @@ class Mean(Kind):
         half = np.abs(g["ci_high"].to_numpy(float) - g["ci_low"].to_numpy(float)) / 2 / np.abs(scale)
         with np.errstate(invalid="ignore", divide="ignore"):
             m = tot / n
-            tq = stats.t.ppf(0.5 + level / 2, np.where(n > 1, n - 1, np.nan))
+            tq = t_quantile(0.5 + level / 2, np.where(n > 1, n - 1, np.nan))
             sd = half * np.sqrt(n) / tq
             ss = np.where(n > 1, (n - 1) * sd * sd + n * m * m, m * m)
         tmp = pd.DataFrame({"unit_id": g["unit_id"].to_numpy(), "s": tot, "ss": ss, "n": n})
@@ -340,7 +341,7 @@ class NPS(Kind):
         lo_clip, hi_clip = lo <= -1 + eps, hi >= 1 - eps
         half = np.where(~lo_clip & ~hi_clip, (hi - lo) / 2,
                         np.where(lo_clip & ~hi_clip, hi - v, np.where(hi_clip & ~lo_clip, v - lo, np.nan)))
-        z = stats.norm.ppf(0.5 + level / 2)
+        z = _z(level)
         se = half / z
         a = n * se * se + v * v
         p, d = n * (a + v) / 2, n * (a - v) / 2

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+# scipy.special, not scipy.stats: the same functions scipy.stats' norm.ppf and t.ppf call (ndtri, stdtrit),
+# without importing scipy.stats (about 1.5 s of start-up for every `kpilab panel`); both are imported when
+# first used, and the binomial quantile used for quantile intervals imports scipy.stats only when a
+# quantile indicator is computed
 
 __all__ = [
     "wilson_interval",
     "t_interval",
+    "t_quantile",
     "nps_interval",
     "quantile_order_ranks",
     "shrink_beta_binomial",
@@ -21,7 +26,19 @@ __all__ = [
 
 
 def _z(level: float) -> float:
-    return float(stats.norm.ppf(0.5 + level / 2))
+    from scipy import special
+
+    return float(special.ndtri(0.5 + level / 2))
+
+
+def t_quantile(q: float, df) -> np.ndarray:
+    """Student-t quantile ``q`` at ``df`` degrees of freedom (``scipy.stats.t.ppf(q, df)``), NaN where df is
+    NaN or not positive."""
+    from scipy import special
+
+    df = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return np.where(df > 0, special.stdtrit(np.where(df > 0, df, 1.0), q), np.nan)
 
 
 def wilson_interval(k, n, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -77,7 +94,7 @@ def t_interval(total, sumsq, n, level: float = 0.95) -> tuple[np.ndarray, np.nda
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = total / n
         var = np.maximum(sumsq - total * total / n, 0.0) / (n - 1)
-        tq = stats.t.ppf(0.5 + level / 2, np.where(n > 1, n - 1, np.nan))
+        tq = t_quantile(0.5 + level / 2, np.where(n > 1, n - 1, np.nan))
         half = tq * np.sqrt(var / n)
     ok = n > 1
     return np.where(ok, mean - half, np.nan), np.where(ok, mean + half, np.nan)
@@ -162,6 +179,8 @@ def quantile_order_ranks(q: float, n, level: float = 0.95) -> tuple[np.ndarray, 
     hi = np.zeros(len(n), dtype=np.int64)
     ok = n > 0
     if ok.any():
+        from scipy import stats
+
         nn = n[ok]
         # lower: largest l with F(l-1) <= a; start at the scipy quantile and fix the float edge
         k0 = stats.binom.ppf(a, nn, q).astype(np.int64)  # smallest k with F(k) >= a
