@@ -623,16 +623,28 @@ def score(
 
 
 def _grades_by_team(scores: pd.DataFrame, glabels: list[str], small_e: np.ndarray) -> pd.DataFrame:
+    """Agents per grade in each period and team: count, share, expected count from the grade probabilities."""
     df = scores.assign(small_n_e=small_e)
     df = df[df["grade"] != ""]
     if df.empty:
         return pd.DataFrame(columns=TEAM_COLUMNS)
-    rows = []
-    for (period, team), g in df.groupby(["period", "team"], sort=True):
-        for lab in glabels:
-            sel = g["grade"] == lab
-            pcol = f"p_{lab}"
-            rows.append({"period": period, "team": team, "grade": lab, "agents": int(sel.sum()),
-                         "share": sel.mean(), "expected_agents": g[pcol].sum(min_count=1) if pcol in g else np.nan,
-                         "small_n_e": int(g.loc[sel, "small_n_e"].sum())})
-    return pd.DataFrame(rows, columns=TEAM_COLUMNS)
+    keys = ["period", "team"]
+    groups = df.groupby(keys, sort=True)
+    size = groups.size()
+    # one row per (period, team) that has graded agents, times every grade label
+    full = pd.MultiIndex.from_tuples([(*k, lab) for k in size.index for lab in glabels], names=[*keys, "grade"])
+    by_grade = df.groupby([*keys, "grade"], sort=False)
+    agents = by_grade.size().reindex(full, fill_value=0)
+    small = by_grade["small_n_e"].sum().reindex(full, fill_value=0)
+    expected = pd.Series(np.nan, index=full)
+    for lab in glabels:
+        pcol = f"p_{lab}"
+        if pcol in df:
+            exp = groups[pcol].sum(min_count=1)
+            at = np.flatnonzero(full.get_level_values("grade") == lab)
+            expected.iloc[at] = exp.reindex(full[at].droplevel("grade")).to_numpy()
+    out = pd.DataFrame({"agents": agents.astype(int).to_numpy(),
+                        "share": agents.to_numpy() / size.reindex(full.droplevel("grade")).to_numpy(),
+                        "expected_agents": expected.to_numpy(), "small_n_e": small.astype(int).to_numpy()},
+                       index=full).reset_index()
+    return out[TEAM_COLUMNS]

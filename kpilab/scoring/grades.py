@@ -169,32 +169,55 @@ def assign_tiers(
     tiers = framework.tiers
     order = list(periods) if periods is not None else sorted(scores["period"].astype(str).unique())
     out = scores.copy()
-    out["tier"] = ""
-    out["streak"] = 0
-    out["tier_since"] = ""
-    cov = covered if covered is not None else pd.Series(dtype=bool)
-    for uid, g in out.groupby("unit_id", sort=False):
-        by_period = dict(zip(g["period"].astype(str), g["index"].astype(float), strict=True))
-        rows = dict(zip(g["period"].astype(str), g.index, strict=True))
-        streak = np.zeros(len(tiers), dtype=int)
-        current, since = "", ""
-        for p in order:
-            s = by_period.get(p, np.nan)
-            exempt = bool(cov.get((uid, p), False))
-            if np.isnan(s):
-                if not exempt:
-                    streak[:] = 0
-                    current, since = "", ""
-                continue
-            for k, t in enumerate(tiers):
-                streak[k] = streak[k] + 1 if s >= t.min else 0
-            k_best = next((k for k, t in enumerate(tiers) if streak[k] >= t.consecutive_periods), len(tiers) - 1)
-            tier = tiers[k_best].tier
-            if tier != current:
-                current, since = tier, p
-            if p in rows:
-                i = rows[p]
-                out.at[i, "tier"] = tier
-                out.at[i, "streak"] = int(streak[k_best])
-                out.at[i, "tier_since"] = since
+    # units x periods matrices, then one vectorised step per period (periods are few, units many)
+    units = pd.Index(pd.unique(out["unit_id"]))
+    cols = pd.Index(order)
+    row_u = units.get_indexer(out["unit_id"])
+    row_p = cols.get_indexer(out["period"].astype(str))
+    inside = row_p >= 0
+    n_u, n_p, n_t = len(units), len(cols), len(tiers)
+    value = np.full((n_u, n_p), np.nan)
+    row_at = np.full((n_u, n_p), -1)
+    # a later row for the same unit and period wins, as a dict built from the rows would
+    value[row_u[inside], row_p[inside]] = out["index"].to_numpy(float)[inside]
+    row_at[row_u[inside], row_p[inside]] = np.flatnonzero(inside)
+    exempt = np.zeros((n_u, n_p), dtype=bool)
+    if covered is not None and len(covered):
+        on = covered[covered.astype(bool)]
+        eu = units.get_indexer(on.index.get_level_values(0))
+        ep = cols.get_indexer(on.index.get_level_values(1).astype(str))
+        keep = (eu >= 0) & (ep >= 0)
+        exempt[eu[keep], ep[keep]] = True
+    mins = np.array([t.min for t in tiers], dtype=float)
+    runs = np.array([t.consecutive_periods for t in tiers])
+    names = np.array([t.tier for t in tiers], dtype=object)
+    streak = np.zeros((n_u, n_t), dtype=int)
+    current = np.full(n_u, "", dtype=object)
+    since = np.full(n_u, "", dtype=object)
+    tier_col = np.full(len(out), "", dtype=object)
+    streak_col = np.zeros(len(out), dtype=int)
+    since_col = np.full(len(out), "", dtype=object)
+    for j, p in enumerate(order):
+        s = value[:, j]
+        scored = ~np.isnan(s)
+        broken = ~scored & ~exempt[:, j]  # an unscored period breaks every streak unless exempted
+        streak[broken] = 0
+        current[broken] = ""
+        since[broken] = ""
+        meets = s[scored, None] >= mins[None, :]
+        streak[scored] = np.where(meets, streak[scored] + 1, 0)
+        qualified = streak[scored] >= runs[None, :]
+        best = np.where(qualified.any(axis=1), qualified.argmax(axis=1), n_t - 1)
+        tier = names[best]
+        idx = np.flatnonzero(scored)
+        changed = tier != current[idx]
+        current[idx[changed]] = tier[changed]
+        since[idx[changed]] = p
+        rows = row_at[idx, j]
+        tier_col[rows] = tier
+        streak_col[rows] = streak[idx, best]
+        since_col[rows] = since[idx]
+    out["tier"] = tier_col
+    out["streak"] = streak_col
+    out["tier_since"] = since_col
     return out
