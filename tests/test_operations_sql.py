@@ -15,11 +15,13 @@ import pytest
 
 from kpilab import overview
 from kpilab.ingest import load_tables
-from kpilab.operations import open_tables
+from kpilab.operations import open_tables, staffing, triangulation
 from kpilab.review_period import review_period
 from kpilab.schema import validate_table
 from kpilab.simulate import simulate, write_simulation
 from tests.oracle12 import overview as old_overview
+from tests.oracle12 import staffing as old_staffing
+from tests.oracle12 import triangulation as old_triangulation
 
 RTOL = 1e-12  # sums taken in another order (DuckDB) may differ in the last bits; counts must be equal
 
@@ -111,3 +113,42 @@ def test_bad_rows_summary_and_overview():
     pd.testing.assert_frame_equal(overview.validation_summary(bad), old_overview.validation_summary(bad))
     pd.testing.assert_frame_equal(overview.agent_overview(bad, min_n=1), old_overview.agent_overview(bad, min_n=1),
                                   check_exact=False, rtol=RTOL)
+
+
+@pytest.mark.parametrize("scope_key", list(SCOPES))
+def test_weekday_profile_and_staffing_equal_the_pandas_versions(messy, scope_key):
+    scope, tables, _ = _inputs(messy, scope_key)
+    opened = open_tables(messy, scope)
+    expected = old_staffing.weekday_hour_profile(tables)
+    for arg in (opened, tables):
+        pd.testing.assert_frame_equal(staffing.weekday_hour_profile(arg), expected, check_exact=False, rtol=RTOL)
+    for kw in ({}, {"period": "week", "patience": None}, {"period": "day", "threshold_s": 30, "channels": ("phone",)},
+               {"period": "quarter", "patience": 120.0, "target_sl": 0.9}):
+        expected = old_staffing.staffing_from_contacts(tables, **kw)
+        assert len(expected) > 0
+        for arg in (opened, tables):
+            # patience is a sum of waits in another order: Erlang results move in the last bits only
+            pd.testing.assert_frame_equal(staffing.staffing_from_contacts(arg, **kw), expected, check_exact=False,
+                                          rtol=1e-9, obj=str(kw))
+    if scope_key == "all":  # a folder without a period reads every row
+        pd.testing.assert_frame_equal(staffing.weekday_hour_profile(messy), old_staffing.weekday_hour_profile(messy),
+                                      check_exact=False, rtol=RTOL)
+
+
+@pytest.mark.parametrize("scope_key", list(SCOPES))
+def test_triangulation_equals_the_pandas_version(messy, scope_key):
+    scope, tables, _ = _inputs(messy, scope_key)
+    opened = open_tables(messy, scope)
+    pd.testing.assert_frame_equal(triangulation.resolution_sources(opened), old_triangulation.resolution_sources(tables))
+    for kw in ({}, {"window_days": 3.5, "qa_pass": 70, "references": ("customer", "qa"), "min_n": 10},
+               {"claimed": "customer", "references": ("repeat_contact",)}):
+        expected = old_triangulation.triangulate(tables, **kw)
+        for arg in (opened, tables):
+            got = triangulation.triangulate(arg, **kw)
+            pd.testing.assert_frame_equal(got.agents, expected.agents, check_exact=False, rtol=RTOL)
+            pd.testing.assert_frame_equal(got.agreement, expected.agreement, check_exact=False, rtol=RTOL)
+            pd.testing.assert_frame_equal(got.sources, expected.sources)
+            assert got.summary() == expected.summary()
+        light = triangulation.triangulate(opened, keep_sources=False, **kw)
+        assert light.sources is None and light.summary() == expected.summary()
+        pd.testing.assert_frame_equal(light.agents, expected.agents, check_exact=False, rtol=RTOL)

@@ -28,13 +28,18 @@ import numpy as np
 import pandas as pd
 
 from kpilab._validation import Interval, check_params
-from kpilab.errors import DataError
-from kpilab.operations._data import load
+from kpilab.errors import DataError, ParameterError
+from kpilab.operations._data import SourceTables, open_tables
 from kpilab.operations.erlang import agents_needed, erlang_a, erlang_c
 
 __all__ = ["STAFFING_COLUMNS", "estimate_patience", "staffing_from_contacts", "staffing_from_panel", "verdicts",
            "weekday_hour_profile"]
 
+#: period start of a local time ``{t}`` as ``YYYY-MM-DD`` (weeks start on Monday), local wall time
+_PERIOD_TRUNC = {"day": "strftime(CAST({t} AS DATE), '%Y-%m-%d')",
+                 "week": "strftime(date_trunc('week', {t}), '%Y-%m-%d')",
+                 "month": "strftime(date_trunc('month', {t}), '%Y-%m-%d')",
+                 "quarter": "strftime(date_trunc('quarter', {t}), '%Y-%m-%d')"}
 STAFFING_COLUMNS = ["queue", "period", "hour", "days", "calls_per_hour", "aht_s", "load", "staffed_agents",
                     "observed_sl", "observed_abandon", "patience_s", "model", "required_agents",
                     "required_for_sl", "occupancy_at_required", "predicted_sl", "predicted_abandon", "verdict"]
@@ -90,21 +95,6 @@ def verdicts(cells: pd.DataFrame, *, target_sl: float, threshold_s: float, max_o
     return out
 
 
-def _period(ts: pd.Series, period: str) -> pd.Series:
-    """Period start of each timestamp as ``YYYY-MM-DD`` (local wall time), formatted once per period."""
-    local = ts.dt.tz_localize(None) if getattr(ts.dt, "tz", None) is not None else ts
-    day = local.dt.floor("D")
-    if period == "day":
-        key = day
-    elif period == "week":
-        key = day - pd.to_timedelta(local.dt.dayofweek, unit="D")
-    else:
-        key = local.dt.to_period("M" if period == "month" else "Q").dt.start_time
-    codes, uniques = pd.factorize(key)
-    labels = np.append(np.asarray(pd.DatetimeIndex(uniques).strftime("%Y-%m-%d"), dtype=object), None)
-    return pd.Series(labels[codes], index=ts.index)  # code -1 (no timestamp) -> None
-
-
 def staffing_from_contacts(data: Any, *, target_sl: float = 0.8, threshold_s: float = 20.0,
                            patience: str | float | None = "estimate", max_occupancy: float = 0.8,
                            period: str = "month", channels: tuple[str, ...] = ("phone", "chat")) -> pd.DataFrame:
@@ -145,37 +135,48 @@ def staffing_from_contacts(data: Any, *, target_sl: float = 0.8, threshold_s: fl
     check_params({"target_sl": target_sl, "threshold_s": threshold_s, "max_occupancy": max_occupancy},
                  {"target_sl": Interval(0, 1, closed="neither"), "threshold_s": Interval(0, None),
                   "max_occupancy": Interval(0, 1, closed="right")}, caller="staffing_from_contacts")
-    c = load(data, ("contacts",), required=("contacts",))["contacts"]
-    c = c[c["channel"].isin(list(channels))].copy()
-    if c.empty:
+    if period not in _PERIOD_TRUNC:
+        raise ParameterError(f"The 'period' parameter of staffing_from_contacts must be one of "
+                             f"{', '.join(_PERIOD_TRUNC)}. Got {period!r}.")
+    t = open_tables(data)
+    t.require(["contacts"])
+    live = _live(t, channels)
+    if not t.scalar(f"SELECT count(*) FROM {live}"):
         raise DataError(f"No contacts on the live channels {', '.join(channels)}: nothing to staff.")
-    if "queue" not in c.columns:
-        c["queue"] = c["channel"]
-    c["queue"] = c["queue"].fillna(c["channel"])
-    c["hour"] = c["arrived_at"].dt.hour
-    c["date"] = c["arrived_at"].dt.normalize()
-    c["period"] = _period(c["arrived_at"], period)
-    ans = ~c["abandoned"].astype(bool)
+    arrived, answered = t.local("contacts", "arrived_at"), t.local("contacts", "answered_at")
+    queue = "COALESCE(queue, channel)" if t.has("contacts", "queue") else "channel"
     # as in the panel's AHT: absent hold/ACW columns count 0, a missing talk time leaves the handle time unknown
-    extra = sum(c[col].fillna(0) if col in c.columns else 0.0 for col in ("hold_s", "acw_s"))
-    c["handle"] = np.where(ans, c["talk_s"] + extra, np.nan)
-    wait = (c["answered_at"] - c["arrived_at"]).dt.total_seconds()
-    c["in_sl"] = ans & (wait <= threshold_s)
-    a_hour = c["answered_at"].dt.hour
-    staffed = (c[ans].assign(hour=a_hour[ans]).groupby(["queue", "period", "date", "hour"])["agent_id"].nunique()
-               .groupby(["queue", "period", "hour"]).mean())
-    g = c.groupby(["queue", "period", "hour"])
-    cells = pd.DataFrame({
-        "days": g["date"].nunique(),
-        "calls_per_hour": g.size() / g["date"].nunique(),
-        "aht_s": g["handle"].mean(),
-        "observed_sl": g["in_sl"].mean(),
-        "observed_abandon": g["abandoned"].mean(),
-    })
-    cells["staffed_agents"] = staffed.reindex(cells.index).fillna(0.0)
+    extra = " + ".join(f"COALESCE({col}, 0)" for col in ("hold_s", "acw_s") if t.has("contacts", col)) or "0.0"
+    wait = "(epoch_us(answered_at) - epoch_us(arrived_at)) / 1000000.0"
+    t.con.execute(f"""CREATE OR REPLACE TEMP VIEW _staff AS SELECT {queue} AS queue,
+        {_PERIOD_TRUNC[period].format(t=arrived)} AS period, CAST(hour({arrived}) AS INTEGER) AS hour,
+        CAST({arrived} AS DATE) AS date, NOT abandoned AS ans, abandoned, agent_id,
+        CAST(hour({answered}) AS INTEGER) AS a_hour,
+        CASE WHEN NOT abandoned THEN talk_s + ({extra}) END AS handle,
+        (NOT abandoned) AND COALESCE({wait} <= {float(threshold_s)!r}, FALSE) AS in_sl
+        FROM {live}""")
+    cells = t.sql("""SELECT queue, period, hour, count(DISTINCT date) AS days, count(*) AS n,
+        avg(handle) AS aht_s, count(*) FILTER (WHERE in_sl) AS n_sl, count(*) FILTER (WHERE abandoned) AS n_ab
+        FROM _staff GROUP BY queue, period, hour ORDER BY queue, period, hour""")
+    staffed = t.sql("""SELECT queue, period, a_hour AS hour, avg(agents) AS staffed FROM (
+        SELECT queue, period, date, a_hour, count(DISTINCT agent_id) AS agents FROM _staff WHERE ans
+        GROUP BY queue, period, date, a_hour) GROUP BY queue, period, a_hour""")
+    cells = cells.set_index(["queue", "period", "hour"])
+    cells["calls_per_hour"] = cells["n"] / cells["days"]
+    cells["observed_sl"] = cells["n_sl"] / cells["n"]
+    cells["observed_abandon"] = cells["n_ab"] / cells["n"]
+    if t.nullable("contacts", "abandoned"):  # pandas' mean of a nullable boolean column is Float64
+        cells["observed_abandon"] = cells["observed_abandon"].astype("Float64")
+    cells = cells[["days", "calls_per_hour", "aht_s", "observed_sl", "observed_abandon"]]
+    staffed = staffed.dropna(subset=["hour"]).astype({"hour": "int32"}).set_index(["queue", "period", "hour"])
+    cells["staffed_agents"] = staffed["staffed"].reindex(cells.index).fillna(0.0)
     cells["load"] = cells["calls_per_hour"] * cells["aht_s"] / 3600
     if patience == "estimate":
-        pat = c.groupby("queue")[["answered_at", "ended_at", "arrived_at", "abandoned"]].apply(estimate_patience)
+        # estimate_patience per queue: total queue time (answered or abandoned, clipped at 0) / abandons
+        w = "(epoch_us(COALESCE(answered_at, ended_at)) - epoch_us(arrived_at)) / 1000000.0"
+        pat = t.sql(f"SELECT {queue} AS queue, sum(greatest({w}, 0)) AS total, count(*) FILTER (WHERE abandoned) "
+                    f"AS ab FROM {live} GROUP BY 1").set_index("queue")
+        pat = (pat["total"].fillna(0.0) / pat["ab"]).where(pat["ab"] > 0)
         cells["patience_s"] = cells.index.get_level_values("queue").map(pat).astype(float)
     else:
         cells["patience_s"] = np.nan if patience is None else float(patience)
@@ -183,6 +184,12 @@ def staffing_from_contacts(data: Any, *, target_sl: float = 0.8, threshold_s: fl
     cells = cells[np.isfinite(cells["aht_s"])]
     out = verdicts(cells, target_sl=target_sl, threshold_s=threshold_s, max_occupancy=max_occupancy)
     return out[STAFFING_COLUMNS].reset_index(drop=True)
+
+
+def _live(t: SourceTables, channels: tuple[str, ...]) -> str:
+    """SQL of the valid contacts on the live channels."""
+    chans = ", ".join("'" + str(c).replace("'", "''") + "'" for c in channels) or "NULL"
+    return f"(SELECT * FROM {t.valid('contacts')} WHERE channel IN ({chans}))"
 
 
 def staffing_from_panel(panel: pd.DataFrame, *, target_sl: float = 0.8, threshold_s: float = 20.0,
@@ -238,16 +245,17 @@ def weekday_hour_profile(data: Any, *, channels: tuple[str, ...] = ("phone", "ch
     pandas.DataFrame
         ``weekday, hour, offered_per_day, mean_wait_s, abandon_rate`` over the live channels.
     """
-    c = load(data, ("contacts",), required=("contacts",))["contacts"]
-    c = c[c["channel"].isin(list(channels))]
-    if c.empty:
+    t = open_tables(data)
+    t.require(["contacts"])
+    live = _live(t, channels)
+    arrived = t.local("contacts", "arrived_at")
+    wait = "(epoch_us(COALESCE(answered_at, ended_at)) - epoch_us(arrived_at)) / 1000000.0"
+    f = (f"(SELECT CAST(isodow({arrived}) - 1 AS INTEGER) AS weekday, CAST(hour({arrived}) AS INTEGER) AS hour, "
+         f"CAST({arrived} AS DATE) AS date, {wait} AS wait, CAST(abandoned AS DOUBLE) AS ab FROM {live})")
+    out = t.sql(f"SELECT weekday, hour, count(*) AS offered, avg(wait) AS mean_wait_s, avg(ab) AS abandon_rate "
+                f"FROM {f} GROUP BY weekday, hour ORDER BY weekday, hour")
+    if out.empty:
         raise DataError(f"No contacts on the live channels {', '.join(channels)}.")
-    wait = (c["answered_at"].fillna(c["ended_at"]) - c["arrived_at"]).dt.total_seconds()
-    f = pd.DataFrame({"weekday": c["arrived_at"].dt.dayofweek, "hour": c["arrived_at"].dt.hour,
-                      "date": c["arrived_at"].dt.normalize(), "wait": wait, "ab": c["abandoned"].astype(float)})
-    days = f.groupby("weekday")["date"].nunique()
-    g = f.groupby(["weekday", "hour"])
-    out = pd.DataFrame({"offered": g.size(), "mean_wait_s": g["wait"].mean(), "abandon_rate": g["ab"].mean()})
-    out = out.reset_index()
-    out["offered_per_day"] = out["offered"] / out["weekday"].map(days)
+    days = t.sql(f"SELECT weekday, count(DISTINCT date) AS days FROM {f} GROUP BY weekday").set_index("weekday")
+    out["offered_per_day"] = out["offered"] / out["weekday"].map(days["days"])
     return out[["weekday", "hour", "offered_per_day", "mean_wait_s", "abandon_rate"]]

@@ -36,7 +36,7 @@ from scipy.stats import norm
 from kpilab._validation import Interval, Options, check_params
 from kpilab.errors import DataError
 from kpilab.indicators.stats import wilson_interval
-from kpilab.operations._data import load
+from kpilab.operations._data import SourceTables, open_tables
 
 __all__ = ["SOURCES", "resolution_sources", "kappa_table", "TriangulationResult", "triangulate"]
 
@@ -70,44 +70,62 @@ def resolution_sources(data: Any, *, window_days: float = 7, qa_pass: float = 80
     check_params({"window_days": window_days, "qa_pass": qa_pass},
                  {"window_days": Interval(0, None, closed="neither"), "qa_pass": Interval(0, 100)},
                  caller="resolution_sources")
-    t = load(data, ("contacts", "surveys", "qa_reviews"), required=("contacts",))
-    c = t["contacts"]
-    if c.empty:
-        raise DataError("The contacts table has no rows: there is nothing to triangulate.")
-    c = c.sort_values(["arrived_at", "contact_id"], kind="stable")
-    out = c.loc[~c["abandoned"].astype(bool) & c["agent_id"].notna(),
-                ["contact_id", "agent_id", "arrived_at"]].copy()
-    # repeat_contact: the next contact of the same customer within the window (any channel, answered or not)
-    rep = pd.Series(pd.NA, index=c.index, dtype="boolean")
-    if "customer_id" in c.columns:
-        has = c["customer_id"].notna()
-        cc = c.loc[has].sort_values(["customer_id", "arrived_at"], kind="stable")
-        nxt = cc.groupby("customer_id", sort=False)["arrived_at"].shift(-1)
-        window = pd.Timedelta(days=window_days)
-        repeated = (nxt - cc["arrived_at"]) <= window
-        observed = cc["arrived_at"] + window <= c["arrived_at"].max()
-        rep.loc[cc.index] = pd.array(np.where(observed | repeated, ~repeated, pd.NA), dtype="boolean")
-    out["repeat_contact"] = rep.loc[out.index]
-    out["agent_flag"] = (c.loc[out.index, "resolved"].astype("boolean") if "resolved" in c.columns
-                         else pd.array([pd.NA] * len(out), dtype="boolean"))
-    out = out.reset_index(drop=True)
-    sv = t.get("surveys")
-    if sv is not None and "resolved" in sv.columns:
-        s = sv.dropna(subset=["resolved"]).drop_duplicates("contact_id")[["contact_id", "resolved"]]
-        out = out.merge(s.rename(columns={"resolved": "customer"}), on="contact_id", how="left")
-    else:
-        out["customer"] = pd.NA
-    qa = t.get("qa_reviews")
-    if qa is not None and len(qa):
-        q = qa.sort_values("reviewed_at", kind="stable").drop_duplicates("contact_id")
-        crit = q["critical_fail"].fillna(False).astype(bool) if "critical_fail" in q.columns else False
-        q = pd.DataFrame({"contact_id": q["contact_id"], "qa": (q["score"] >= qa_pass) & ~crit})
-        out = out.merge(q, on="contact_id", how="left")
-    else:
-        out["qa"] = pd.NA
+    t = _sources_table(data, window_days, qa_pass)
+    out = t.sql("SELECT contact_id, agent_id, arrived_at, repeat_contact, agent_flag, customer, qa FROM _src "
+                "ORDER BY _k", nullable=True)
+    out["arrived_at"] = t.to_time(out["arrived_at"], "contacts")
     for s_ in SOURCES:
         out[s_] = out[s_].astype("boolean")
     return out[["contact_id", "agent_id", "arrived_at", *SOURCES]]
+
+
+def _sources_table(data: Any, window_days: float, qa_pass: float) -> SourceTables:
+    """Tables with ``_src``: what each source says about every answered contact (DuckDB, not pandas).
+
+    One row per valid answered contact with ``_k``, its position in (arrived_at, contact_id) order.
+    """
+    t = open_tables(data)
+    t.require(["contacts"])
+    c = t.valid("contacts")
+    if not t.scalar(f"SELECT count(*) FROM {c}"):
+        raise DataError("The contacts table has no rows: there is nothing to triangulate.")
+    window = pd.Timedelta(days=window_days).value  # ns, compared with microsecond timestamps as pandas does
+    w_floor, w_ceil = window // 1000, -(-window // 1000)
+    if t.has("contacts", "customer_id"):
+        # the next contact of the same customer within the window (any channel, answered or not)
+        nxt = "lead(arrived_at) OVER (PARTITION BY customer_id ORDER BY arrived_at, contact_id)"
+        rep = (f"CASE WHEN customer_id IS NULL THEN NULL "
+               f"WHEN _nxt IS NOT NULL AND epoch_us(_nxt) - epoch_us(arrived_at) <= {w_floor} THEN FALSE "
+               f"WHEN epoch_us(_last) - epoch_us(arrived_at) >= {w_ceil} THEN TRUE END")
+        cust = "customer_id"
+    else:
+        nxt, rep, cust = "NULL", "CAST(NULL AS BOOLEAN)", "NULL AS customer_id"
+    flag = "resolved" if t.has("contacts", "resolved") else "CAST(NULL AS BOOLEAN)"
+    if t.has("surveys", "resolved"):
+        customer = (f"LEFT JOIN (SELECT contact_id, resolved AS customer, row_number() OVER (PARTITION BY contact_id "
+                    f"ORDER BY _row) AS _n FROM {t.valid('surveys')} WHERE resolved IS NOT NULL) s "
+                    "ON s.contact_id = a.contact_id AND s._n = 1")
+        customer_col = "s.customer"
+    else:
+        customer, customer_col = "", "CAST(NULL AS BOOLEAN)"
+    if "qa_reviews" in t and t.n_rows("qa_reviews"):
+        crit = "COALESCE(critical_fail, FALSE)" if t.has("qa_reviews", "critical_fail") else "FALSE"
+        qa = (f"LEFT JOIN (SELECT contact_id, score >= {float(qa_pass)!r} AND NOT {crit} AS qa, row_number() OVER "
+              f"(PARTITION BY contact_id ORDER BY reviewed_at, _row) AS _n FROM {t.valid('qa_reviews')}) q "
+              "ON q.contact_id = a.contact_id AND q._n = 1")
+        qa_col = "q.qa"
+    else:
+        qa, qa_col = "", "CAST(NULL AS BOOLEAN)"
+    t.con.execute(f"""CREATE OR REPLACE TEMP TABLE _src AS
+        WITH c AS (SELECT contact_id, agent_id, arrived_at, {cust}, abandoned, {flag} AS agent_flag,
+                          {nxt} AS _nxt, max(arrived_at) OVER () AS _last FROM {c}),
+        a AS (SELECT contact_id, agent_id, arrived_at, {rep} AS repeat_contact, agent_flag FROM c
+              WHERE NOT abandoned AND agent_id IS NOT NULL)
+        SELECT a.contact_id, a.agent_id, a.arrived_at, a.repeat_contact, a.agent_flag,
+               {customer_col} AS customer, {qa_col} AS qa,
+               row_number() OVER (ORDER BY a.arrived_at, a.contact_id) AS _k
+        FROM a {customer} {qa}""")
+    return t
 
 
 def _kappa_se(table: np.ndarray) -> tuple[float, float]:
@@ -137,8 +155,13 @@ def _kappa_se(table: np.ndarray) -> tuple[float, float]:
 
 def _kappa(x: np.ndarray, y: np.ndarray, z: float) -> tuple[float, float, float, str]:
     """Cohen's kappa of two boolean arrays with its Fleiss-Cohen-Everitt (1969) large-sample interval."""
-    n = len(x)
-    table = np.array([[np.sum(x & y), np.sum(x & ~y)], [np.sum(~x & y), np.sum(~x & ~y)]], dtype=float)
+    return _kappa_counts(int(np.sum(x & y)), int(np.sum(x & ~y)), int(np.sum(~x & y)), int(np.sum(~x & ~y)), z)
+
+
+def _kappa_counts(tt: int, tf: int, ft: int, ff: int, z: float) -> tuple[float, float, float, str]:
+    """Cohen's kappa and its interval from the 2x2 agreement counts (x resolved / not by y resolved / not)."""
+    n = tt + tf + ft + ff
+    table = np.array([[tt, tf], [ft, ff]], dtype=float)
     pe = (table.sum(1) / n) @ (table.sum(0) / n)
     if pe >= 1 - 1e-12:
         return np.nan, np.nan, np.nan, "no_variation"
@@ -146,6 +169,17 @@ def _kappa(x: np.ndarray, y: np.ndarray, z: float) -> tuple[float, float, float,
     if not np.isfinite(se):
         return k, np.nan, np.nan, "no_ci"
     return k, max(-1.0, k - z * se), min(1.0, k + z * se), ""
+
+
+def _pair_row(unit: Any, sx: str, sy: str, tt: int, tf: int, ft: int, ff: int, z: float, min_n: int) -> list:
+    """One row of :data:`AGREEMENT_COLUMNS` from the pair's 2x2 counts on the contacts both speak about."""
+    n = tt + tf + ft + ff
+    if n == 0:
+        return [unit, sx, sy, 0, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, "no_data"]
+    k, lo, hi, flag = _kappa_counts(tt, tf, ft, ff, z)
+    if not flag and n < min_n:
+        flag = "small_n"
+    return [unit, sx, sy, n, (tt + ff) / n, k, lo, hi, (tt + tf) / n, (tt + ft) / n, flag]
 
 
 def kappa_table(sources: pd.DataFrame, *, by: str | None = "agent_id", level: float = 0.95,
@@ -203,16 +237,10 @@ def kappa_table(sources: pd.DataFrame, *, by: str | None = "agent_id", level: fl
     for unit, idx in groups:
         for sx, sy in itertools.combinations(SOURCES, 2):
             both = present[sx][idx] & present[sy][idx]
-            n = int(both.sum())
-            if n == 0:
-                rows.append([unit, sx, sy, 0, np.nan, np.nan, np.nan, np.nan, np.nan, np.nan, "no_data"])
-                continue
             x = value[sx][idx][both]
             y = value[sy][idx][both]
-            k, lo, hi, flag = _kappa(x, y, z)
-            if not flag and n < min_n:
-                flag = "small_n"
-            rows.append([unit, sx, sy, n, float(np.mean(x == y)), k, lo, hi, float(x.mean()), float(y.mean()), flag])
+            rows.append(_pair_row(unit, sx, sy, int(np.sum(x & y)), int(np.sum(x & ~y)), int(np.sum(~x & y)),
+                                  int(np.sum(~x & ~y)), z, min_n))
     return pd.DataFrame(rows, columns=AGREEMENT_COLUMNS)
 
 
@@ -222,8 +250,8 @@ class TriangulationResult:
 
     Attributes
     ----------
-    sources : pandas.DataFrame
-        Contact-level sources (:func:`resolution_sources`).
+    sources : pandas.DataFrame or None
+        Contact-level sources (:func:`resolution_sources`); None with ``triangulate(keep_sources=False)``.
     agreement : pandas.DataFrame
         Pairwise agreement and kappa per agent and for the centre (:func:`kappa_table`).
     agents : pandas.DataFrame
@@ -233,7 +261,7 @@ class TriangulationResult:
         ``min_n``, ``level``).
     """
 
-    sources: pd.DataFrame
+    sources: pd.DataFrame | None
     agreement: pd.DataFrame
     agents: pd.DataFrame
     params: dict[str, Any] = field(default_factory=dict)
@@ -249,7 +277,8 @@ class TriangulationResult:
         pairs = "; ".join(f"{r.source_x}~{r.source_y} kappa {r.kappa:.2f} [{r.kappa_low:.2f}, {r.kappa_high:.2f}] "
                           f"(n={r.n})" for r in centre.itertuples() if r.n)
         p = self.params
-        return (f"Triangulation of {len(self.sources)} answered contacts, {len(self.agents)} agents. Centre: {pairs}. "
+        n = p.get("n_contacts", len(self.sources) if self.sources is not None else 0)
+        return (f"Triangulation of {n} answered contacts, {len(self.agents)} agents. Centre: {pairs}. "
                 f"Flagged ({p['claimed']} resolved where {' or '.join(p['references'])} says unresolved, more than "
                 f"{p['threshold']:.0%} above the median agent at the lower {p['level']:.0%} bound): "
                 f"{', '.join(self.flagged) or 'none'}.")
@@ -264,10 +293,14 @@ class TriangulationResult:
 
 def _paired_gap(x: np.ndarray, y: np.ndarray, z: float) -> tuple[float, float, float]:
     """Difference of paired proportions mean(x) - mean(y) with its Wald interval."""
-    n = len(x)
+    return _paired_gap_counts(len(x), int(np.sum(x & ~y)), int(np.sum(~x & y)), z)
+
+
+def _paired_gap_counts(n: int, b: int, c: int, z: float) -> tuple[float, float, float]:
+    """:func:`_paired_gap` from the counts: ``n`` pairs, ``b`` x only resolved, ``c`` y only resolved."""
     if n == 0:
         return np.nan, np.nan, np.nan
-    b, c = float(np.sum(x & ~y)), float(np.sum(~x & y))
+    b, c = float(b), float(c)
     d = (b - c) / n
     se = np.sqrt(max((b + c) / n - d * d, 0.0) / n)
     return d, d - z * se, d + z * se
@@ -275,7 +308,7 @@ def _paired_gap(x: np.ndarray, y: np.ndarray, z: float) -> tuple[float, float, f
 
 def triangulate(data: Any, *, window_days: float = 7, qa_pass: float = 80.0, claimed: str = "agent_flag",
                 references: tuple[str, ...] = ("customer", "repeat_contact"), threshold: float = 0.25,
-                min_n: int = 30, level: float = 0.95) -> TriangulationResult:
+                min_n: int = 30, level: float = 0.95, keep_sources: bool = True) -> TriangulationResult:
     r"""Compare resolution sources per agent and flag agents who claim more than the references show.
 
     Parameters
@@ -294,6 +327,10 @@ def triangulate(data: Any, *, window_days: float = 7, qa_pass: float = 80.0, cla
         Agents with fewer reference-unresolved contacts are not judged (``flag = small_n``).
     level : float, default 0.95
         Confidence level of every interval.
+    keep_sources : bool, default True
+        Return the contact-level sources (:attr:`TriangulationResult.sources`, one row per answered
+        contact, a pandas frame as large as the contacts table); False leaves it None and keeps the
+        work in DuckDB (only per-agent counts come back).
 
     Returns
     -------
@@ -345,25 +382,41 @@ def triangulate(data: Any, *, window_days: float = 7, qa_pass: float = 80.0, cla
         raise DataError(f"The 'references' parameter of triangulate must name sources among "
                         f"{', '.join(s for s in SOURCES if s != claimed)} (not the claimed one). Got {references!r}.")
     z = float(norm.ppf(0.5 + level / 2))
-    src = resolution_sources(data, window_days=window_days, qa_pass=qa_pass)
-    if src[claimed].notna().sum() == 0:
+    t = _sources_table(data, window_days, qa_pass)
+    # per agent, in SQL: what each source says, the 2x2 counts of every pair, the paired gap and false closes
+    pairs = list(itertools.combinations(SOURCES, 2))
+    cols = [f"count({s_}) AS p_{s_}, count(*) FILTER (WHERE {s_}) AS k_{s_}" for s_ in SOURCES]
+    for i, (sx, sy) in enumerate(pairs):
+        cols.append(f"count(*) FILTER (WHERE {sx} AND {sy}) AS tt{i}, count(*) FILTER (WHERE {sx} AND NOT {sy}) AS tf{i}, "
+                    f"count(*) FILTER (WHERE NOT {sx} AND {sy}) AS ft{i}, "
+                    f"count(*) FILTER (WHERE NOT {sx} AND NOT {sy}) AS ff{i}")
+    unres = " OR ".join(f"{r} = FALSE" for r in references)
+    cols.append(f"count(*) FILTER (WHERE {claimed} IS NOT NULL AND customer IS NOT NULL) AS n_both, "
+                f"count(*) FILTER (WHERE {claimed} AND NOT customer) AS gap_b, "
+                f"count(*) FILTER (WHERE NOT {claimed} AND customer) AS gap_c, "
+                f"count(*) FILTER (WHERE COALESCE({unres}, FALSE) AND {claimed} IS NOT NULL) AS u_n, "
+                f"count(*) FILTER (WHERE COALESCE({unres}, FALSE) AND {claimed}) AS u_k")
+    counts = t.sql(f"SELECT agent_id, count(*) AS n_contacts, {', '.join(cols)} FROM _src GROUP BY agent_id "
+                   "ORDER BY agent_id")
+    if int(counts[f"p_{claimed}"].sum()) == 0:
         raise DataError(f"No contact has a {claimed!r} resolution (contacts.resolved for agent_flag): "
                         "nothing to triangulate.")
-    agree = kappa_table(src, level=level, min_n=min_n)
-    ref_unres = np.zeros(len(src), dtype=bool)
-    for r in references:
-        ref_unres |= (src[r] == False).fillna(False).to_numpy(dtype=bool)  # noqa: E712
-    cl = src[claimed]
+    agree_rows = []
+    centre = counts.drop(columns=["agent_id"]).sum()
+    for unit, r in [("centre", centre), *((a, r) for a, (_, r) in zip(counts["agent_id"], counts.iterrows(),
+                                                                         strict=True))]:
+        for i, (sx, sy) in enumerate(pairs):
+            agree_rows.append(_pair_row(unit, sx, sy, int(r[f"tt{i}"]), int(r[f"tf{i}"]), int(r[f"ft{i}"]),
+                                        int(r[f"ff{i}"]), z, min_n))
+    agree = pd.DataFrame(agree_rows, columns=AGREEMENT_COLUMNS)
     rows = []
-    for agent, g in src.groupby("agent_id", sort=True):
-        idx = g.index.to_numpy()
-        rates = {s_: float(g[s_].dropna().astype(bool).mean()) if g[s_].notna().any() else np.nan for s_ in SOURCES}
-        both = (g[claimed].notna() & g["customer"].notna()).to_numpy()
-        gap = _paired_gap(g.loc[both, claimed].to_numpy(dtype=bool), g.loc[both, "customer"].to_numpy(dtype=bool), z)
-        u = ref_unres[idx] & cl.loc[idx].notna().to_numpy()
-        k, n = int(cl.loc[idx][u].astype(bool).sum()), int(u.sum())
-        rows.append([agent, len(g), rates["agent_flag"], rates["repeat_contact"], rates["customer"], rates["qa"],
-                     int(both.sum()), *gap, n, k / n if n else np.nan, k, n])
+    for r in counts.itertuples(index=False):
+        rates = {s_: getattr(r, f"k_{s_}") / getattr(r, f"p_{s_}") if getattr(r, f"p_{s_}") else np.nan
+                 for s_ in SOURCES}
+        gap = _paired_gap_counts(int(r.n_both), int(r.gap_b), int(r.gap_c), z)
+        k, n = int(r.u_k), int(r.u_n)
+        rows.append([r.agent_id, int(r.n_contacts), rates["agent_flag"], rates["repeat_contact"], rates["customer"],
+                     rates["qa"], int(r.n_both), *gap, n, k / n if n else np.nan, k, n])
     ag = pd.DataFrame(rows, columns=[*AGENT_COLUMNS[:10], "n_reference_unresolved", "false_close", "_k", "_n"])
     lo, hi = wilson_interval(ag["_k"], ag["_n"], level=level)
     ag["false_close_low"], ag["false_close_high"] = lo, hi
@@ -374,5 +427,9 @@ def triangulate(data: Any, *, window_days: float = 7, qa_pass: float = 80.0, cla
     ag["flag"] = np.where(judged, "", "small_n")
     ag = ag[AGENT_COLUMNS]
     params = {"window_days": window_days, "qa_pass": qa_pass, "claimed": claimed, "references": list(references),
-              "threshold": threshold, "min_n": min_n, "level": level, "median_false_close": median}
+              "threshold": threshold, "min_n": min_n, "level": level, "median_false_close": median,
+              "n_contacts": int(counts["n_contacts"].sum())}
+    src = None
+    if keep_sources:
+        src = resolution_sources(t, window_days=window_days, qa_pass=qa_pass)
     return TriangulationResult(sources=src, agreement=agree, agents=ag, params=params)
