@@ -433,3 +433,27 @@ def test_ranking_draws_the_framework_target(framework):
     assert ax.get_xlabel().startswith(framework.indicator("fcr").name + " by agent")
     assert_readable(fig)
     assert not gids(plot_ranking(rows, "fcr by agent").axes[0], "target")  # no framework, no target given
+
+
+def test_many_agents_get_a_caterpillar_plot_of_fixed_size():
+    """500 agents: one page-sized figure (a named row per agent would be 110 inches tall), units sorted by value."""
+    from kpilab.indicators.plots import plot_agent_intervals
+
+    rng = np.random.default_rng(2)
+    n = 500
+    value = rng.uniform(0.6, 0.95, n)
+    panel = pd.DataFrame({"unit_id": [f"A{k:04d}" for k in range(n)], "unit_level": "agent", "period": "2025-12-01",
+                          "indicator": "fcr", "value": value, "ci_low": value - 0.05, "ci_high": value + 0.05,
+                          "n": 80, "flag": np.where(np.arange(n) % 7 == 0, "small_n", "")})
+    fig = plot_agent_intervals(panel, "fcr", target=0.8)
+    ax = fig.axes[0]
+    assert fig.get_size_inches()[1] < 6
+    assert ax.get_xlabel() == "500 agents, sorted from lowest to highest"
+    assert len(gids(ax, "target")) == 1
+    from matplotlib.collections import PathCollection
+
+    points = [c for c in ax.collections if isinstance(c, PathCollection)]
+    assert sum(len(c.get_offsets()) for c in points) == n  # every agent drawn once, filled or hollow
+    filled = next(c for c in points if len(c.get_offsets()) == n - (n + 6) // 7)
+    assert np.all(np.diff(filled.get_offsets()[:, 0]) > 0)  # sorted along the axis
+    assert_readable(fig)

@@ -129,10 +129,13 @@ def plot_trend(panel: pd.DataFrame, indicator: str, *, unit_id: str | Sequence[s
 
 
 def plot_agent_intervals(panel: pd.DataFrame, indicator: str, *, period: str | None = None,
-                         level: str = "agent", framework: Any = None, target: float | None = None) -> plt.Figure:
+                         level: str = "agent", framework: Any = None, target: float | None = None,
+                         max_labelled: int = 60) -> plt.Figure:
     """Forest plot: each unit's value with its interval for one period; small-n units drawn hollow.
 
-    The target (given, or the framework's) is drawn as a dashed vertical line.
+    The target (given, or the framework's) is drawn as a dashed line. Up to ``max_labelled`` units
+    get one named row each; more units are drawn as a caterpillar plot (units sorted by value along
+    the horizontal axis, unnamed), which stays one page tall whatever the number of agents.
     """
     sub = panel[(panel["indicator"] == indicator) & (panel["unit_level"] == level)]
     if sub.empty:
@@ -146,9 +149,12 @@ def plot_agent_intervals(panel: pd.DataFrame, indicator: str, *, period: str | N
             target = framework.indicator(indicator).target
         except Exception:  # noqa: BLE001 - an indicator outside the framework has no target
             target = None
+    small = sub["flag"].fillna("").astype(str).str.contains("small_n").to_numpy()
+    name = indicator_name(indicator, framework)
+    if len(sub) > max_labelled:
+        return _caterpillar(sub, small, name, unit, target, level, period)
     fig, ax = plt.subplots(figsize=(7, max(2.5, 0.22 * len(sub) + 1)))
     y = np.arange(len(sub))
-    small = sub["flag"].fillna("").astype(str).str.contains("small_n").to_numpy()
     ax.hlines(y, sub["ci_low"], sub["ci_high"], color="grey", lw=1.5)
     ax.scatter(sub["value"][~small], y[~small], color="C0", zorder=3, label="n at least the minimum")
     if small.any():
@@ -156,11 +162,33 @@ def plot_agent_intervals(panel: pd.DataFrame, indicator: str, *, period: str | N
     draw_target(ax, target, unit, orientation="v")
     vals = pd.concat([sub["value"], sub["ci_low"], sub["ci_high"]]).dropna()
     format_axis(ax, unit, "x", vals)  # the ticks carry the unit
-    name = indicator_name(indicator, framework)
     ax.set_xlabel(f"{name}, 95 % interval")
     ax.set_yticks(y, sub["unit_id"].astype(str), fontsize=7 if len(sub) > 30 else 9)
     ax.set_title(f"{name} by {level}, {format_period(period)}")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    return fig
+
+
+def _caterpillar(sub: pd.DataFrame, small: np.ndarray, name: str, unit: Any, target: float | None, level: str,
+                 period: str) -> plt.Figure:
+    """Many units: value and interval against the unit's rank (sorted by value), small-n units hollow."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    x = np.arange(1, len(sub) + 1)
+    ax.vlines(x, sub["ci_low"], sub["ci_high"], color="grey", lw=0.8, alpha=0.6)
+    size = max(2.0, 12.0 - len(sub) / 100)
+    ax.scatter(x[~small], sub["value"].to_numpy()[~small], s=size, color="C0", zorder=3,
+               label="n at least the minimum")
+    if small.any():
+        ax.scatter(x[small], sub["value"].to_numpy()[small], s=size, facecolors="white", edgecolors="C3",
+                   zorder=2.9, label="small n")
+    draw_target(ax, target, unit, orientation="h")
+    vals = pd.concat([sub["value"], sub["ci_low"], sub["ci_high"]]).dropna()
+    format_axis(ax, unit, "y", vals)
+    ax.set_ylabel(f"{name}, 95 % interval")
+    ax.set_xlabel(f"{len(sub):,} {level}s, sorted from lowest to highest")
+    ax.set_xlim(0, len(sub) + 1)
+    ax.set_title(f"{name} by {level}, {format_period(period)}")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False, markerscale=max(1.0, 6 / size))
     return fig
 
 
