@@ -100,16 +100,18 @@ def _slowest_cells(notebook: Path, k: int = 3) -> list[tuple[float, str]]:
     return sorted(timed, reverse=True)[:k]
 
 
-def bench(n_agents: int, work: Path, months: int, seed: int) -> None:
-    sim = work / f"sim-{n_agents}"
-    t_sim, _, _ = _run([KPILAB, "simulate", "--agents", str(n_agents), "--months", str(months), "--seed",
-                        str(seed), "--out", str(sim)], work / f"simulate-{n_agents}.log")
+def bench(n_agents: int, work: Path, months: int, seed: int, fresh_kernels: bool = False) -> None:
+    sim = work / f"sim-{n_agents}-{months}m-{seed}"
+    t_sim = 0.0
+    if not (sim / "manifest.json").is_file():  # with --keep, a folder simulated before is reused
+        t_sim, _, _ = _run([KPILAB, "simulate", "--agents", str(n_agents), "--months", str(months), "--seed",
+                            str(seed), "--out", str(sim)], work / f"simulate-{n_agents}.log")
     name = f"bench-review-{n_agents}"
     log = work / f"{name}.log"
     # a failed step still leaves run.json with the seconds of every step that ran
     since = time.time() - 1
-    wall, single, tree = _run([KPILAB, "run", "review", "-p", "data_dir", str(sim), "--name", name], log,
-                              allow_fail=True)
+    wall, single, tree = _run([KPILAB, "run", "review", "-p", "data_dir", str(sim), "--name", name,
+                               *(["--fresh-kernels"] if fresh_kernels else [])], log, allow_fail=True)
     run_dir = _run_dir(name, since)
     if run_dir is None:
         print(f"\n{n_agents:,} agents: the run wrote no run.json (see {log})")
@@ -117,14 +119,19 @@ def bench(n_agents: int, work: Path, months: int, seed: int) -> None:
     rec = json.loads((run_dir / "run.json").read_text())
     steps = rec.get("steps", [])
     in_nb = sum(float(s["seconds"]) for s in steps)
-    print(f"\n{n_agents:,} agents, {months} months: simulate {t_sim:.1f} s; review {wall:.1f} s wall "
+    print(f"\n{n_agents:,} agents, {months} months ({rec.get('kernel_mode', 'fresh')} kernel): simulate "
+          f"{t_sim:.1f} s{'' if t_sim else ' (reused)'}; review {wall:.1f} s wall "
           f"(run.json {float(rec.get('seconds', 0)):.1f} s, status {rec.get('status')}); "
           f"peak {single:,.0f} MB one process, {tree:,.0f} MB process tree; {run_dir.name}")
     for s in steps:
         print(f"  {s['step']:<28} {float(s['seconds']):>7.1f} s  {s.get('status', '')}")
         for dur, src in _slowest_cells(run_dir / Path(s.get("notebook", "")).name):
             print(f"      {dur:>6.1f} s  {src}")
-    print(f"  {'(runner: start-up, report)':<28} {wall - in_nb:>7.1f} s")
+    phases = {"process start-up, parameter checks": wall - float(rec.get("seconds", wall)),
+              **{k.replace("_", " "): float(v) for k, v in rec.get("runner_seconds", {}).items()}}
+    print(f"  {'(runner, outside notebooks)':<28} {wall - in_nb:>7.1f} s")
+    for k, v in phases.items():
+        print(f"      {v:>6.1f} s  {k}")
     sys.stdout.flush()
 
 
@@ -134,7 +141,9 @@ def main() -> None:
     ap.add_argument("--big", action="store_true", help="also run 5,000 agents (several minutes)")
     ap.add_argument("--months", type=int, default=3)
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--keep", default=None, help="folder for the simulated data and logs (default: temporary)")
+    ap.add_argument("--keep", default=None, help="folder for the simulated data and logs, reused by later runs "
+                    "(default: temporary)")
+    ap.add_argument("--fresh-kernels", action="store_true", help="one kernel per notebook (the old runner)")
     args = ap.parse_args()
     sizes = [int(a) for a in args.agents.split(",") if a.strip()] + ([5000] if args.big else [])
     print(f"cores={os.cpu_count()} load average={os.getloadavg()[0]:.1f} (other work on the machine inflates "
@@ -143,11 +152,11 @@ def main() -> None:
         work = Path(args.keep)
         work.mkdir(parents=True, exist_ok=True)
         for n in sizes:
-            bench(n, work, args.months, args.seed)
+            bench(n, work, args.months, args.seed, args.fresh_kernels)
     else:
         with tempfile.TemporaryDirectory(prefix="kpilab-bench-review-") as tmp:
             for n in sizes:
-                bench(n, Path(tmp), args.months, args.seed)
+                bench(n, Path(tmp), args.months, args.seed, args.fresh_kernels)
 
 
 if __name__ == "__main__":

@@ -334,21 +334,29 @@ def execute(
     kernel_args = ["--IPKernelApp.log_level=ERROR"]
     shared = (SharedKernel(kernel, str(PROJ_ROOT), start_timeout=start_timeout, extra_arguments=kernel_args)
               if record["kernel_mode"] == "shared" else None)
+    phases: dict[str, float] = {}
+    record["runner_seconds"] = phases  # what the runner spent outside the notebooks, by phase
+    k0 = time.perf_counter()
     with shared or contextlib.nullcontext():
+        phases["kernel_start"] = round(time.perf_counter() - k0, 2)
         status, failure = _execute_notebooks(notebooks, declared, parameters, run_dir, data_override, record,
                                              executed, kernel=kernel, shared=shared, kernel_args=kernel_args,
                                              execution_timeout=execution_timeout, start_timeout=start_timeout,
                                              log_output=log_output)
 
     if status == "succeeded":
+        a0 = time.perf_counter()
         failure = after_notebooks(setup, run_dir, record)  # diff/ and scorecards/ (R4), before the report
+        phases["diff_and_scorecards"] = round(time.perf_counter() - a0, 2)
         status = "failed" if failure else status
 
     report = None
     if status == "succeeded":
         from kpilab.report import build_report
 
+        r0 = time.perf_counter()
         report = build_report(run_dir, record)  # generated from tables/figures; report.pdf when chromium exists
+        phases["report"] = round(time.perf_counter() - r0, 2)
     record["status"] = status
     record["seconds"] = round(time.perf_counter() - t0, 2)
     record["finished"] = datetime.now().astimezone().isoformat(timespec="seconds")
