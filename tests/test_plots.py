@@ -457,3 +457,28 @@ def test_many_agents_get_a_caterpillar_plot_of_fixed_size():
     filled = next(c for c in points if len(c.get_offsets()) == n - (n + 6) // 7)
     assert np.all(np.diff(filled.get_offsets()[:, 0]) > 0)  # sorted along the axis
     assert_readable(fig)
+
+
+def test_grade_mix_with_many_teams_shows_the_centre_and_the_worst_teams(scores):
+    """500 teams (5,000 agents): a page-sized figure with the whole centre and the teams most graded E."""
+    from dataclasses import replace as dc_replace
+
+    from kpilab.scoring.plots import plot_grade_mix
+
+    rng = np.random.default_rng(3)
+    labels = list(scores.grade_labels)
+    rows = []
+    for k in range(500):
+        n = rng.multinomial(10, [0.1, 0.2, 0.3, 0.25, 0.15])
+        rows += [{"period": "2025-12-01", "team": f"T{k:03d}", "grade": g, "agents": int(c), "share": c / 10,
+                  "expected_agents": np.nan, "small_n_e": 0} for g, c in zip(labels, n, strict=True)]
+    table = pd.DataFrame(rows)
+    fig = plot_grade_mix(dc_replace(scores, grades_by_team=table), max_teams=25)
+    ax = fig.axes[0]
+    names = [t.get_text() for t in ax.get_yticklabels()]
+    assert len(names) == 26 and names[0] == "whole centre" and fig.get_size_inches()[1] < 14
+    worst = (table[table["grade"] == labels[-1]].sort_values("agents", ascending=False)["agents"].iloc[24])
+    shown = table[table["team"].isin(names[1:]) & (table["grade"] == labels[-1])]["agents"]
+    assert shown.min() >= worst  # the teams shown are those with the most agents in the lowest grade
+    assert "25 of 500 teams" in ax.get_title()
+    assert_readable(fig)

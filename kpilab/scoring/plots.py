@@ -39,28 +39,41 @@ def plot_score_distribution(res: ScoreResult, period: str | None = None) -> plt.
     return fig
 
 
-def plot_grade_mix(res: ScoreResult, period: str | None = None) -> plt.Figure:
-    """Stacked bars: share of agents in each grade per team (as it is, no forced distribution)."""
+def plot_grade_mix(res: ScoreResult, period: str | None = None, *, max_teams: int = 25) -> plt.Figure:
+    """Stacked bars: share of agents in each grade per team (as it is, no forced distribution).
+
+    With more than ``max_teams`` teams the figure shows the whole centre first, then the
+    ``max_teams`` teams with the largest share in the lowest grade (the ones to look at), and says so.
+    """
     t = res.grades_by_team
     period = period or (sorted(t["period"].unique())[-1] if len(t) else None)
     t = t[t["period"] == period]
-    wide = t.pivot(index="team", columns="grade", values="share").reindex(columns=list(res.grade_labels)).fillna(0)
-    counts = (t.pivot(index="team", columns="grade", values="agents").reindex(index=wide.index, columns=wide.columns)
-              .fillna(0) if "agents" in t.columns else None)
+    labels = list(res.grade_labels)
+    counts = t.pivot(index="team", columns="grade", values="agents").reindex(columns=labels).fillna(0)
+    n_teams = len(counts)
+    if n_teams > max_teams:
+        share = counts.div(counts.sum(axis=1), axis=0)
+        worst = share.sort_values([labels[-1], *labels[-2::-1]], ascending=False).index[:max_teams]
+        centre = counts.sum().to_frame("whole centre").T
+        counts = pd.concat([centre, counts.loc[worst]])
+    wide = counts.div(counts.sum(axis=1).replace(0, np.nan), axis=0).fillna(0)
     fig, ax = plt.subplots(figsize=(8, 0.45 * max(3, len(wide)) + 1))
     left = np.zeros(len(wide))
     teams = [str(i) or "(no team)" for i in wide.index]
     for k, g in enumerate(wide.columns):
         ax.barh(teams, wide[g], left=left, color=_PALETTE[k % len(_PALETTE)], label=g)
-        if counts is not None:  # the number of agents in each segment wide enough to hold it
-            for y, (share, n, x0) in enumerate(zip(wide[g], counts[g], left, strict=True)):
-                if share >= 0.06 and n > 0:
-                    ax.text(x0 + share / 2, y, f"{int(n)}", ha="center", va="center", fontsize=8,
-                            color="white" if k in (0, len(wide.columns) - 1) else "black")
+        for y, (share, n, x0) in enumerate(zip(wide[g], counts[g], left, strict=True)):
+            if share >= 0.06 and n > 0:  # the number of agents in each segment wide enough to hold it
+                ax.text(x0 + share / 2, y, f"{int(n)}", ha="center", va="center", fontsize=8,
+                        color="white" if k in (0, len(wide.columns) - 1) else "black")
         left += wide[g].to_numpy()
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:.0f} %"))
-    ax.set_xlabel(f"share of agents, {format_period(period)}" + ("; numbers: agents" if counts is not None else ""))
+    ax.invert_yaxis()  # first row on top
+    ax.set_xlabel(f"share of agents, {format_period(period)}; numbers: agents")
+    if n_teams > max_teams:
+        ax.set_title(f"Whole centre and the {max_teams} of {n_teams:,} teams with the largest share graded "
+                     f"{labels[-1]}", fontsize=10, pad=24)
     ax.legend(ncol=len(wide.columns), loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.tight_layout()
     return fig
