@@ -14,12 +14,14 @@ import pandas as pd
 import pytest
 
 from kpilab import overview
+from kpilab.errors import DataError
 from kpilab.ingest import load_tables
-from kpilab.operations import open_tables, staffing, triangulation
+from kpilab.operations import open_tables, qa_sampling, staffing, triangulation
 from kpilab.review_period import review_period
 from kpilab.schema import validate_table
 from kpilab.simulate import simulate, write_simulation
 from tests.oracle12 import overview as old_overview
+from tests.oracle12 import qa_sampling as old_qa
 from tests.oracle12 import staffing as old_staffing
 from tests.oracle12 import triangulation as old_triangulation
 
@@ -152,3 +154,38 @@ def test_triangulation_equals_the_pandas_version(messy, scope_key):
         light = triangulation.triangulate(opened, keep_sources=False, **kw)
         assert light.sources is None and light.summary() == expected.summary()
         pd.testing.assert_frame_equal(light.agents, expected.agents, check_exact=False, rtol=RTOL)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    sim = simulate(agents=30, months=2, seed=4)
+    folder = tmp_path_factory.mktemp("clean")
+    write_simulation(sim, folder)
+    return folder
+
+
+def test_qa_sample_equals_the_pandas_version(clean):
+    tables = load_tables(clean)
+    opened = open_tables(clean)
+    for kw in ({}, {"strata": ("agent", "channel", "queue"), "allocation": "neyman", "seed": 3},
+               {"strata": ("team", "channel"), "rate": 0.1}, {"strata": (), "min_per_agent": 0}):
+        for day in ("2025-01-01", "2025-02-14", "2025-02-28"):
+            expected = old_qa.qa_sample(tables, day, **kw)
+            for arg in (opened, tables, clean):
+                got = qa_sampling.qa_sample(arg, day, **kw)
+                for part in ("sample", "plan", "agent_margins"):
+                    pd.testing.assert_frame_equal(getattr(got, part), getattr(expected, part), check_exact=False,
+                                                  rtol=RTOL)
+                assert got.params == expected.params
+    with pytest.raises(DataError) as old_error:
+        old_qa.qa_sample(tables, "2025-06-01")
+    with pytest.raises(DataError, match="the contacts table covers 2025-01-01 to ") as new_error:
+        qa_sampling.qa_sample(opened, "2025-06-01")
+    assert str(new_error.value) == str(old_error.value)
+
+
+def test_qa_sample_on_tz_aware_data_with_reviews(messy):
+    """Reviews before the day are taken by local time (the pandas version compared aware and naive times)."""
+    s = qa_sampling.qa_sample(messy, "2025-02-10")
+    assert round(s.sample["weight"].sum()) == s.params["population"] > 0
+    assert s.agent_margins["score_sd"].notna().all()

@@ -31,7 +31,7 @@ from scipy.stats import norm
 
 from kpilab._validation import Interval, Options, check_params
 from kpilab.errors import DataError, ParameterError
-from kpilab.operations._data import load
+from kpilab.operations._data import _ts, open_tables
 
 __all__ = ["QASample", "qa_sample", "ht_estimate", "SAMPLE_COLUMNS", "PLAN_COLUMNS", "MARGIN_COLUMNS"]
 
@@ -172,12 +172,15 @@ class QASample:
         return ht_estimate(scores, self.sample, self.plan, level=level or self.params["level"])
 
 
-def _score_sd(qa: pd.DataFrame | None, contacts: pd.DataFrame, before: pd.Timestamp, keys: list[str]
+def _score_sd(qa: pd.DataFrame | None, contacts: pd.DataFrame, keys: list[str]
               ) -> tuple[pd.Series | None, float, pd.Series | None]:
-    """Past QA score SD per stratum, the pooled within-agent SD, and per-agent SD (agents with >= 5 reviews)."""
+    """Past QA score SD per stratum, the pooled within-agent SD, and per-agent SD (agents with >= 5 reviews).
+
+    ``qa``: the reviews before the day; ``contacts``: the contacts' id and strata columns.
+    """
     if qa is None or qa.empty:
         return None, DEFAULT_SCORE_SD, None
-    q = qa[qa["reviewed_at"] < before].drop_duplicates(["contact_id", "agent_id", "reviewed_at"])
+    q = qa.drop_duplicates(["contact_id", "agent_id", "reviewed_at"])
     if len(q) < 2:
         return None, DEFAULT_SCORE_SD, None
     q = q.merge(contacts.drop(columns=["agent_id"], errors="ignore"), on="contact_id", how="left")
@@ -275,23 +278,27 @@ def qa_sample(data: Any, date: Any, *, rate: float = 0.05, strata: tuple[str, ..
         day = pd.Timestamp(date).normalize()
     except (ValueError, TypeError):
         raise ParameterError(f"The 'date' parameter of qa_sample must be a date (YYYY-MM-DD). Got {date!r}.") from None
-    t = load(data, ("contacts", "qa_reviews", "agents"), required=("contacts",))
-    c = t["contacts"]
-    ans = c[~c["abandoned"].astype(bool) & c["agent_id"].notna() & c["answered_at"].notna()].copy()
-    if isinstance(ans["answered_at"].dtype, pd.DatetimeTZDtype):
-        ans["answered_at"] = ans["answered_at"].dt.tz_localize(None)  # the local wall clock
-        day = day.tz_localize(None) if day.tzinfo else day
-    local = ans["answered_at"].dt.normalize()
-    pop = ans[local == day].copy()
+    t = open_tables(data)
+    t.require(["contacts"])
+    day = day.tz_localize(None) if day.tzinfo else day  # days are local wall-clock dates
+    # answered contacts by the local date of answered_at; only the day's rows come back to pandas
+    local = f"CAST({t.local('contacts', 'answered_at')} AS DATE)"
+    answered = "NOT abandoned AND agent_id IS NOT NULL AND answered_at IS NOT NULL"
+    on_day = f"{answered} AND {local} = DATE '{day:%Y-%m-%d}'"
+    pop = t.frame("contacts", where=on_day)
+    if isinstance(pop["answered_at"].dtype, pd.DatetimeTZDtype):
+        pop["answered_at"] = pop["answered_at"].dt.tz_localize(None)  # the local wall clock
     if pop.empty:
-        span = (f"{local.min().date()} to {local.max().date()}" if len(local) else "no answered contacts at all")
+        first, last, n = t.con.execute(f"SELECT min({local}), max({local}), count(*) FROM {t.valid('contacts')} "
+                                       f"WHERE {answered}").fetchone()
+        span = f"{first} to {last}" if n else "no answered contacts at all"
         raise DataError(f"No answered contacts on {day.date()} (the contacts table covers {span}): "
                         "choose a day inside the data.")
     keys = []
     for s_ in strata:
         col = "agent_id" if s_ == "agent" else s_
         if s_ in _AGENT_COLUMNS:
-            ag = t.get("agents")
+            ag = t.frame("agents") if "agents" in t else None
             if ag is None or s_ not in ag.columns:
                 raise DataError(f"Stratum {s_!r} needs the agents table with a {s_!r} column.")
             pop = pop.merge(ag[["agent_id", s_]], on="agent_id", how="left")
@@ -314,8 +321,13 @@ def qa_sample(data: Any, date: Any, *, rate: float = 0.05, strata: tuple[str, ..
     plan = pop.groupby("stratum", sort=True).agg(population=("contact_id", "size"),
                                                  agent_id=("agent_id", "first"),
                                                  collapsed=("_collapsed", "any")).reset_index()
-    sd_stratum, sd_pooled, sd_agent = _score_sd(t.get("qa_reviews"), c[["contact_id", *[k for k in keys if k in c]]],
-                                                day, keys)
+    qa = None
+    if "qa_reviews" in t:  # reviews before the day (local time), with the contacts' strata columns they need
+        qa = t.frame("qa_reviews", where=f"{t.local('qa_reviews', 'reviewed_at')} < {_ts(day)}")
+    ckeys = ["contact_id", *[k for k in keys if t.has("contacts", k)]]
+    cq = t.frame("contacts", ckeys, where=f"contact_id IN (SELECT contact_id FROM {t.valid('qa_reviews')})"
+                 if qa is not None else "FALSE")
+    sd_stratum, sd_pooled, sd_agent = _score_sd(qa, cq, keys)
     sd = pd.Series(sd_pooled, index=plan.index, dtype=float)
     if sd_stratum is not None and len(keys):
         key_frame = pop.drop_duplicates("stratum").set_index("stratum")[keys]
@@ -361,11 +373,13 @@ def qa_sample(data: Any, date: Any, *, rate: float = 0.05, strata: tuple[str, ..
     # margins: reviews per month per agent at this plan
     per_agent = sample.groupby("agent_id").size()
     contacts_today = pop.groupby("agent_id").size()
-    window = ans[(local < day) & (local >= day - pd.Timedelta(days=28))]
-    days_worked = window.assign(d=window["answered_at"].dt.normalize()).groupby("agent_id")["d"].nunique()
+    lo = (day - pd.Timedelta(days=28)).strftime("%Y-%m-%d")
+    worked = t.sql(f"SELECT agent_id, count(DISTINCT {local}) AS d, count(*) AS n FROM {t.valid('contacts')} "
+                   f"WHERE {answered} AND {local} < DATE '{day:%Y-%m-%d}' AND {local} >= DATE '{lo}' GROUP BY agent_id")
+    days_worked = worked.set_index("agent_id")["d"]
     m = pd.DataFrame({"agent_id": contacts_today.index, "contacts_today": contacts_today.to_numpy()})
     m["reviews_today"] = m["agent_id"].map(per_agent).fillna(0).astype(int)
-    m["days_per_month"] = m["agent_id"].map(days_worked * 30.4 / 28).fillna(21.0) if len(window) else 21.0
+    m["days_per_month"] = m["agent_id"].map(days_worked * 30.4 / 28).fillna(21.0) if worked["n"].sum() else 21.0
     m["reviews_per_month"] = m["reviews_today"] * m["days_per_month"]
     m["score_sd"] = m["agent_id"].map(sd_agent).fillna(sd_pooled) if sd_agent is not None else sd_pooled
     z = float(norm.ppf(0.5 + level / 2))
