@@ -426,12 +426,19 @@ class LoadedTable:
         """The first ``n`` rows as pandas (a cheap structural check)."""
         if self.frame is not None:
             return self.frame.head(n)
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(self.path)
-        if pf.metadata.num_rows:
-            return next(pf.iter_batches(batch_size=n)).to_pandas()
-        return pf.schema_arrow.empty_table().to_pandas()
+        # pages streamed (no pre-buffering of the first row group's column chunks): the first rows are
+        # decoded alone, and the memory pool gives back what the reader held
+        pf = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 16)
+        try:
+            if pf.metadata.num_rows:
+                return next(pf.iter_batches(batch_size=n)).to_pandas()
+            return pf.schema_arrow.empty_table().to_pandas()
+        finally:
+            pf.close()
+            pa.default_memory_pool().release_unused()
 
 
 class _TempDir:

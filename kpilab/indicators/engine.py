@@ -331,6 +331,35 @@ def _schema_reason_sql(name: str, present: set[str], dup_join: bool,
     return rules
 
 
+_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4, "kib": 1024, "mib": 1024**2,
+          "gib": 1024**3, "tib": 1024**4}
+#: DuckDB keeps at least this share of the memory limit, whatever the process already holds
+_DUCKDB_MIN_SHARE = 0.25
+
+
+def _resident_bytes() -> int | None:
+    """Resident memory of this process now (Linux), else None."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def _duckdb_memory(limit: str) -> str:
+    """DuckDB's memory limit for a ``memory_limit`` budget: the budget less what the process already holds
+    (pandas, the loaded tables' notices and samples...) and a tenth for DuckDB's own overhead, so that the
+    process as a whole stays within the budget (DuckDB spills to disk beyond its limit); at least a quarter
+    of the budget. A limit that is not ``<number><unit>`` is passed to DuckDB as given."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(limit))
+    rss = _resident_bytes()
+    if m is None or m.group(2).lower() not in _UNITS or rss is None:
+        return str(limit)
+    budget = float(m.group(1)) * _UNITS[m.group(2).lower()]
+    duck = max(budget * _DUCKDB_MIN_SHARE, budget * 0.9 - rss)
+    return f"{int(duck // 1024**2)}MiB"
+
+
 def _case(rules: list[tuple[str, str]]) -> str:
     if not rules:
         return "CAST(NULL AS VARCHAR)"
@@ -351,9 +380,12 @@ class _Engine:
         self.framework = framework
         self.period = period
         self.notices = notices
-        cfg: dict[str, Any] = {"threads": int(threads or min(os.cpu_count() or 1, 4))}
+        # no result of the engine depends on DuckDB's row order (every query groups, or is sorted where order
+        # matters), so DuckDB need not keep it: less memory in windows and materialised tables
+        cfg: dict[str, Any] = {"threads": int(threads or min(os.cpu_count() or 1, 4)),
+                               "preserve_insertion_order": False}
         if memory_limit:
-            cfg["memory_limit"] = memory_limit
+            cfg["memory_limit"] = _duckdb_memory(memory_limit)
         self.con = duckdb.connect(config=cfg)
         self.con.execute("SET TimeZone='UTC'")
         self.start = pd.Timestamp(start).tz_localize(None).normalize() if start is not None else None
@@ -453,12 +485,28 @@ class _Engine:
         parts = max(1, -(-n_rows // _SORT_SCREEN_ROWS))
         for k in range(parts):
             where = f" AND hash({x}) % {parts} = {k}" if parts > 1 else ""
-            h = np.asarray(self.con.execute(f"SELECT hash({x}) AS h FROM {raw} WHERE {x} IS NOT NULL{where}"
-                                            ).fetchnumpy()["h"])
+            # a residue class holds about n_rows / parts ids (the hash is uniform); a larger one grows the array
+            expect = n_rows if parts == 1 else n_rows // parts + n_rows // (10 * parts) + 4096
+            h = self._fetch_column(f"SELECT hash({x}) AS h FROM {raw} WHERE {x} IS NOT NULL{where}", expect,
+                                   np.uint64)
             h.sort()
             if (h[1:] == h[:-1]).any():
                 return False
         return True
+
+    def _fetch_column(self, sql: str, size: int, dtype: Any) -> np.ndarray:
+        """The one column ``sql`` returns (no NULLs, at most ``size`` values) as a numpy array, streamed in
+        batches into one array (the result is never held twice, by DuckDB and by numpy)."""
+        out = np.empty(size, dtype=dtype)
+        filled = 0
+        reader = self.con.sql(sql).to_arrow_reader(1 << 20)
+        for batch in reader:
+            m = batch.num_rows
+            if filled + m > len(out):  # more rows than expected: grow
+                out = np.concatenate([out[:filled], np.empty(max(m, filled // 4), dtype=dtype)])
+            out[filled:filled + m] = batch.column(0).to_numpy(zero_copy_only=False)
+            filled += m
+        return out[:filled]
 
     def _local(self, table: str, col: str) -> str:
         tz = self.sources[table].tz
@@ -472,7 +520,8 @@ class _Engine:
                          "where": f"framework exemptions[{k}]"})
         if "exemptions" in self.sources:
             df = self.con.execute(
-                "SELECT start, \"end\", scope, action, _row AS row_no FROM _b_exemptions WHERE _reason0 IS NULL"
+                "SELECT start, \"end\", scope, action, _row AS row_no FROM _b_exemptions WHERE _reason0 IS NULL "
+                "ORDER BY _row"
             ).df()
             for r in df.itertuples(index=False):
                 rows.append({"start": r.start, "end": r.end, "scope": r.scope, "action": r.action,
@@ -575,28 +624,42 @@ class _Engine:
         team = ("COALESCE(a.team, CASE WHEN c.agent_id IS NULL AND c.queue IN (SELECT team FROM _agents_ok "
                 "WHERE team IS NOT NULL) THEN c.queue END)")
         exempt = self._exempt_sql("contacts", "_t", True, True)
-        if "agents" in self.sources:
-            self.con.execute(
-                f"CREATE VIEW _p_contacts AS SELECT c.*, {', '.join(derived)}, {team} AS team, a.role AS role, "
-                f"a.site AS site, {t} AS _t, (a.agent_id IS NULL AND c.agent_id IS NOT NULL) AS _unknown_agent "
-                f"FROM _b_contacts c LEFT JOIN _agents_ok a ON c.agent_id = a.agent_id"
-            )
-        else:  # no agents table: no join
-            self.con.execute(
-                f"CREATE VIEW _p_contacts AS SELECT c.*, {', '.join(derived)}, {_NO_UNITS}, {t} AS _t, "
-                f"FALSE AS _unknown_agent FROM _b_contacts c"
-            )
-        reason = self._final_reason("_t", "_exempt")
-        sel = ["*"]
-        # seconds to the same customer's next / previous contact (repeat-contact FCR), optionally same topic
+        # seconds to the same customer's next / previous contact (repeat-contact FCR), optionally same topic,
+        # over the valid rows (no row reason, not exempted)
+        gaps = []
         for suffix, partition in (("", "customer_id"), ("_topic", "customer_id, topic")):
             nxt, prv = f"next_gap{suffix}_s", f"prev_gap{suffix}_s"
             if need & {nxt, prv}:
                 w = f"OVER (PARTITION BY {partition}, _valid ORDER BY arrived_at, contact_id)"
-                sel += [f"epoch(LEAD(arrived_at) {w}) - epoch(arrived_at) AS {nxt}",
-                        f"epoch(arrived_at) - epoch(LAG(arrived_at) {w}) AS {prv}"]
+                gaps += [f"epoch(LEAD(arrived_at) {w}) - epoch(arrived_at) AS {nxt}",
+                         f"epoch(arrived_at) - epoch(LAG(arrived_at) {w}) AS {prv}"]
             else:
-                sel += [f"CAST(NULL AS DOUBLE) AS {nxt}", f"CAST(NULL AS DOUBLE) AS {prv}"]
+                gaps += [f"CAST(NULL AS DOUBLE) AS {nxt}", f"CAST(NULL AS DOUBLE) AS {prv}"]
+        # Without 'exclude' exemptions a row is valid exactly when it has no row reason (_reason0), so the
+        # window runs on the base rows, before the derived, unit and reason columns exist: the rows it sorts
+        # carry only the columns the aggregation reads (it holds every row at once; narrower rows are what
+        # keep the repeat-contact FCR within memory). With 'exclude' windows (which need the team) it runs
+        # last, as the same window over the same rows.
+        early = any(g.startswith("epoch(") for g in gaps) and not any(
+            w["action"] == "exclude" for w in self.windows)
+        base = "_b_contacts"
+        if early:
+            self.con.execute(f"CREATE VIEW _bw_contacts AS SELECT *, {', '.join(gaps)} FROM "
+                             "(SELECT *, _reason0 IS NULL AS _valid FROM _b_contacts)")
+            base = "_bw_contacts"
+        if "agents" in self.sources:
+            self.con.execute(
+                f"CREATE VIEW _p_contacts AS SELECT c.*, {', '.join(derived)}, {team} AS team, a.role AS role, "
+                f"a.site AS site, {t} AS _t, (a.agent_id IS NULL AND c.agent_id IS NOT NULL) AS _unknown_agent "
+                f"FROM {base} c LEFT JOIN _agents_ok a ON c.agent_id = a.agent_id"
+            )
+        else:  # no agents table: no join
+            self.con.execute(
+                f"CREATE VIEW _p_contacts AS SELECT c.*, {', '.join(derived)}, {_NO_UNITS}, {t} AS _t, "
+                f"FALSE AS _unknown_agent FROM {base} c"
+            )
+        reason = self._final_reason("_t", "_exempt")
+        sel = ["*"] + ([] if early else gaps)
         if "has_survey" in need and "surveys" in self.sources:
             sel.append("contact_id IN (SELECT contact_id FROM _b_surveys WHERE _reason0 IS NULL AND "
                        "(responded_at IS NOT NULL OR csat IS NOT NULL OR nps IS NOT NULL OR ces IS NOT NULL)) "
@@ -614,7 +677,8 @@ class _Engine:
             f"COALESCE(_exempt = 'relax_target', FALSE) AS _relax, "
             f"CASE WHEN _reason IS NULL THEN {_period_sql(self.period, '_t')} END AS _period, "
             f"CASE WHEN _reason IS NULL THEN {_period_key_sql(self.period, '_t')} END AS _pkey "
-            f"FROM (SELECT *, (_reason0 IS NULL AND _exempt IS DISTINCT FROM 'exclude') AS _valid FROM _r_contacts)"
+            + ("FROM _r_contacts" if early else "FROM (SELECT *, (_reason0 IS NULL AND _exempt IS DISTINCT FROM "
+                                                 "'exclude') AS _valid FROM _r_contacts)")
         )
         self.views["contacts"] = "_v_contacts"
 
@@ -1016,8 +1080,13 @@ def compute_panel(
         Keep events from ``start`` through ``end`` (inclusive days, local time).
     level : float
         Confidence level of the intervals.
-    threads, memory_limit :
-        DuckDB settings (explicit for reproducible speed and memory).
+    threads : int, optional
+        DuckDB threads (default: the cores, at most 4).
+    memory_limit : str, optional
+        Memory budget of the computation, e.g. ``"1GB"``: DuckDB's limit is this less what the
+        process already holds and a tenth for DuckDB's own overhead (at least a quarter of it), so
+        the process as a whole stays near it; DuckDB spills to disk beyond its limit. Other forms
+        (``"80%"``) go to DuckDB as given; None: DuckDB's default.
     check_duplicate_ids : bool, default True
         Exclude repeated ids (``duplicate id``). The exact check is one extra scan of
         each id column (about 1.2 s per 10 million contacts); pass False only when the

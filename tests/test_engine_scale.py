@@ -1,0 +1,93 @@
+"""The engine's speed and memory changes (issue 12) leave every result as it was.
+
+* the repeat-contact window runs on the base rows (no ``exclude`` exemption) or last (with one):
+  both give the same panel, equal to an independent pandas computation;
+* DuckDB's memory limit is the budget less what the process holds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kpilab.indicators import check_accounting, compute_panel
+from kpilab.indicators import engine as E
+
+T0 = pd.Timestamp("2025-03-03 08:00")  # a Monday
+
+
+def _contacts(n: int = 3000, seed: int = 5) -> pd.DataFrame:
+    """Contacts of few customers (many repeats), some at the same instant, some invalid, some abandoned."""
+    rng = np.random.default_rng(seed)
+    # arrival on an hourly grid over 30 days: the same customer often arrives twice at one instant
+    arrived = T0 + pd.to_timedelta(rng.integers(0, 30 * 24, n) * 3600, unit="s")
+    ab = rng.random(n) < 0.1
+    talk = rng.gamma(3, 60, n)
+    talk[rng.random(n) < 0.02] = -5.0  # 'negative talk_s': an excluded row, outside the window chains
+    wait = pd.to_timedelta(rng.integers(1, 60, n), unit="s")
+    df = pd.DataFrame({
+        "contact_id": [f"k{i:05d}" for i in rng.permutation(n)],
+        "channel": rng.choice(["phone", "chat"], n),
+        "queue": "q1",
+        "customer_id": np.where(rng.random(n) < 0.03, None, rng.integers(0, 150, n).astype(str)),
+        "agent_id": np.where(ab, None, rng.choice(["a1", "a2", "a3"], n)),
+        "arrived_at": arrived,
+        "answered_at": np.where(ab, pd.NaT, arrived + wait),
+        "ended_at": arrived + wait + pd.to_timedelta(np.where(ab, 0, np.abs(talk)), unit="s"),
+        "talk_s": np.where(ab, np.nan, talk),
+        "hold_s": 0.0,
+        "acw_s": 0.0,
+        "abandoned": ab,
+        "resolved": pd.array(np.where(ab, None, rng.random(n) < 0.7), dtype="boolean"),
+    })
+    df["answered_at"] = pd.to_datetime(df["answered_at"])
+    return df
+
+
+def _independent_fcr(df: pd.DataFrame, days: int = 7) -> tuple[int, int, int]:
+    """(resolved, population, window not observed) of fcr at centre level, in pandas."""
+    valid = df[(df["talk_s"].isna() | (df["talk_s"] >= 0))].copy()
+    chain = valid[valid["customer_id"].notna()].sort_values(["customer_id", "arrived_at", "contact_id"])
+    nxt = chain.groupby("customer_id")["arrived_at"].shift(-1)
+    gap = (nxt - chain["arrived_at"]).dt.total_seconds()
+    answered = ~chain["abandoned"]
+    last = df["arrived_at"].max()
+    observed = (last - chain["arrived_at"]).dt.total_seconds() >= days * 86400
+    pop = answered & observed
+    resolved = pop & (gap.isna() | (gap > days * 86400))
+    return int(resolved.sum()), int(pop.sum()), int((answered & ~observed).sum())
+
+
+def test_repeat_contact_window_matches_pandas_and_both_placements() -> None:
+    df = _contacts()
+    # ties: the same customer twice at one instant (the order then follows contact_id)
+    assert df[df["customer_id"].notna()].duplicated(["customer_id", "arrived_at"]).sum() > 10
+    inds = ["fcr", "repeat_contact_rate", "aht"]
+    early = compute_panel({"contacts": df}, unit=["agent", "centre"], period="week", indicators=inds)
+    # an 'exclude' exemption long before the data: nothing is exempted, but the window then runs last
+    far = pd.DataFrame({"start": [pd.Timestamp("2020-01-01")], "end": [pd.Timestamp("2020-01-02")],
+                        "scope": ["all"], "reason": ["none"], "action": ["exclude"]})
+    late = compute_panel({"contacts": df, "exemptions": far}, unit=["agent", "centre"], period="week",
+                         indicators=inds)
+    pd.testing.assert_frame_equal(early.panel, late.panel)
+    acc = early.accounting
+    pd.testing.assert_frame_equal(acc, late.accounting[late.accounting["table"] == "contacts"].reset_index(drop=True))
+    assert check_accounting(acc)
+    k, n, unobserved = _independent_fcr(df)
+    centre = early.panel[(early.panel["unit_level"] == "centre") & (early.panel["indicator"] == "fcr")]
+    assert (centre["numerator"].sum(), centre["denominator"].sum()) == (k, n)
+    got = acc.loc[(acc["indicator"] == "fcr") & (acc["reason"] == "window not observed"), "rows"].sum()
+    assert got == unobserved
+
+
+def test_duckdb_memory_is_the_budget_less_the_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(E, "_resident_bytes", lambda: 300 * 1024**2)
+    assert E._duckdb_memory("1GB") == f"{int((0.9e9 - 300 * 1024**2) // 1024**2)}MiB"
+    assert E._duckdb_memory("2 GiB") == f"{int((0.9 * 2 * 1024**3 - 300 * 1024**2) // 1024**2)}MiB"
+    # never below a quarter of the budget
+    assert E._duckdb_memory("400MB") == f"{int(0.25 * 400e6 // 1024**2)}MiB"
+    # other forms go to DuckDB as given; no reading of the process's memory: as given too
+    assert E._duckdb_memory("80%") == "80%"
+    monkeypatch.setattr(E, "_resident_bytes", lambda: None)
+    assert E._duckdb_memory("1GB") == "1GB"
