@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from kpilab import __version__
-from kpilab._kernel import SharedKernel
+from kpilab._kernel import SharedKernel, register_engine
 from kpilab._yaml import parse_yaml
 from kpilab.errors import RunError
 from kpilab.outputs import PROJ_ROOT
@@ -394,7 +394,7 @@ def _execute_notebooks(notebooks: list[Path], declared: dict[str, dict[str, Any]
                 str(nb), str(out), parameters=nb_params, kernel_name=kernel, cwd=str(PROJ_ROOT),
                 execution_timeout=execution_timeout, start_timeout=start_timeout,
                 progress_bar=False, log_output=log_output, extra_arguments=kernel_args,
-                **({"km": shared.km} if shared is not None else {}),
+                engine_name=register_engine(), **({"km": shared.km} if shared is not None else {}),
             )
             step["status"] = "succeeded"
         except Exception as exc:  # papermill raises its own error types; record and stop
