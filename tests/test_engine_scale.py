@@ -91,3 +91,34 @@ def test_duckdb_memory_is_the_budget_less_the_process(monkeypatch: pytest.Monkey
     assert E._duckdb_memory("80%") == "80%"
     monkeypatch.setattr(E, "_resident_bytes", lambda: None)
     assert E._duckdb_memory("1GB") == "1GB"
+
+
+@pytest.mark.parametrize("messy", [False, True])
+def test_rules_left_out_by_file_statistics_change_nothing(tmp_path, messy: bool) -> None:
+    """A Parquet file's statistics leave out the row rules that cannot fire; the panel and the accounting
+    equal those of the same table given as a DataFrame (no statistics, every rule evaluated)."""
+    df = _contacts(800, seed=11)
+    df.loc[df["talk_s"] < 0, "talk_s"] = 5.0  # clean: no negative talk_s
+    if messy:  # one row breaking each single-column rule the statistics could rule out
+        df.loc[3, "talk_s"] = -1.0
+        df.loc[4, "hold_s"] = -2.0
+        df.loc[5, "acw_s"] = -0.5
+        df["abandoned"] = df["abandoned"].astype("boolean")
+        df.loc[6, "abandoned"] = None
+        df.loc[7, "contact_id"] = None
+    path = tmp_path / "contacts.parquet"
+    df.to_parquet(path, index=False)
+    facts = E._parquet_facts(path, {"talk_s", "hold_s", "acw_s", "abandoned", "contact_id"})
+    if not messy:
+        assert {"abandoned", "contact_id"} <= facts[0] and facts[1]["talk_s"][0] >= 0
+    else:
+        assert "abandoned" not in facts[0] and facts[1]["talk_s"][0] < 0
+    inds = ["aht", "hold_rate", "acw_time", "fcr", "abandon_rate", "asa"]
+    from_file = compute_panel({"contacts": path}, unit=["agent", "centre"], period="week", indicators=inds)
+    from_frame = compute_panel({"contacts": df}, unit=["agent", "centre"], period="week", indicators=inds)
+    pd.testing.assert_frame_equal(from_file.panel, from_frame.panel)
+    pd.testing.assert_frame_equal(from_file.accounting, from_frame.accounting)
+    reasons = set(from_file.accounting["reason"])
+    if messy:
+        assert {"negative talk_s", "negative hold_s", "negative acw_s", "missing abandoned",
+                "missing contact_id"} <= reasons

@@ -289,36 +289,44 @@ def _period_key_sql(period: str, t: str) -> str:
     return f"CAST(date_trunc('{period}', {t}) AS DATE)"
 
 
-def _schema_reason_sql(name: str, present: set[str], dup_join: bool,
-                       dup_rows: bool = False) -> list[tuple[str, str]]:
+def _schema_reason_sql(name: str, present: set[str], dup_join: bool, dup_rows: bool = False,
+                       not_null: frozenset[str] | set[str] = frozenset(),
+                       ranges: Mapping[str, tuple[float, float]] | None = None) -> list[tuple[str, str]]:
     """(condition, reason) pairs mirroring :func:`kpilab.schema.validate_table`, in its order.
 
     Including the two rules real exports need: an abandoned contact may lack ``ended_at``
     (the moment of abandonment, hence its wait, is unknown: ``wait_s`` is NULL, never a
     short abandon), and an exact repeat of a row of a table without ids (``qa_reviews``)
     is excluded as ``duplicate row``.
+
+    ``not_null`` (columns without a NULL) and ``ranges`` (``{column: (min, max)}``), known from
+    the file's statistics, leave out the rules that cannot fire: every row meets the same first
+    rule as with them, and the rows' CASE is cheaper (half of it on a clean contacts file).
     """
     spec = TABLES[name]
+    ranges = ranges or {}
     rules: list[tuple[str, str]] = []
+    abandoned = "abandoned" if "abandoned" in not_null else "COALESCE(abandoned, FALSE)"
     for c in spec.columns:
-        if c.name in present and not c.nullable:
+        if c.name in present and not c.nullable and c.name not in not_null:
             cond = f"{_ident(c.name)} IS NULL"
             if name == "contacts" and c.name == "ended_at":
-                cond += " AND NOT COALESCE(abandoned, FALSE)"
+                cond += f" AND NOT {abandoned}"
             rules.append((cond, f"missing {c.name}"))
     for c in spec.columns:
         if c.name not in present or (c.low is None and c.high is None):
             continue
-        if c.low is not None:
+        lo, hi = ranges.get(c.name, (None, None))
+        if c.low is not None and not (lo is not None and lo >= c.low):
             label = "negative" if c.low == 0 else f"below {c.low:g}"
             rules.append((f"{_ident(c.name)} < {c.low}", f"{label} {c.name}"))
-        if c.high is not None:
+        if c.high is not None and not (hi is not None and hi <= c.high):
             rules.append((f"{_ident(c.name)} > {c.high}", f"{c.name} above {c.high:g}"))
     for early, late in spec.time_order:
         if early in present and late in present:
             rules.append((f"{_ident(late)} < {_ident(early)}", f"{late} before {early}"))
     if name == "contacts":
-        ans = "NOT COALESCE(abandoned, FALSE)"
+        ans = f"NOT {abandoned}"
         rules.append((f"{ans} AND agent_id IS NULL", "answered without agent"))
         rules.append((f"{ans} AND answered_at IS NULL", "answered without answered_at"))
         rules.append((f"NOT ({ans}) AND answered_at IS NOT NULL", "abandoned but answered_at set"))
@@ -360,6 +368,45 @@ def _duckdb_memory(limit: str) -> str:
     return f"{int(duck // 1024**2)}MiB"
 
 
+def _parquet_facts(path: Any, columns: set[str]) -> tuple[set[str], dict[str, tuple[float, float]]]:
+    """Of ``columns`` of a Parquet file: those without a NULL, and the (min, max) of the numeric ones, from
+    the row groups' statistics (no scan). A column whose statistics are missing in any row group is left
+    out; so is any file that cannot be read here (a URI Spark reads)."""
+    not_null: set[str] = set()
+    ranges: dict[str, tuple[float, float]] = {}
+    try:
+        if not columns or not Path(str(path)).is_file():
+            return not_null, ranges
+        import pyarrow.parquet as pq
+
+        meta = pq.ParquetFile(str(path)).metadata
+    except Exception:  # noqa: BLE001 - no statistics: nothing is known, every rule stays
+        return not_null, ranges
+    names = {meta.schema.column(j).path: j for j in range(meta.num_columns)}
+    for col in columns & set(names):
+        j = names[col]
+        nulls, lo, hi, numeric = 0, None, None, meta.schema.column(j).physical_type in ("INT32", "INT64", "FLOAT",
+                                                                                         "DOUBLE")
+        numeric = numeric and meta.schema.column(j).logical_type.type in ("NONE", "INT")
+        for g in range(meta.num_row_groups):
+            st = meta.row_group(g).column(j).statistics
+            if st is None or not st.has_null_count:
+                nulls = None
+                break
+            nulls += st.null_count
+            if numeric and st.has_min_max and meta.row_group(g).num_rows > st.null_count:
+                mn, mx = float(st.min), float(st.max)
+                lo = mn if lo is None else min(lo, mn)
+                hi = mx if hi is None else max(hi, mx)
+            elif meta.row_group(g).num_rows > st.null_count:
+                numeric = False
+        if nulls == 0:
+            not_null.add(col)
+        if nulls is not None and numeric and lo is not None and lo == lo and hi == hi:  # NaN bounds say nothing
+            ranges[col] = (lo, hi)
+    return not_null, ranges
+
+
 def _case(rules: list[tuple[str, str]]) -> str:
     if not rules:
         return "CAST(NULL AS VARCHAR)"
@@ -394,6 +441,7 @@ class _Engine:
             raise KpilabError(f"end ({end}) is before start ({start}); pass start <= end.")
         self.views: dict[str, str] = {}
         self.present: dict[str, set[str]] = {}
+        self.not_null: dict[str, set[str]] = {}
         self.windows: list[dict[str, Any]] = []
         self.relax = False
         self.span: tuple[float, float] | None = None
@@ -414,6 +462,7 @@ class _Engine:
         spec = TABLES[s.name]
         sel = []
         present = set()
+        exact = set()  # read as stored (or widened to DOUBLE/BIGINT): NULLs and bounds are the file's
         for c in spec.columns:
             target = ("TIMESTAMPTZ" if s.tz else "TIMESTAMP") if c.kind == TIME else _SQL_TYPE[c.kind]
             if c.name in types:
@@ -425,8 +474,10 @@ class _Engine:
                 if target in ("DOUBLE", "BIGINT") and have in ("DOUBLE", "BIGINT", "INTEGER", "FLOAT", "SMALLINT",
                                                                 "TINYINT", "HUGEINT", "DECIMAL"):
                     expr = f"CAST({_ident(c.name)} AS {target})"
+                    exact.add(c.name)
                 elif same:
                     expr = _ident(c.name)
+                    exact.add(c.name)
                 else:
                     expr = f"TRY_CAST({_ident(c.name)} AS {target})"
             elif c.name in _ZERO_IF_ABSENT:
@@ -459,7 +510,9 @@ class _Engine:
         if dup_rows:
             cols = ", ".join(f"r.{_ident(c)}" for c in types if c != "_row")
             duprow = f"(row_number() OVER (PARTITION BY {cols} ORDER BY r._row) > 1)"
-        rules = _schema_reason_sql(s.name, present, dup, dup_rows)
+        not_null, ranges = _parquet_facts(s.path, exact) if s.frame is None else (set(), {})
+        self.not_null[s.name] = not_null
+        rules = _schema_reason_sql(s.name, present, dup, dup_rows, not_null, ranges)
         # loading may already have excluded a row (an implausible date read as missing): that reason comes
         # first, so the row is not reported as 'missing <column>'
         ingest = "_ingest_reason" in types
@@ -593,11 +646,12 @@ class _Engine:
 
     def _prepare_contacts(self, need: set[str]) -> None:
         t = self._local("contacts", "c.arrived_at")
+        ab = "c.abandoned" if "abandoned" in self.not_null.get("contacts", ()) else "COALESCE(c.abandoned, FALSE)"
         derived = [
-            "NOT COALESCE(c.abandoned, FALSE) AS answered",
+            f"NOT {ab} AS answered",
             # an abandon's wait is unknown (NULL, never a short abandon) when the export has no moment of
             # abandonment: ended_at missing, or written as the arrival time (a 0 s wait, as the PwC export does)
-            "CASE WHEN COALESCE(c.abandoned, FALSE) THEN NULLIF(epoch(c.ended_at) - epoch(c.arrived_at), 0) "
+            f"CASE WHEN {ab} THEN NULLIF(epoch(c.ended_at) - epoch(c.arrived_at), 0) "
             "ELSE epoch(c.answered_at) - epoch(c.arrived_at) END AS wait_s",
             # a missing talk time makes handle time unknown (AHT, cost exclude the contact); a missing
             # hold or ACW counts 0 (logs often leave them empty when there was none)
