@@ -83,11 +83,45 @@ def save_table(run_dir: str | Path, name: str, df: pd.DataFrame, *, index: bool 
 
 
 def save_figure(run_dir: str | Path, name: str, fig: Figure) -> Path:
-    """Write ``fig`` as ``<run_dir>/figures/<name>.png`` and return the path."""
+    """Write ``fig`` as ``<run_dir>/figures/<name>.png`` and return the path.
+
+    Inside a Jupyter kernel the saved PNG is also shown as the cell's output and the figure is
+    closed: the inline backend would otherwise draw the same figure a second time (``plt.show()``
+    or at the end of the cell), about a quarter of a second per figure. Outside a kernel (scripts,
+    tests) the figure stays open for the caller.
+    """
     path = Path(run_dir) / "figures" / _name(name, ".png")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    fig.savefig(path, dpi=_FIGURE_DPI, bbox_inches="tight")
+    if _in_kernel():
+        _show_saved_png(path)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
     return path
+
+
+_FIGURE_DPI = 120
+
+
+def _in_kernel() -> bool:
+    """Whether this runs in a Jupyter kernel (IPython with a kernel attached)."""
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def _show_saved_png(path: Path) -> None:
+    """Display the saved PNG at the size the inline backend would have drawn it (its dots per inch)."""
+    import matplotlib
+    from IPython.display import Image, display
+
+    data = path.read_bytes()
+    width = int.from_bytes(data[16:20], "big")  # PNG IHDR: width, then height, big-endian
+    scale = float(matplotlib.rcParams.get("figure.dpi", 100)) / _FIGURE_DPI
+    display(Image(data=data, format="png", width=max(1, round(width * scale))))
 
 
 # ----------------------------------------------------------------------------- command-line outputs

@@ -112,3 +112,39 @@ def test_reset_session_restores_warning_filters_and_empties_the_namespace():
         warnings.filters[:] = before
         k._SNAPSHOT.clear()
         k._SNAPSHOT.update(saved)
+
+
+FIGURE = """
+import matplotlib.pyplot as plt
+from kpilab.outputs import save_figure
+fig, ax = plt.subplots(figsize=(4, 3))
+ax.plot([0, 1], [1, 0])
+save_figure(run_dir, "line", fig)
+plt.show()
+assert plt.get_fignums() == [], "save_figure leaves the figure open in a kernel"
+"""
+
+
+def test_save_figure_in_a_kernel_shows_the_saved_png_once(tmp_path):
+    nb = _notebook(tmp_path / "fig.ipynb", FIGURE)
+    result = run_module.execute(str(nb), {}, output_root=tmp_path / "out", kernel="python3")
+    executed = nbformat.read(result.run_dir / "fig.ipynb", as_version=4)
+    images = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs
+              if "image/png" in o.get("data", {})]
+    assert len(images) == 1  # drawn once: the saved file, not a second rendering by the inline backend
+    saved = (result.run_dir / "figures" / "line.png").read_bytes()
+    import base64
+
+    assert base64.b64decode(images[0]["data"]["image/png"]) == saved
+    assert images[0]["metadata"]["image/png"]["width"] == round(int.from_bytes(saved[16:20], "big") * 100 / 120)
+
+
+def test_save_figure_outside_a_kernel_leaves_the_figure_open(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from kpilab.outputs import save_figure
+
+    fig, ax = plt.subplots()
+    save_figure(tmp_path, "open", fig)
+    assert plt.fignum_exists(fig.number)
+    plt.close(fig)
