@@ -48,6 +48,7 @@ __all__ = [
     "load_params_file",
     "execute",
     "default_kernel",
+    "import_papermill",
 ]
 
 NOTEBOOK_DIR = PROJ_ROOT / "notebooks"
@@ -87,9 +88,29 @@ def resolve_target(target: str) -> list[Path]:
     )
 
 
+def import_papermill() -> Any:
+    """``import papermill``, without the 2-3 s that an optional ``jsonschema`` format checker costs.
+
+    papermill imports nbformat, which imports jsonschema, which imports ``rfc3987_syntax`` when it is
+    installed (JupyterLab's dependencies install it); that package builds a Lark grammar at import
+    (python-jsonschema/jsonschema#1392, #1521). nbformat never checks the ``iri`` format it serves, so
+    the import is hidden while papermill loads: jsonschema then leaves that one format checker out.
+    """
+    if "papermill" in sys.modules or "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        import papermill
+
+        return papermill
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # makes its import raise ImportError
+    try:
+        import papermill
+    finally:
+        del sys.modules["rfc3987_syntax"]
+    return papermill
+
+
 def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
     """Declared parameters of a notebook: ``{name: {default, type, help}}``."""
-    import papermill as pm
+    pm = import_papermill()
 
     found = pm.inspect_notebook(str(notebook))
     return {
@@ -373,7 +394,7 @@ def _execute_notebooks(notebooks: list[Path], declared: dict[str, dict[str, Any]
                        kernel: str, shared: SharedKernel | None, kernel_args: list[str], execution_timeout: int,
                        start_timeout: int, log_output: bool) -> tuple[str, str | None]:
     """Execute the notebooks in order, stopping at the first failure; returns (status, failure)."""
-    import papermill as pm
+    pm = import_papermill()
 
     status = "succeeded"
     failure: str | None = None

@@ -148,3 +148,26 @@ def test_save_figure_outside_a_kernel_leaves_the_figure_open(tmp_path):
     save_figure(tmp_path, "open", fig)
     assert plt.fignum_exists(fig.number)
     plt.close(fig)
+
+
+def test_import_papermill_skips_the_slow_optional_format_checker_and_still_validates():
+    """A fresh interpreter: papermill loads without rfc3987_syntax; nbformat validation still works."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from kpilab.run import import_papermill\n"
+        "pm = import_papermill()\n"
+        "import nbformat\n"
+        "assert 'rfc3987_syntax' not in sys.modules\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('x = 1')])\n"
+        "nbformat.validate(nb)\n"
+        "nb.cells[0]['bogus'] = 1\n"
+        "try:\n"
+        "    nbformat.validate(nb)\n"
+        "except nbformat.ValidationError:\n"
+        "    print('invalid caught')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "invalid caught"

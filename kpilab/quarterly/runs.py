@@ -130,7 +130,9 @@ class RunFolder:
 
 def _declared_defaults(nb: Path) -> dict[str, Any]:
     """Defaults of a notebook's ``parameters`` cell (the papermill convention), read without a kernel."""
-    import papermill as pm
+    from kpilab.run import import_papermill
+
+    pm = import_papermill()
 
     try:
         found = pm.inspect_notebook(str(nb))
