@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -122,3 +124,117 @@ def test_rules_left_out_by_file_statistics_change_nothing(tmp_path, messy: bool)
     if messy:
         assert {"negative talk_s", "negative hold_s", "negative acw_s", "missing abandoned",
                 "missing contact_id"} <= reasons
+
+
+# --------------------------------------------------------------------------- post-processing, old vs new
+# The cells -> panel rows step as it was before the arrays rewrite (issue 12), kept as the reference.
+def _old_split_levels(cells: pd.DataFrame, levels: list[str]) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
+    """Rows of each unit level (with ``unit_id``) and a mask of rows whose unit is unknown (NULL key)."""
+    out = {}
+    unit_flags = [c for c in cells.columns if c.startswith("_g_") and c not in ("_g__period", "_g__reason")]
+    for lv in levels:
+        if lv == "centre":
+            sub = cells[cells[unit_flags].eq(1).all(axis=1) & (cells["_g__period"] == 0)].copy()
+            sub["unit_id"] = "centre"
+            unknown = np.zeros(len(sub), dtype=bool)
+        else:
+            col = E._UNIT_COL[lv]
+            sub = cells[cells[f"_g_{col}"] == 0].copy()
+            unknown = sub[col].isna().to_numpy()
+            sub["unit_id"] = sub[col].astype(str)
+        keep = sub["_period"].notna().to_numpy()
+        sub = sub[keep]
+        sub["unit_level"] = lv
+        out[lv] = (sub.reset_index(drop=True), unknown[keep])
+    return out
+
+
+def _old_flags(*named: tuple[str, np.ndarray]) -> np.ndarray:
+    """';'-joined flag names per row (empty when none applies)."""
+    size = len(named[0][1])
+    out = np.full(size, "", dtype=object)
+    for name, mask in named:
+        hit = np.asarray(mask, dtype=bool)
+        out[hit] = np.where(out[hit] == "", name, out[hit] + ";" + name)
+    return out
+
+
+def _old_cells_to_rows(split: dict[str, tuple[pd.DataFrame, np.ndarray]], d: Any, min_n: int,
+                   level: float) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Panel rows of one indicator from the aggregated cells; also the counted rows dropped, per level, for
+    want of a known unit at that level.
+
+    The value, counts and interval of each cell come from its kind (:mod:`kpilab.indicators.kinds`).
+    """
+    frames = []
+    dropped: dict[str, int] = {}
+    n_col = f"{d.code}__n"
+    for lv, (cells, unknown) in split.items():
+        if d.level == "queue" and lv in ("agent", "role", "site"):
+            continue
+        cols = [c for c in cells.columns if c.startswith(d.code + "__")]
+        sub = cells[["unit_id", "unit_level", "_period", "_rows_ok", *cols]]
+        if unknown.any():
+            lost = int(sub.loc[unknown, n_col].fillna(0).sum())
+            if lost:
+                dropped[lv] = lost
+            sub = sub[~unknown]
+        frames.append(sub)
+    if not frames:
+        return pd.DataFrame(columns=E.PANEL_COLUMNS), {}
+    sub = pd.concat(frames, ignore_index=True)
+    c = d.code
+    kind = E.get_kind(d.kind)
+    st = {name: sub[f"{c}__{name}"].to_numpy(dtype=float) if f"{c}__{name}" in sub.columns
+          else np.full(len(sub), np.nan) for name in kind.stats_}
+    cs = kind.cell(st, d, level)
+    scale = kind.base_scale * d.scale
+    lo, hi = cs.ci_low * scale, cs.ci_high * scale
+    if scale < 0:
+        lo, hi = hi, lo
+    n = cs.n
+    out = pd.DataFrame({
+        "unit_id": sub["unit_id"].to_numpy(), "unit_level": sub["unit_level"].to_numpy(),
+        "period": sub["_period"].astype(str).to_numpy(), "indicator": c,
+        "value": cs.value * scale, "numerator": cs.numerator, "denominator": cs.denominator, "n": n,
+        "ci_low": lo, "ci_high": hi,
+    })
+    small = (n < min_n) if d.kind != "count" else np.zeros(len(sub), dtype=bool)
+    relax = sub[f"{c}__x"].to_numpy(dtype=float) if f"{c}__x" in sub.columns else np.zeros(len(sub))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(n > 0, relax / np.where(n > 0, n, 1), 0.0)
+    no_ci = kind.has_interval & (n > 0) & (np.isnan(lo) | np.isnan(hi))
+    out["flag"] = _old_flags(("small_n", small), ("no_ci", no_ci), ("exempted", share > E.EXEMPTED_FLAG_SHARE))
+    out["kind"] = d.kind
+    out["scale"] = float(scale)
+    out["exempted_share"] = share
+    out["_var"] = cs.var
+    keep = (sub["_rows_ok"].to_numpy() > 0) if d.kind == "count" else (n > 0)
+    return out[keep], dropped
+
+
+def test_cells_to_rows_equal_the_previous_implementation() -> None:
+    df = _contacts(2000, seed=21)
+    df.loc[df.index[:40], "agent_id"] = "ghost"  # an agent absent from the agents table: no team
+    agents = pd.DataFrame({"agent_id": ["a1", "a2", "a3"], "team": ["t1", "t1", "t2"], "role": "agent",
+                           "site": ["s1", "s2", "s2"]})
+    fw = E._default_framework()
+    inds = ["aht", "fcr", "abandon_rate", "asa", "answered_contacts", "contacts_per_day", "hold_rate"]
+    defs = E.resolve_definitions(fw, inds)
+    sources = E._load_sources({"contacts": df, "agents": agents}, [])
+    eng = E._Engine(sources, fw, period="week", start=None, end=None, threads=2, memory_limit="1GB", notices=[])
+    levels = ["agent", "team", "role", "site", "queue", "channel", "centre"]
+    try:
+        needs = set().union(*(E._words(getattr(d, k)) for d in defs.values()
+                              for k in ("where", "condition", "value", "numerator", "denominator")))
+        eng.prepare({"contacts": needs})
+        cells, _acct, _ex = eng.aggregate("contacts", list(defs.values()), levels)
+    finally:
+        eng.close()
+    new_split, old_split = E._split_levels(cells, levels), _old_split_levels(cells, levels)
+    assert new_split["_unknown"].any()  # the ghost agent's cells
+    for d in defs.values():
+        new, new_dropped = E._cells_to_rows(new_split, d, 30, 0.95)
+        old, old_dropped = _old_cells_to_rows(old_split, d, 30, 0.95)
+        assert new_dropped == old_dropped
+        pd.testing.assert_frame_equal(new.reset_index(drop=True), old.reset_index(drop=True))

@@ -972,24 +972,36 @@ def _table_levels(table: str, levels: list[str], present: set[str]) -> list[str]
     return out
 
 
-def _split_levels(cells: pd.DataFrame, levels: list[str]) -> dict[str, tuple[pd.DataFrame, np.ndarray]]:
-    """Rows of each unit level (with ``unit_id``) and a mask of rows whose unit is unknown (NULL key)."""
-    out = {}
+def _split_levels(cells: pd.DataFrame, levels: list[str]) -> dict[str, np.ndarray]:
+    """The cells of each unit level one after the other, as arrays (converted once per table, then read by
+    every indicator): ``unit_id``, ``unit_level``, ``_period``, ``_rows_ok``, ``_unknown`` (the unit is
+    unknown: a NULL key) and each ``<code>__<stat>`` column as float."""
     unit_flags = [c for c in cells.columns if c.startswith("_g_") and c not in ("_g__period", "_g__reason")]
+    stats = [c for c in cells.columns if not c.startswith("_") and "__" in c]
+    parts: list[tuple[str, pd.DataFrame, np.ndarray, np.ndarray]] = []
     for lv in levels:
         if lv == "centre":
-            sub = cells[cells[unit_flags].eq(1).all(axis=1) & (cells["_g__period"] == 0)].copy()
-            sub["unit_id"] = "centre"
+            sub = cells[cells[unit_flags].eq(1).all(axis=1) & (cells["_g__period"] == 0)]
+            unit = np.full(len(sub), "centre", dtype=object)
             unknown = np.zeros(len(sub), dtype=bool)
         else:
             col = _UNIT_COL[lv]
-            sub = cells[cells[f"_g_{col}"] == 0].copy()
+            sub = cells[cells[f"_g_{col}"] == 0]
             unknown = sub[col].isna().to_numpy()
-            sub["unit_id"] = sub[col].astype(str)
+            unit = sub[col].astype(str).to_numpy(dtype=object)
         keep = sub["_period"].notna().to_numpy()
-        sub = sub[keep]
-        sub["unit_level"] = lv
-        out[lv] = (sub.reset_index(drop=True), unknown[keep])
+        parts.append((lv, sub[keep], unit[keep], unknown[keep]))
+    out: dict[str, np.ndarray] = {
+        "unit_id": np.concatenate([p[2] for p in parts]) if parts else np.empty(0, dtype=object),
+        "unit_level": np.concatenate([np.full(len(p[1]), p[0], dtype=object) for p in parts])
+        if parts else np.empty(0, dtype=object),
+        "_unknown": np.concatenate([p[3] for p in parts]) if parts else np.empty(0, dtype=bool),
+        "_levels": np.array(levels, dtype=object),
+    }
+    for c in ["_period", "_rows_ok", *stats]:
+        vals = [p[1][c].astype(str).to_numpy(dtype=object) if c == "_period" else p[1][c].to_numpy(dtype=float)
+                for p in parts]
+        out[c] = np.concatenate(vals) if vals else np.empty(0)
     return out
 
 
@@ -1003,34 +1015,33 @@ def _flags(*named: tuple[str, np.ndarray]) -> np.ndarray:
     return out
 
 
-def _cells_to_rows(split: dict[str, tuple[pd.DataFrame, np.ndarray]], d: Definition, min_n: int,
+def _cells_to_rows(split: dict[str, np.ndarray], d: Definition, min_n: int,
                    level: float) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Panel rows of one indicator from the aggregated cells; also the counted rows dropped, per level, for
-    want of a known unit at that level.
+    """Panel rows of one indicator from the aggregated cells (:func:`_split_levels`); also the counted rows
+    dropped, per level, for want of a known unit at that level.
 
     The value, counts and interval of each cell come from its kind (:mod:`kpilab.indicators.kinds`).
     """
-    frames = []
+    c = d.code
+    lvl = split["unit_level"]
+    sel = np.ones(len(lvl), dtype=bool)
+    if d.level == "queue":  # an indicator of the queue has no agent, role or site rows
+        if np.isin(split["_levels"], ["agent", "role", "site"]).all():
+            return pd.DataFrame(columns=PANEL_COLUMNS), {}
+        sel &= ~np.isin(lvl, ["agent", "role", "site"])
     dropped: dict[str, int] = {}
-    n_col = f"{d.code}__n"
-    for lv, (cells, unknown) in split.items():
-        if d.level == "queue" and lv in ("agent", "role", "site"):
-            continue
-        cols = [c for c in cells.columns if c.startswith(d.code + "__")]
-        sub = cells[["unit_id", "unit_level", "_period", "_rows_ok", *cols]]
-        if unknown.any():
-            lost = int(sub.loc[unknown, n_col].fillna(0).sum())
+    unknown = split["_unknown"] & sel
+    if unknown.any():
+        n_all = split[f"{c}__n"]
+        for lv in dict.fromkeys(lvl[unknown]):
+            lost = int(np.nan_to_num(n_all[unknown & (lvl == lv)]).sum())
             if lost:
                 dropped[lv] = lost
-            sub = sub[~unknown]
-        frames.append(sub)
-    if not frames:
-        return pd.DataFrame(columns=PANEL_COLUMNS), {}
-    sub = pd.concat(frames, ignore_index=True)
-    c = d.code
+    sel &= ~split["_unknown"]
+    size = int(sel.sum())
     kind = get_kind(d.kind)
-    st = {name: sub[f"{c}__{name}"].to_numpy(dtype=float) if f"{c}__{name}" in sub.columns
-          else np.full(len(sub), np.nan) for name in kind.stats_}
+    st = {name: split[f"{c}__{name}"][sel] if f"{c}__{name}" in split else np.full(size, np.nan)
+          for name in kind.stats_}
     cs = kind.cell(st, d, level)
     scale = kind.base_scale * d.scale
     lo, hi = cs.ci_low * scale, cs.ci_high * scale
@@ -1038,13 +1049,12 @@ def _cells_to_rows(split: dict[str, tuple[pd.DataFrame, np.ndarray]], d: Definit
         lo, hi = hi, lo
     n = cs.n
     out = pd.DataFrame({
-        "unit_id": sub["unit_id"].to_numpy(), "unit_level": sub["unit_level"].to_numpy(),
-        "period": sub["_period"].astype(str).to_numpy(), "indicator": c,
+        "unit_id": split["unit_id"][sel], "unit_level": lvl[sel], "period": split["_period"][sel], "indicator": c,
         "value": cs.value * scale, "numerator": cs.numerator, "denominator": cs.denominator, "n": n,
         "ci_low": lo, "ci_high": hi,
     })
-    small = (n < min_n) if d.kind != "count" else np.zeros(len(sub), dtype=bool)
-    relax = sub[f"{c}__x"].to_numpy(dtype=float) if f"{c}__x" in sub.columns else np.zeros(len(sub))
+    small = (n < min_n) if d.kind != "count" else np.zeros(size, dtype=bool)
+    relax = split[f"{c}__x"][sel] if f"{c}__x" in split else np.zeros(size)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(n > 0, relax / np.where(n > 0, n, 1), 0.0)
     no_ci = kind.has_interval & (n > 0) & (np.isnan(lo) | np.isnan(hi))
@@ -1053,7 +1063,7 @@ def _cells_to_rows(split: dict[str, tuple[pd.DataFrame, np.ndarray]], d: Definit
     out["scale"] = float(scale)
     out["exempted_share"] = share
     out["_var"] = cs.var
-    keep = (sub["_rows_ok"].to_numpy() > 0) if d.kind == "count" else (n > 0)
+    keep = (split["_rows_ok"][sel] > 0) if d.kind == "count" else (n > 0)
     return out[keep], dropped
 
 
