@@ -237,4 +237,5 @@ def test_cells_to_rows_equal_the_previous_implementation() -> None:
         new, new_dropped = E._cells_to_rows(new_split, d, 30, 0.95)
         old, old_dropped = _old_cells_to_rows(old_split, d, 30, 0.95)
         assert new_dropped == old_dropped
-        pd.testing.assert_frame_equal(new.reset_index(drop=True), old.reset_index(drop=True))
+        new = pd.DataFrame(new) if new else pd.DataFrame(columns=E.PANEL_COLUMNS)
+        pd.testing.assert_frame_equal(new, old.reset_index(drop=True))

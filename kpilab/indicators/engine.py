@@ -1016,9 +1016,10 @@ def _flags(*named: tuple[str, np.ndarray]) -> np.ndarray:
 
 
 def _cells_to_rows(split: dict[str, np.ndarray], d: Definition, min_n: int,
-                   level: float) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Panel rows of one indicator from the aggregated cells (:func:`_split_levels`); also the counted rows
-    dropped, per level, for want of a known unit at that level.
+                   level: float) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Panel rows of one indicator from the aggregated cells (:func:`_split_levels`), as arrays by column
+    (the panel's columns and ``_var``; empty when the indicator has no row at these levels); also the
+    counted rows dropped, per level, for want of a known unit at that level.
 
     The value, counts and interval of each cell come from its kind (:mod:`kpilab.indicators.kinds`).
     """
@@ -1027,7 +1028,7 @@ def _cells_to_rows(split: dict[str, np.ndarray], d: Definition, min_n: int,
     sel = np.ones(len(lvl), dtype=bool)
     if d.level == "queue":  # an indicator of the queue has no agent, role or site rows
         if np.isin(split["_levels"], ["agent", "role", "site"]).all():
-            return pd.DataFrame(columns=PANEL_COLUMNS), {}
+            return {}, {}
         sel &= ~np.isin(lvl, ["agent", "role", "site"])
     dropped: dict[str, int] = {}
     unknown = split["_unknown"] & sel
@@ -1048,23 +1049,24 @@ def _cells_to_rows(split: dict[str, np.ndarray], d: Definition, min_n: int,
     if scale < 0:
         lo, hi = hi, lo
     n = cs.n
-    out = pd.DataFrame({
-        "unit_id": split["unit_id"][sel], "unit_level": lvl[sel], "period": split["_period"][sel], "indicator": c,
-        "value": cs.value * scale, "numerator": cs.numerator, "denominator": cs.denominator, "n": n,
-        "ci_low": lo, "ci_high": hi,
-    })
     small = (n < min_n) if d.kind != "count" else np.zeros(size, dtype=bool)
     relax = split[f"{c}__x"][sel] if f"{c}__x" in split else np.zeros(size)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(n > 0, relax / np.where(n > 0, n, 1), 0.0)
     no_ci = kind.has_interval & (n > 0) & (np.isnan(lo) | np.isnan(hi))
-    out["flag"] = _flags(("small_n", small), ("no_ci", no_ci), ("exempted", share > EXEMPTED_FLAG_SHARE))
-    out["kind"] = d.kind
-    out["scale"] = float(scale)
-    out["exempted_share"] = share
-    out["_var"] = cs.var
+    out = {
+        "unit_id": split["unit_id"][sel], "unit_level": lvl[sel], "period": split["_period"][sel],
+        "indicator": np.full(size, c, dtype=object), "value": cs.value * scale, "numerator": cs.numerator,
+        "denominator": cs.denominator, "n": n, "ci_low": lo, "ci_high": hi,
+        "flag": _flags(("small_n", small), ("no_ci", no_ci), ("exempted", share > EXEMPTED_FLAG_SHARE)),
+        "kind": np.full(size, d.kind, dtype=object), "scale": np.full(size, float(scale)),
+        "exempted_share": share, "_var": cs.var,
+    }
     keep = (split["_rows_ok"][sel] > 0) if d.kind == "count" else (n > 0)
-    return out[keep], dropped
+    return {k: np.asarray(v, dtype=float if k in _FLOAT_COLUMNS else None)[keep] for k, v in out.items()}, dropped
+
+
+_FLOAT_COLUMNS = ("value", "numerator", "denominator", "n", "ci_low", "ci_high", "scale", "exempted_share", "_var")
 
 
 def _shrink(panel: pd.DataFrame, agent_team: pd.Series, notices: list[str]) -> pd.Series:
@@ -1277,7 +1279,7 @@ def compute_panel(
         eng.prepare(needs)
         for table, table_defs in by_table.items():
             eng.check_definitions(table, table_defs)
-        rows: list[pd.DataFrame] = []
+        rows: list[dict[str, np.ndarray]] = []
         acct_counts: dict[str, pd.DataFrame] = {}
         ind_excluded: list[dict[str, Any]] = []
         for table, table_defs in by_table.items():
@@ -1305,7 +1307,8 @@ def compute_panel(
                 for lv, lost in dropped.items():
                     notices.append(f"{d.code}: {lost:,} counted row(s) have no known {lv}: they are missing from "
                                    f"the {lv} rows (the centre counts them).")
-                rows.append(r)
+                if r:
+                    rows.append(r)
         flagged = {}
         for table in sources:
             if table not in acct_counts:
@@ -1352,7 +1355,15 @@ def compute_panel(
             raise KpilabError(f"Row accounting for {t!r} does not add up ({counted} counted, "
                               f"{sources[t].n_rows} read); please report this.")
 
-    panel = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=[*PANEL_COLUMNS, "_var"])
+    if rows:
+        # one frame from the indicators' arrays, in the panel's order (unit level, unit, period, indicator)
+        arrays = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
+        lv_code = pd.Categorical(arrays["unit_level"], categories=UNIT_LEVELS).codes
+        idx = np.lexsort(tuple(np.asarray(arrays[k], dtype=str) for k in ("indicator", "period", "unit_id"))
+                         + (lv_code,))
+        panel = pd.DataFrame({k: v[idx] for k, v in arrays.items()})
+    else:
+        panel = pd.DataFrame(columns=[*PANEL_COLUMNS, "_var"])
     if panel.empty:
         used = accounting.groupby("table")["rows_used"].first().to_dict()
         raise DataError(
@@ -1362,10 +1373,6 @@ def compute_panel(
         )
     if shrinkage:
         panel["value_shrunk"] = _shrink(panel, agent_team, notices)
-    order = {lv: i for i, lv in enumerate(UNIT_LEVELS)}
-    panel = panel.assign(_o=panel["unit_level"].map(order)).sort_values(
-        ["_o", "unit_id", "period", "indicator"], kind="mergesort").drop(columns=["_o", "_var"])
-    panel = panel.reset_index(drop=True)
     cols = PANEL_COLUMNS + ["kind", "scale", "exempted_share"] + (["value_shrunk"] if shrinkage else [])
     panel = panel[cols]
     for c in ("value", "numerator", "denominator", "n", "ci_low", "ci_high", "scale", "exempted_share"):
