@@ -66,7 +66,7 @@ def data_inventory(tables: Tables) -> pd.DataFrame:
         first = last = None
         n = t.n_rows(name)
         if col and t.has(name, col):
-            lo, hi = t.con.execute(f"SELECT min({col}), max({col}) FROM {t.view(name)}").fetchone()
+            lo, hi = t.con.execute(f"SELECT min({col}), max({col}) FROM {t.view(name)}").fetchall()[0]
             if lo is not None:
                 first, last = t.to_time(lo, name), t.to_time(hi, name)
         rows.append({"table": name, "rows": n, "columns": len(t.columns(name)), "first": first, "last": last})

