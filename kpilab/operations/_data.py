@@ -106,7 +106,6 @@ class SourceTables:
         self._nullable: dict[str, set[str]] = {}  # columns a pandas copy holds as nullable boolean or Int64
         self._keep: list[Any] = []  # loaded tables whose temporary files the views read
         self._valid_done: set[str] = set()
-        self._reason_sql: dict[str, str] = {}
         self._period_cond: dict[str, str] = {}
         if isinstance(data, Mapping):
             self.source = "data"
@@ -359,13 +358,20 @@ class SourceTables:
                         f"INSERT INTO _dup_{name} SELECT _row FROM (SELECT _row, row_number() OVER (PARTITION BY "
                         f"{cols} ORDER BY _row) AS _k FROM {t}) WHERE _k > 1")
         rules = self._rules(name)
-        has_dup = self.scalar(f"SELECT count(*) FROM _dup_{name}") > 0
-        if has_dup:
+        if self.scalar(f"SELECT count(*) FROM _dup_{name}") > 0:
             rules.append((f"_row IN (SELECT _row FROM _dup_{name})", dup_reason))
-        bad = " OR ".join(f"COALESCE(({c}), FALSE)" for c, _ in rules) or "FALSE"
-        self.con.execute(f"CREATE OR REPLACE TEMP VIEW v_{name} AS SELECT * FROM {t} WHERE NOT ({bad})")
-        self._reason_sql[name] = ("CASE " + " ".join(f"WHEN ({c}) THEN {_q(r)}" for c, r in rules) + " END"
-                                  if rules else "CAST(NULL AS VARCHAR)")
+        reason = ("CASE " + " ".join(f"WHEN ({c}) THEN {_q(r)}" for c, r in rules) + " END"
+                  if rules else "CAST(NULL AS VARCHAR)")
+        idsql = f"CAST({_ident(idc)} AS VARCHAR)" if idc else "CAST(NULL AS VARCHAR)"
+        # one scan finds the rows that break a rule (usually few); later scans leave them out by row number
+        # and so read only the columns they need
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _bad_{name} AS SELECT _row, _id, _reason FROM (SELECT _row, "
+                         f"{idsql} AS _id, {reason} AS _reason FROM {t}) WHERE _reason IS NOT NULL")
+        if self.scalar(f"SELECT count(*) FROM _bad_{name}"):
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW v_{name} AS SELECT * FROM {t} "
+                             f"WHERE _row NOT IN (SELECT _row FROM _bad_{name})")
+        else:
+            self.con.execute(f"CREATE OR REPLACE TEMP VIEW v_{name} AS SELECT * FROM {t}")
         self._valid_done.add(name)
 
     def _hashes_unique(self, expr: str, src: str, where: str) -> bool:
@@ -395,12 +401,12 @@ class SourceTables:
         self.valid(name)
         spec = TABLES[name]
         idc = spec.id_column if spec.id_column in self._cols[name] else None
-        idsql = f"CAST({_ident(idc)} AS VARCHAR)" if idc else "NULL"
-        # the position among the period's rows: the source row itself when no row was left out
-        pos = "_row" if self._period_cond[name] == "TRUE" else "row_number() OVER (ORDER BY _row) - 1"
-        df = self.con.sql(
-            f"SELECT _pos AS row, _id AS id, _reason AS reason FROM (SELECT {pos} AS _pos, {idsql} AS _id, "
-            f"{self._reason_sql[name]} AS _reason, _row FROM t_{name}) WHERE _reason IS NOT NULL ORDER BY _row").df()
+        if self._period_cond[name] == "TRUE":  # the position among the period's rows is the source row
+            q = f"SELECT _row AS row, _id AS id, _reason AS reason FROM _bad_{name} ORDER BY _row"
+        else:
+            q = (f"SELECT p._pos AS row, b._id AS id, b._reason AS reason FROM _bad_{name} b JOIN (SELECT _row, "
+                 f"row_number() OVER (ORDER BY _row) - 1 AS _pos FROM t_{name}) p ON p._row = b._row ORDER BY b._row")
+        df = self.con.sql(q).df()
         if idc is None:
             df["id"] = [f"row {i}" for i in df["row"]]
         return df

@@ -147,20 +147,24 @@ def staffing_from_contacts(data: Any, *, target_sl: float = 0.8, threshold_s: fl
     extra = " + ".join(f"COALESCE({col}, 0)" for col in ("hold_s", "acw_s") if t.has("contacts", col)) or "0.0"
     wait = "(epoch_us(answered_at) - epoch_us(arrived_at)) / 1000000.0"
     queued = "(epoch_us(COALESCE(answered_at, ended_at)) - epoch_us(arrived_at)) / 1000000.0"
-    # one scan: sums per queue, period, day and hour of arrival (the cells, and the queue's patience), and the
-    # distinct agents answering per queue, period, day and hour of answer (the staffing seen)
-    rows = t.sql(f"""SELECT queue, strftime(period, '%Y-%m-%d') AS period, date, hour, a_hour, g, n, n_h, s_h, n_sl,
-        n_ab, s_wait, agents FROM (
-        SELECT queue, period, date, hour, a_hour, GROUPING(hour) AS g, count(*) AS n, count(handle) AS n_h,
-            sum(handle) AS s_h, count(*) FILTER (WHERE in_sl) AS n_sl, count(*) FILTER (WHERE abandoned) AS n_ab,
-            sum(greatest(queued, 0)) AS s_wait, count(DISTINCT agent_id) FILTER (WHERE NOT abandoned) AS agents
+    base = (f"(SELECT {queue} AS queue, {_PERIOD_TRUNC[period].format(t=arrived)} AS period, "
+            f"CAST(hour({arrived}) AS INTEGER) AS hour, CAST({arrived} AS DATE) AS date, abandoned, agent_id, "
+            f"CAST(hour({answered}) AS INTEGER) AS a_hour FROM {live})")
+    # sums per queue, period, day and hour of arrival: the cells, and the queue's patience
+    by_arrival = t.sql(f"""SELECT queue, strftime(period, '%Y-%m-%d') AS period, date, hour, n, n_h, s_h, n_sl,
+        n_ab, s_wait FROM (
+        SELECT queue, period, date, hour, count(*) AS n, count(handle) AS n_h, sum(handle) AS s_h,
+            count(*) FILTER (WHERE in_sl) AS n_sl, count(*) FILTER (WHERE abandoned) AS n_ab,
+            sum(greatest(queued, 0)) AS s_wait
         FROM (SELECT {queue} AS queue, {_PERIOD_TRUNC[period].format(t=arrived)} AS period,
-                CAST(hour({arrived}) AS INTEGER) AS hour, CAST({arrived} AS DATE) AS date, abandoned, agent_id,
-                CAST(hour({answered}) AS INTEGER) AS a_hour, {queued} AS queued,
-                CASE WHEN NOT abandoned THEN talk_s + ({extra}) END AS handle,
+                CAST(hour({arrived}) AS INTEGER) AS hour, CAST({arrived} AS DATE) AS date, abandoned,
+                {queued} AS queued, CASE WHEN NOT abandoned THEN talk_s + ({extra}) END AS handle,
                 (NOT abandoned) AND COALESCE({wait} <= {float(threshold_s)!r}, FALSE) AS in_sl FROM {live})
-        GROUP BY GROUPING SETS ((queue, period, date, hour), (queue, period, date, a_hour)))""")
-    by_arrival = rows[rows["g"] == 0].astype({"hour": "int32"})
+        GROUP BY queue, period, date, hour)""")
+    # distinct agents answering per queue, period, day and hour of answer: the staffing seen
+    by_answer = t.sql(f"""SELECT queue, strftime(period, '%Y-%m-%d') AS period, a_hour, count(*) AS agents FROM (
+        SELECT DISTINCT queue, period, date, a_hour, agent_id FROM {base} WHERE NOT abandoned)
+        GROUP BY queue, period, date, a_hour""")
     if by_arrival.empty:
         raise DataError(f"No contacts on the live channels {', '.join(channels)}: nothing to staff.")
     g = by_arrival.groupby(["queue", "period", "hour"])
@@ -173,7 +177,7 @@ def staffing_from_contacts(data: Any, *, target_sl: float = 0.8, threshold_s: fl
     if t.nullable("contacts", "abandoned"):  # pandas' mean of a nullable boolean column is Float64
         cells["observed_abandon"] = cells["observed_abandon"].astype("Float64")
     cells = cells[["days", "calls_per_hour", "aht_s", "observed_sl", "observed_abandon"]]
-    by_answer = rows[(rows["g"] == 1) & rows["a_hour"].notna()].astype({"a_hour": "int32"})
+    by_answer = by_answer[by_answer["a_hour"].notna()].astype({"a_hour": "int32"})
     staffed = by_answer.groupby(["queue", "period", "a_hour"])["agents"].mean().rename_axis(["queue", "period", "hour"])
     cells["staffed_agents"] = staffed.reindex(cells.index).fillna(0.0)
     cells["load"] = cells["calls_per_hour"] * cells["aht_s"] / 3600
