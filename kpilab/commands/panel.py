@@ -36,9 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kpilab.indicators import compute_panel
+    from kpilab.indicators.stats import preload
     from kpilab.ingest import find_sources, load_source
     from kpilab.outputs import prepare_output
 
+    preload()  # scipy.special (intervals) imports in the background while the tables are read
     t0 = time.perf_counter()
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".parquet"):

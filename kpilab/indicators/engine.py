@@ -34,7 +34,7 @@ from kpilab.framework import Framework, load_framework
 from kpilab.indicators.accounting import build_accounting
 from kpilab.indicators.catalogue import CATALOGUE, Definition, definition_from_compute
 from kpilab.indicators.kinds import get_kind
-from kpilab.indicators.stats import quantile_order_ranks
+from kpilab.indicators.stats import preload, quantile_order_ranks
 from kpilab.panel import PANEL_COLUMNS, PERIODS, UNIT_LEVELS
 from kpilab.schema import (
     BOOL,
@@ -1195,6 +1195,7 @@ def compute_panel(
     ------
     ParameterError, FrameworkError, SchemaError, DataError
     """
+    preload()  # the interval functions' import runs while the data are read
     units = [unit] if isinstance(unit, str) else list(unit)
     check_params({"period": period, "min_n": min_n, "shrinkage": shrinkage, "level": level,
                   "check_duplicate_ids": check_duplicate_ids},

@@ -15,6 +15,7 @@ import pandas as pd
 # quantile indicator is computed
 
 __all__ = [
+    "preload",
     "wilson_interval",
     "t_interval",
     "t_quantile",
@@ -23,6 +24,32 @@ __all__ = [
     "shrink_beta_binomial",
     "shrink_normal",
 ]
+
+
+_PRELOAD: list = []
+
+
+def preload() -> None:
+    """Start importing scipy.special in a background thread (once per process).
+
+    The panel engine calls it when it starts: the import (about 0.3 s, most of it scipy's array-API
+    layer) then runs while DuckDB scans the data, instead of after, when the first interval is
+    computed. A later ``from scipy import special`` waits for that import to finish (Python's import
+    lock), so the functions used are the same.
+    """
+    if _PRELOAD:
+        return
+    import threading
+
+    def run() -> None:
+        try:
+            from scipy import special  # noqa: F401
+        except Exception:  # noqa: BLE001 - the import in the caller raises it again, where it matters
+            pass
+
+    t = threading.Thread(target=run, name="kpilab-preload-scipy-special", daemon=True)
+    _PRELOAD.append(t)
+    t.start()
 
 
 def _z(level: float) -> float:
