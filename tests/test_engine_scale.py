@@ -239,3 +239,31 @@ def test_cells_to_rows_equal_the_previous_implementation() -> None:
         assert new_dropped == old_dropped
         new = pd.DataFrame(new) if new else pd.DataFrame(columns=E.PANEL_COLUMNS)
         pd.testing.assert_frame_equal(new, old.reset_index(drop=True))
+
+
+def test_fetch_column_streams_batches_into_one_array_and_grows() -> None:
+    import duckdb
+
+    con = duckdb.connect()
+    eng = E._Engine.__new__(E._Engine)
+    eng.con = con
+    try:
+        sql = "SELECT hash(i) AS h FROM range(2500) t(i)"
+        want = np.sort(np.asarray(con.execute(sql).fetchnumpy()["h"]))
+        for size in (2500, 100, 0):  # as announced; fewer announced than returned: the array grows
+            got = eng._fetch_column(sql, size, np.uint64, batch=300)
+            assert got.dtype == np.uint64 and len(got) == 2500
+            np.testing.assert_array_equal(np.sort(got), want)
+    finally:
+        con.close()
+
+
+def test_a_repeated_id_far_apart_in_a_file_is_excluded(tmp_path) -> None:
+    df = _contacts(3000, seed=8)
+    df.loc[df.index[-1], "contact_id"] = df.loc[0, "contact_id"]  # the first and the last row share an id
+    path = tmp_path / "contacts.parquet"
+    df.to_parquet(path, index=False, row_group_size=500)
+    r = compute_panel({"contacts": path}, unit="centre", period="week", indicators=["aht"])
+    acc = r.accounting
+    assert acc.loc[acc["reason"] == "duplicate id", "rows"].tolist() == [1]
+    assert check_accounting(acc)

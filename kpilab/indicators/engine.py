@@ -547,12 +547,12 @@ class _Engine:
                 return False
         return True
 
-    def _fetch_column(self, sql: str, size: int, dtype: Any) -> np.ndarray:
+    def _fetch_column(self, sql: str, size: int, dtype: Any, batch: int = 1 << 20) -> np.ndarray:
         """The one column ``sql`` returns (no NULLs, at most ``size`` values) as a numpy array, streamed in
         batches into one array (the result is never held twice, by DuckDB and by numpy)."""
         out = np.empty(size, dtype=dtype)
         filled = 0
-        reader = self.con.sql(sql).to_arrow_reader(1 << 20)
+        reader = self.con.sql(sql).to_arrow_reader(batch)
         for batch in reader:
             m = batch.num_rows
             if filled + m > len(out):  # more rows than expected: grow
