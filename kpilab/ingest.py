@@ -1058,6 +1058,11 @@ class _Normaliser:
             exprs[col] = f"CASE WHEN {' OR '.join(conds)} THEN error('kpilab-bad-value') ELSE {exprs[col]} END"
         if blank_checks and not self.changed:
             self.changed = self._any_blank(blank_checks)
+            if not self.changed:  # no blank text value: blank-to-NULL is the identity, and later scans of
+                # _typed (the ids check) need not trim every value
+                for col in types:
+                    if col != "_row" and _ident(col) in blank_checks:
+                        exprs[col] = _ident(col)
         sel = [f"{exprs[c]} AS {_ident(c)}" for c in types if c != "_row"]
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW _typed AS SELECT {', '.join(sel + ['_row'])} FROM _src")
 

@@ -267,3 +267,22 @@ def test_a_repeated_id_far_apart_in_a_file_is_excluded(tmp_path) -> None:
     acc = r.accounting
     assert acc.loc[acc["reason"] == "duplicate id", "rows"].tolist() == [1]
     assert check_accounting(acc)
+
+
+@pytest.mark.parametrize("blank", [False, True])
+def test_ids_differing_by_spaces_or_case_in_a_parquet_file(tmp_path, blank: bool) -> None:
+    """A Parquet file with no blank text value passes through untrimmed; the ids check still sees ' a1 '."""
+    from kpilab.ingest import load_source
+
+    df = _contacts(60, seed=2)
+    answered = df.index[~df["abandoned"]]
+    df.loc[answered[:3], "agent_id"] = " a1 "
+    if blank:  # a blank queue: the table is rewritten with NULL there
+        df.loc[0, "queue"] = "   "
+    path = tmp_path / "contacts.parquet"
+    df.to_parquet(path, index=False)
+    lt = load_source(path, "contacts")
+    assert any("(' a1 ' = 'a1')" in x for x in lt.notices), lt.notices
+    assert (lt.path == path) is (not blank)
+    if blank:
+        assert lt.to_pandas()["queue"].isna().sum() == 1
