@@ -162,11 +162,14 @@ def validation_summary(tables: Tables) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["table", "reason", "rows", "first_ids"])
 
 
-def plot_agent_csat(overview: pd.DataFrame, target: float | None = None) -> plt.Figure:
+def plot_agent_csat(overview: pd.DataFrame, target: float | None = None, *, max_labelled: int = 60) -> plt.Figure:
     """Mean CSAT per agent with its 95 % interval; small samples drawn hollow and grey.
 
     Agents are ordered by the lower bound of their interval, the honest order
-    for ranking on noisy means.
+    for ranking on noisy means. Up to ``max_labelled`` agents each get a named row;
+    a larger centre is drawn as one caterpillar of every agent in a figure of fixed
+    height, without names (a row per agent made 5,000 agents a 900-inch image that
+    took most of a minute to render; the names are in the agent table).
     """
     import matplotlib.pyplot as plt
 
@@ -174,18 +177,25 @@ def plot_agent_csat(overview: pd.DataFrame, target: float | None = None) -> plt.
 
     set_theme()
     df = overview.dropna(subset=["csat_mean"]).sort_values("csat_ci_low").reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(7, max(3, 0.18 * len(df) + 1)))
+    many = len(df) > max_labelled
+    fig, ax = plt.subplots(figsize=(7, 9 if many else max(3, 0.18 * len(df) + 1)))
     small = df["flag"].eq("small_n").to_numpy()
     y = np.arange(len(df))
     for mask, colour, label in ((~small, "C0", "n >= min_n"), (small, "0.6", "small n (not ranked)")):
         if mask.any():
+            style = ({"fmt": "o", "ms": 1.5, "elinewidth": 0.3, "capsize": 0} if many else
+                     {"fmt": "o", "capsize": 2})
             ax.errorbar(df.loc[mask, "csat_mean"], y[mask],
                         xerr=[df.loc[mask, "csat_mean"] - df.loc[mask, "csat_ci_low"],
                               df.loc[mask, "csat_ci_high"] - df.loc[mask, "csat_mean"]],
-                        fmt="o", color=colour, mfc=colour if colour == "C0" else "white", capsize=2, label=label)
+                        color=colour, mfc=colour if colour == "C0" else "white", label=label, **style)
     if target is not None:
         ax.axvline(target, color="C3", ls="--", lw=1, label=f"target {target:g}")
-    ax.set_yticks(y, df["agent_id"], fontsize=7)
+    if many:
+        ax.set_yticks([])
+        ax.set_ylabel(f"{len(df):,} agents, lowest lower bound at the bottom")
+    else:
+        ax.set_yticks(y, df["agent_id"], fontsize=7)
     ax.set_xlabel("mean CSAT (1-5) with 95 % t interval")
     ax.set_title("CSAT per agent, ordered by the interval's lower bound")
     ax.legend(loc="lower right", fontsize=8)

@@ -87,3 +87,22 @@ def test_ticket_overview_rates_and_intervals():
     assert row["solved_ci_low"] == pytest.approx(0.490, abs=5e-4)  # Wilson 8/10, kpi-standards.md
     assert row["reopened_rate"] == pytest.approx(1 / 8)
     assert row["median_first_reply_h"] == pytest.approx(5.5)
+
+
+def test_agent_csat_plot_names_few_agents_and_keeps_many_in_a_fixed_height():
+    from kpilab.overview import plot_agent_csat
+
+    rng = np.random.default_rng(0)
+
+    def agents(n):
+        mean = rng.uniform(3, 5, n)
+        return pd.DataFrame({"agent_id": [f"A{i:04d}" for i in range(n)], "csat_mean": mean, "csat_ci_low": mean - 0.2,
+                             "csat_ci_high": mean + 0.2, "flag": np.where(np.arange(n) % 7 == 0, "small_n", "")})
+
+    few = plot_agent_csat(agents(20), target=4.0)
+    assert len(few.axes[0].get_yticklabels()) == 20 and few.get_size_inches()[1] < 10
+    many = plot_agent_csat(agents(2000), target=4.0)
+    assert many.get_size_inches()[1] == 9 and len(many.axes[0].get_yticks()) == 0
+    assert "2,000 agents" in many.axes[0].get_ylabel()
+    # every agent is drawn: one point per agent across the two series
+    assert sum(len(line.get_xdata()) for line in many.axes[0].lines if line.get_marker() == "o") == 2000
