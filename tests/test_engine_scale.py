@@ -286,3 +286,19 @@ def test_ids_differing_by_spaces_or_case_in_a_parquet_file(tmp_path, blank: bool
     assert (lt.path == path) is (not blank)
     if blank:
         assert lt.to_pandas()["queue"].isna().sum() == 1
+
+
+def test_file_statistics_never_rule_out_an_upper_bound_of_a_float_column(tmp_path) -> None:
+    """NaN is left out of Parquet statistics but is above every number in DuckDB: 'nps above 10' stays."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "surveys.parquet"
+    table = pa.table({"nps": pa.array([3.0, float("nan"), 9.0], from_pandas=False),
+                      "rows": pa.array([1, 2, 3], type=pa.int64())})
+    pq.write_table(table, path)
+    not_null, ranges = E._parquet_facts(path, {"nps", "rows"})
+    assert not_null == {"nps", "rows"}
+    assert ranges["nps"] == (3.0, None) and ranges["rows"] == (1.0, 3.0)
+    rules = dict((r, c) for c, r in E._schema_reason_sql("surveys", {"nps"}, False, ranges=ranges))
+    assert "nps above 10" in rules and "negative nps" not in rules

@@ -291,7 +291,7 @@ def _period_key_sql(period: str, t: str) -> str:
 
 def _schema_reason_sql(name: str, present: set[str], dup_join: bool, dup_rows: bool = False,
                        not_null: frozenset[str] | set[str] = frozenset(),
-                       ranges: Mapping[str, tuple[float, float]] | None = None) -> list[tuple[str, str]]:
+                       ranges: Mapping[str, tuple[float, float | None]] | None = None) -> list[tuple[str, str]]:
     """(condition, reason) pairs mirroring :func:`kpilab.schema.validate_table`, in its order.
 
     Including the two rules real exports need: an abandoned contact may lack ``ended_at``
@@ -368,12 +368,14 @@ def _duckdb_memory(limit: str) -> str:
     return f"{int(duck // 1024**2)}MiB"
 
 
-def _parquet_facts(path: Any, columns: set[str]) -> tuple[set[str], dict[str, tuple[float, float]]]:
+def _parquet_facts(path: Any, columns: set[str]) -> tuple[set[str], dict[str, tuple[float, float | None]]]:
     """Of ``columns`` of a Parquet file: those without a NULL, and the (min, max) of the numeric ones, from
     the row groups' statistics (no scan). A column whose statistics are missing in any row group is left
-    out; so is any file that cannot be read here (a URI Spark reads)."""
+    out; so is any file that cannot be read here (a URI Spark reads). The max of a floating column is
+    None: statistics leave NaN out, and DuckDB orders NaN above every number (``NaN > 10`` is true), so
+    only its min bounds the values a rule compares."""
     not_null: set[str] = set()
-    ranges: dict[str, tuple[float, float]] = {}
+    ranges: dict[str, tuple[float, float | None]] = {}
     try:
         if not columns or not Path(str(path)).is_file():
             return not_null, ranges
@@ -403,7 +405,8 @@ def _parquet_facts(path: Any, columns: set[str]) -> tuple[set[str], dict[str, tu
         if nulls == 0:
             not_null.add(col)
         if nulls is not None and numeric and lo is not None and lo == lo and hi == hi:  # NaN bounds say nothing
-            ranges[col] = (lo, hi)
+            floating = meta.schema.column(j).physical_type in ("FLOAT", "DOUBLE")
+            ranges[col] = (lo, None if floating else hi)
     return not_null, ranges
 
 
