@@ -9,9 +9,6 @@ come back to pandas, so a 15-million-contact quarter never sits in pandas memory
 The row rules mirror :func:`kpilab.schema.validate_table` rule for rule and in its order (the first
 rule a row breaks is its reason); ``tests/test_operations_sql.py`` checks the two agree row by row
 on the messy simulator, whose exports carry every defect.
-
-:func:`load` (a dict of pandas frames, invalid rows dropped) is kept for callers that need whole
-tables.
 """
 
 from __future__ import annotations
@@ -33,7 +30,7 @@ from kpilab.schema import BOOL, EXEMPTION_ACTIONS, STR, TABLES, TIME, coerce_tab
 if TYPE_CHECKING:
     from kpilab.review_period import ReviewPeriod
 
-__all__ = ["SourceTables", "open_tables", "load"]
+__all__ = ["SourceTables", "open_tables"]
 
 #: the column each table is limited to the review period on (as :data:`kpilab.review_period.TIME_COLUMNS`)
 _PERIOD_COLUMNS = {"contacts": "arrived_at", "surveys": "responded_at", "qa_reviews": "reviewed_at",
@@ -476,44 +473,3 @@ def open_tables(data: Any, scope: ReviewPeriod | None = None, *, names: Iterable
             raise DataError("These tables were opened for another review period; open them again with this one.")
         return data
     return SourceTables(data, scope=scope, names=names)
-
-
-def load(data: Any, names: Iterable[str], *, required: Iterable[str] = ()) -> dict[str, pd.DataFrame]:
-    """``{name: DataFrame}`` for the tables in ``names`` that ``data`` has (a folder or a mapping).
-
-    Rows that break the canonical table's row rules (the panel engine excludes them too) are
-    dropped; structural problems raise :class:`~kpilab.errors.SchemaError`. A table named in
-    ``required`` that is absent raises :class:`~kpilab.errors.DataError` naming it.
-    """
-    names, required = list(names), list(required)
-    out: dict[str, pd.DataFrame] = {}
-    if isinstance(data, SourceTables):
-        out = {name: data.frame(name, valid=False) for name in names if name in data}
-    elif isinstance(data, Mapping):
-        for name in names:
-            if name in data and data[name] is not None:
-                df = data[name]
-                if isinstance(df, str | Path):
-                    from kpilab.ingest import read_table
-
-                    df = read_table(df, name)
-                out[name] = coerce_table(df.copy(), name)
-    elif isinstance(data, str | Path):
-        from kpilab.ingest import find_tables, read_table
-
-        found = find_tables(data)
-        for name in names:
-            if name in found:
-                out[name] = read_table(found[name], name)
-    else:
-        raise SchemaError(f"data must be a folder of canonical tables or a dict of DataFrames, got "
-                          f"{type(data).__name__}.")
-    missing = [n for n in required if n not in out]
-    if missing:
-        raise DataError(_missing_message(missing, data if isinstance(data, str | Path) else "data"))
-    for name, df in out.items():
-        report = validate_table(df, name, strict=False)
-        if not report.ok:
-            out[name] = df.loc[~report.excluded_mask()].reset_index(drop=True)
-    return out
-

@@ -278,7 +278,7 @@ def qa_sample(data: Any, date: Any, *, rate: float = 0.05, strata: tuple[str, ..
         day = pd.Timestamp(date).normalize()
     except (ValueError, TypeError):
         raise ParameterError(f"The 'date' parameter of qa_sample must be a date (YYYY-MM-DD). Got {date!r}.") from None
-    t = open_tables(data)
+    t = open_tables(data, names=("contacts", "qa_reviews", "agents"))
     t.require(["contacts"])
     day = day.tz_localize(None) if day.tzinfo else day  # days are local wall-clock dates
     # answered contacts by the local date of answered_at; only the day's rows come back to pandas

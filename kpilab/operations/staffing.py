@@ -138,7 +138,7 @@ def staffing_from_contacts(data: Any, *, target_sl: float = 0.8, threshold_s: fl
     if period not in _PERIOD_TRUNC:
         raise ParameterError(f"The 'period' parameter of staffing_from_contacts must be one of "
                              f"{', '.join(_PERIOD_TRUNC)}. Got {period!r}.")
-    t = open_tables(data)
+    t = open_tables(data, names=("contacts",))
     t.require(["contacts"])
     live = _live(t, channels)
     arrived, answered = t.local("contacts", "arrived_at"), t.local("contacts", "answered_at")
@@ -253,7 +253,7 @@ def weekday_hour_profile(data: Any, *, channels: tuple[str, ...] = ("phone", "ch
     pandas.DataFrame
         ``weekday, hour, offered_per_day, mean_wait_s, abandon_rate`` over the live channels.
     """
-    t = open_tables(data)
+    t = open_tables(data, names=("contacts",))
     t.require(["contacts"])
     live = _live(t, channels)
     arrived = t.local("contacts", "arrived_at")

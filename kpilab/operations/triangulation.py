@@ -81,7 +81,7 @@ def resolution_sources(data: Any, *, window_days: float = 7, qa_pass: float = 80
 
 def _sources_table(data: Any, window_days: float, qa_pass: float) -> SourceTables:
     """Tables with the view ``_src``: what each source says about every answered contact (DuckDB, not pandas)."""
-    t = open_tables(data)
+    t = open_tables(data, names=("contacts", "surveys", "qa_reviews"))
     t.require(["contacts"])
     c = t.valid("contacts")
     if not t.scalar(f"SELECT count(*) FROM {c}"):
