@@ -204,7 +204,7 @@ def qa_sample(data: Any, date: Any, *, rate: float = 0.05, strata: tuple[str, ..
 
     Parameters
     ----------
-    data : folder or dict
+    data : folder, dict of DataFrames or SourceTables (:func:`kpilab.operations.open_tables`)
         Canonical tables: ``contacts`` (required); ``qa_reviews`` (past score spread, for Neyman
         allocation and the margins) and ``agents`` (strata team, role, site) when present.
     date : date-like

@@ -102,7 +102,7 @@ def staffing_from_contacts(data: Any, *, target_sl: float = 0.8, threshold_s: fl
 
     Parameters
     ----------
-    data : folder or dict
+    data : folder, dict of DataFrames or SourceTables (:func:`kpilab.operations.open_tables`)
         Canonical tables (``contacts``).
     target_sl, threshold_s :
         The service-level target (share answered within ``threshold_s`` seconds).
@@ -247,6 +247,13 @@ def staffing_from_panel(panel: pd.DataFrame, *, target_sl: float = 0.8, threshol
 
 def weekday_hour_profile(data: Any, *, channels: tuple[str, ...] = ("phone", "chat")) -> pd.DataFrame:
     """Mean queue wait (s), abandonment and contacts per day by weekday (0 = Monday) and hour of arrival.
+
+    Parameters
+    ----------
+    data : folder, dict of DataFrames or SourceTables (:func:`kpilab.operations.open_tables`)
+        Canonical tables (``contacts``); rows breaking a row rule are left out, sums taken in SQL.
+    channels : tuple of str
+        Live channels (queued in real time); others are left out.
 
     Returns
     -------

@@ -53,7 +53,7 @@ def resolution_sources(data: Any, *, window_days: float = 7, qa_pass: float = 80
 
     Parameters
     ----------
-    data : folder or dict
+    data : folder, dict of DataFrames or SourceTables (:func:`kpilab.operations.open_tables`)
         Canonical tables: ``contacts`` (required), ``surveys`` and ``qa_reviews`` (optional).
     window_days : float, default 7
         Repeat-contact window of the ``repeat_contact`` source.
@@ -309,7 +309,7 @@ def triangulate(data: Any, *, window_days: float = 7, qa_pass: float = 80.0, cla
 
     Parameters
     ----------
-    data : folder or dict
+    data : folder, dict of DataFrames or SourceTables (:func:`kpilab.operations.open_tables`)
         Canonical tables (``contacts``; ``surveys`` and ``qa_reviews`` when present).
     window_days, qa_pass :
         See :func:`resolution_sources`.
