@@ -201,3 +201,27 @@ def test_repeated_id_screen_in_several_passes(messy, monkeypatch):
     for name, exp in expected.items():
         pd.testing.assert_frame_equal(t.issues(name), exp)
         assert exp["reason"].str.startswith("duplicate").any()
+
+
+def test_real_pwc_export_equals_the_pandas_versions(shared_data, tmp_path):
+    """The PwC call-centre log (a real export through its adapter): overview, profile, staffing, triangulation."""
+    from kpilab.adapters import pwc_call_log, write_tables
+
+    path = shared_data / "pwc-call-center" / "pwc_call_center_dataset.xlsx"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    write_tables(pwc_call_log(path), tmp_path)
+    tables = load_tables(tmp_path)
+    opened = open_tables(tmp_path)
+    for fn in ("data_inventory", "validation_summary", "agent_overview"):
+        pd.testing.assert_frame_equal(getattr(overview, fn)(opened), getattr(old_overview, fn)(tables),
+                                      check_exact=False, rtol=RTOL)
+    pd.testing.assert_frame_equal(overview.channel_overview(opened), old_overview.channel_overview(tables["contacts"]),
+                                  check_exact=False, rtol=RTOL)
+    pd.testing.assert_frame_equal(staffing.weekday_hour_profile(opened), old_staffing.weekday_hour_profile(tables),
+                                  check_exact=False, rtol=RTOL)
+    pd.testing.assert_frame_equal(staffing.staffing_from_contacts(opened), old_staffing.staffing_from_contacts(tables),
+                                  check_exact=False, rtol=1e-9)
+    got, expected = triangulation.triangulate(opened), old_triangulation.triangulate(tables)
+    pd.testing.assert_frame_equal(got.agents, expected.agents, check_exact=False, rtol=RTOL)
+    pd.testing.assert_frame_equal(got.agreement, expected.agreement, check_exact=False, rtol=RTOL)
