@@ -8,6 +8,7 @@ printed (opening and validating the tables, the query, the pandas post-processin
 Issue 12 targets the whole review pipeline: under 60 s at 500 agents, under 5 minutes at 5,000 agents
 on two cores, peak under 2 GB per process. Usage::
 
+    .venv/bin/python bench/bench_operations.py                 # 500 agents x 3 months, simulated once
     .venv/bin/python bench/bench_operations.py --data /tmp/sim500
     .venv/bin/python bench/bench_operations.py --data /tmp/sim5000 --steps weekday_hour_profile,staffing
     # the code before issue 12 part 2, from a copy of an earlier commit's kpilab/ (git archive <rev> kpilab):
@@ -192,12 +193,21 @@ def _step(code: str, data: str, pythonpath: str | None) -> tuple[float, float, f
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", required=True, help="simulated data folder (kpilab simulate --out DIR)")
+    ap.add_argument("--data", default=None, help="data folder (default: 500 agents x 3 months simulated once into "
+                    "the temporary folder and reused)")
     ap.add_argument("--steps", default=",".join(_NEW), help=f"comma-separated, among {', '.join(_NEW)}")
     ap.add_argument("--pythonpath", default=None, help="run an older kpilab (a folder holding kpilab/)")
     ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
     steps = _OLD if args.pythonpath else _NEW
+    if args.data is None:
+        import tempfile
+
+        args.data = str(Path(tempfile.gettempdir()) / "kpilab-bench-operations-500x3")
+        t0 = time.perf_counter()
+        subprocess.run([str(Path(sys.executable).with_name("kpilab")), "simulate", "--agents", "500", "--months", "3",
+                        "--reuse", "--out", args.data], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        print(f"simulated (or reused) {args.data} in {time.perf_counter() - t0:.1f} s")
     print(f"data {args.data}, {'old code from ' + args.pythonpath if args.pythonpath else 'this checkout'}")
     print(f"{'step':24s} {'wall s':>8s} {'cpu s':>8s} {'peak MB':>8s}")
     for name in args.steps.split(","):

@@ -177,6 +177,12 @@ def test_qa_sample_equals_the_pandas_version(clean):
                     pd.testing.assert_frame_equal(getattr(got, part), getattr(expected, part), check_exact=False,
                                                   rtol=RTOL)
                 assert got.params == expected.params
+    scope = review_period("2025-02-01", "2025-02-28", "month")  # as notebook 06 reads the review period
+    period_tables = scope.filter_tables(tables)[0]
+    expected = old_qa.qa_sample(period_tables, "2025-02-20", allocation="neyman")
+    got = qa_sampling.qa_sample(open_tables(clean, scope), "2025-02-20", allocation="neyman")
+    for part in ("sample", "plan", "agent_margins"):
+        pd.testing.assert_frame_equal(getattr(got, part), getattr(expected, part), check_exact=False, rtol=RTOL)
     with pytest.raises(DataError) as old_error:
         old_qa.qa_sample(tables, "2025-06-01")
     with pytest.raises(DataError, match="the contacts table covers 2025-01-01 to ") as new_error:
