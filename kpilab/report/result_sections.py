@@ -65,7 +65,11 @@ def scores_section(data: RunData) -> Section:
                              {g: "count" for g in grades}, max_rows=15, csv="grades_by_team.csv"))
     add_figure(s, data, "score_distribution", f"Distribution of agents' scores, {per}; the shaded bands are the "
                "grades.")
-    add_figure(s, data, "grade_mix", "Grade mix per team.")
+    # 25: plot_grade_mix's max_teams (the figure names what it leaves out)
+    n_teams = gbt["team"].nunique() if gbt is not None and "team" in gbt.columns else 0
+    add_figure(s, data, "grade_mix", "Grade mix per team." if n_teams <= 25 else
+               f"Grade mix of the whole centre and of the 25 of {n_teams} teams with the largest share in the "
+               "lowest grade (every team is in the table above and in grades_by_team.csv).")
     latest = sf.latest.sort_values("index", ascending=False)
     df = pd.DataFrame({
         "agent": latest["unit_id"].astype(str),
