@@ -69,7 +69,7 @@ def scores_section(data: RunData) -> Section:
     n_teams = gbt["team"].nunique() if gbt is not None and "team" in gbt.columns else 0
     add_figure(s, data, "grade_mix", "Grade mix per team." if n_teams <= 25 else
                f"Grade mix of the whole centre and of the 25 of {n_teams} teams with the largest share in the "
-               "lowest grade (every team is in the table above and in grades_by_team.csv).")
+               "lowest grade (every team is in grades_by_team.csv).")
     latest = sf.latest.sort_values("index", ascending=False)
     df = pd.DataFrame({
         "agent": latest["unit_id"].astype(str),
