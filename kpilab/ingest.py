@@ -1234,16 +1234,48 @@ class _Normaliser:
         return int(n), cols, tz
 
 
+# spill folder of each open ingest connection: {id(connection): finalizer that removes the folder}
+_SPILLS: dict[int, Any] = {}
+
+
 def _connect() -> Any:
+    """A DuckDB connection for reading and checking one table; close it with :func:`_disconnect`.
+
+    Spills go to a private temporary folder (DuckDB's default is ``.tmp`` in the working folder), removed
+    by :func:`_disconnect` (or when the connection is garbage collected).
+    """
     import duckdb
 
-    con = duckdb.connect(config={"threads": 2, "memory_limit": "1GB", "preserve_insertion_order": True})
+    spill = tempfile.mkdtemp(prefix="kpilab-sql-")
+    try:
+        con = duckdb.connect(config={"threads": 2, "memory_limit": "1GB", "preserve_insertion_order": True,
+                                     "temp_directory": spill})
+    except BaseException:
+        shutil.rmtree(spill, ignore_errors=True)
+        raise
+    key = id(con)
+    _SPILLS[key] = weakref.finalize(con, _drop_spill, key, spill)
     con.execute("SET TimeZone='UTC'")
     try:
         con.execute("SET enable_progress_bar=false")
     except duckdb.Error:  # inside Jupyter without ipywidgets DuckDB refuses the setting (and draws no bar)
         pass
     return con
+
+
+def _drop_spill(key: int, folder: str) -> None:
+    _SPILLS.pop(key, None)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _disconnect(con: Any) -> None:
+    """Close a connection made by :func:`_connect` and remove its spill folder."""
+    try:
+        con.close()
+    finally:
+        fin = _SPILLS.get(id(con))
+        if fin is not None:
+            fin()
 
 
 def _empty_frame(name: str) -> pd.DataFrame:
@@ -1371,7 +1403,7 @@ def _load_file(path: Path, name: str, mapping: ColumnMapping | None, plausible: 
             if fast is not None:
                 fast._tmp = tmp
                 return fast
-            con.close()
+            _disconnect(con)
             con = _connect()
             raw = Path(tmp.name) / "raw.parquet"
             n, skipped, _header, enc_notice = _csv_to_parquet(
@@ -1386,7 +1418,7 @@ def _load_file(path: Path, name: str, mapping: ColumnMapping | None, plausible: 
         lt = _run(con, name, label, mapping, plausible, hint, Path(tmp.name) / f"{name}.parquet",
                   original=path if kind == "parquet" and mapping is None else None)
     finally:
-        con.close()
+        _disconnect(con)
     lt.notices[:0] = notices
     lt.skipped_lines = skipped
     if lt.path is not None and lt.path != path:
@@ -1500,7 +1532,7 @@ def _load_frame(df: pd.DataFrame, name: str, label: str, mapping: ColumnMapping 
         lt = _run(con, name, label, mapping, plausible, hint, Path(tmp.name) / f"{name}.parquet",
                   keep=keep if keep is not None and mapping is None else None)
     finally:
-        con.close()
+        _disconnect(con)
     lt.notices[:0] = notices or []
     if lt.frame is None:
         lt._tmp = tmp

@@ -19,6 +19,9 @@ from __future__ import annotations
 import functools
 import os
 import re
+import shutil
+import tempfile
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -442,7 +445,15 @@ class _Engine:
                                "preserve_insertion_order": False}
         if memory_limit:
             cfg["memory_limit"] = _duckdb_memory(memory_limit)
-        self.con = duckdb.connect(config=cfg)
+        # spills go to a private temporary folder, removed on close (DuckDB's default is .tmp in the working folder)
+        self._spill = tempfile.mkdtemp(prefix="kpilab-sql-")
+        cfg["temp_directory"] = self._spill
+        try:
+            self.con = duckdb.connect(config=cfg)
+        except BaseException:
+            shutil.rmtree(self._spill, ignore_errors=True)
+            raise
+        self._closer = weakref.finalize(self, _close_connection, self.con, self._spill)
         self.con.execute("SET TimeZone='UTC'")
         self.start = pd.Timestamp(start).tz_localize(None).normalize() if start is not None else None
         self.end = (pd.Timestamp(end).tz_localize(None).normalize() + pd.Timedelta(days=1)) if end is not None else None
@@ -967,7 +978,16 @@ class _Engine:
             f"FROM _b_{table} GROUP BY 1").df()
 
     def close(self) -> None:
-        self.con.close()
+        """Close the DuckDB connection and remove its spill folder."""
+        self._closer()
+
+
+def _close_connection(con: Any, folder: str) -> None:
+    """Close ``con``, then remove ``folder`` (its private spill folder)."""
+    try:
+        con.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 # ============================================================================ cells -> panel
