@@ -30,6 +30,13 @@ Usage::
     .venv/bin/python bench/bench_panel.py                          # 1M and 10M rows, both sets
     .venv/bin/python bench/bench_panel.py --sizes 100000000 --sets simple --repeat 1 --keep /tmp/kb
     .venv/bin/python bench/bench_panel.py --sizes 1000000 --command
+    .venv/bin/python bench/bench_panel.py --folder /tmp/sim5000 --repeat 1   # the quarterly review's panel
+
+``--folder DIR`` times the ``default`` set instead: the panel the quarterly review computes (notebook 01:
+``compute_panel(DIR, period="month", unit=["agent", "team", "centre"], shrinkage=True)``, every catalogue
+indicator the folder's tables support, default framework, threads and memory budget) on an existing data
+folder (e.g. ``kpilab simulate --agents 5000 --months 3``), in a fresh process per run, with wall and CPU
+seconds, peak RSS and the time per phase and per table's aggregation.
 """
 
 from __future__ import annotations
@@ -184,6 +191,57 @@ def _child(mode: str, which: str, folder: str, threads: int, memory_limit: str) 
                       "spent": spent}))
 
 
+def _review_child(folder: str) -> None:
+    """One run of the quarterly review's panel on ``folder`` (notebook 01's arguments), timed by phase."""
+    import resource
+
+    import kpilab.ingest as ingest
+    from kpilab.indicators import compute_panel, engine
+
+    spent: dict[str, float] = {}
+    _timed(ingest, "load_source", "load", spent)
+    _timed(ingest.LoadedTable, "sample", "load", spent)
+    _timed(engine, "_default_framework", "framework", spent)
+    _timed(engine._Engine, "_hashes_distinct", "dup_screen", spent)
+    _timed(engine._Engine, "prepare", "views", spent)
+    _timed(engine, "_shrink", "shrinkage", spent)
+    agg = engine._Engine.aggregate
+
+    def by_table(self, table, *a, **k):  # noqa: ANN001, ANN002, ANN003, ANN202
+        t = time.perf_counter()
+        try:
+            return agg(self, table, *a, **k)
+        finally:
+            spent[f"aggregate:{table}"] = spent.get(f"aggregate:{table}", 0.0) + time.perf_counter() - t
+
+    engine._Engine.aggregate = by_table
+    t0 = time.perf_counter()
+    u0 = resource.getrusage(resource.RUSAGE_SELF)
+    r = compute_panel(folder, period="month", unit=["agent", "team", "centre"], shrinkage=True)
+    elapsed = time.perf_counter() - t0
+    u1 = resource.getrusage(resource.RUSAGE_SELF)
+    if "views" in spent:
+        spent["views"] -= spent.get("dup_screen", 0.0)
+    spent["post"] = elapsed - sum(spent.values())
+    print(json.dumps({"seconds": elapsed, "cpu": (u1.ru_utime - u0.ru_utime) + (u1.ru_stime - u0.ru_stime),
+                      "peak_rss_mb": u1.ru_maxrss / 1024, "rows": len(r.panel),
+                      "indicators": int(r.panel["indicator"].nunique()), "spent": spent}))
+
+
+def review(folder: str, repeat: int) -> None:
+    """Print the quarterly review panel's timings on ``folder`` (each run in a fresh process)."""
+    print(f"default set (notebook 01's panel) on {folder}; cores={os.cpu_count()} "
+          f"load average={os.getloadavg()[0]:.1f}", flush=True)
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, __file__, "--_review", folder], capture_output=True, text=True,
+                             check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"  {r['seconds']:.1f} s wall, {r['cpu']:.1f} s CPU, peak RSS {r['peak_rss_mb']:.0f} MB, "
+              f"{r['rows']:,} panel rows, {r['indicators']} indicators", flush=True)
+        print("    " + "  ".join(f"{k} {v:.2f}" for k, v in sorted(r["spent"].items(), key=lambda kv: -kv[1])),
+              flush=True)
+
+
 def _command(which: str, folder: str, threads: int, memory_limit: str) -> list[list[str]]:
     """The two whole-process commands: kpilab panel, and python running the hand query into Parquet."""
     out = Path(folder) / f"_out_{which}"
@@ -239,8 +297,16 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="runs per mode and size (best time reported)")
     ap.add_argument("--command", action="store_true", help="also time whole processes (kpilab panel vs python)")
     ap.add_argument("--keep", default=None, help="folder to build the data in and keep (reused when present)")
+    ap.add_argument("--folder", default=None, help="time the quarterly review's panel on this data folder")
     ap.add_argument("--_child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--_review", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args._review:
+        _review_child(args._review)
+        return
+    if args.folder:
+        review(args.folder, args.repeat)
+        return
     if args._child:
         _child(args._child[0], args._child[1], args._child[2], args.threads, args.memory_limit)
         return

@@ -36,7 +36,7 @@ from kpilab.errors import DataError, FrameworkError, KpilabError, ParameterError
 from kpilab.framework import Framework, load_framework
 from kpilab.indicators.accounting import build_accounting
 from kpilab.indicators.catalogue import CATALOGUE, Definition, definition_from_compute
-from kpilab.indicators.kinds import get_kind
+from kpilab.indicators.kinds import PerDay, get_kind
 from kpilab.indicators.stats import preload, quantile_order_ranks
 from kpilab.panel import PANEL_COLUMNS, PERIODS, UNIT_LEVELS
 from kpilab.schema import (
@@ -72,6 +72,8 @@ _ZERO_IF_ABSENT = {"hold_s", "acw_s"}
 # (agent, day) pairs: additive because every agent has a single team, role and site (not so across
 # queues or channels: an agent works several, so per_day with those levels takes the row-level path).
 _ADDITIVE = ("proportion", "mean", "ratio", "count", "nps", "per_day")
+# periods of at most 92 days: an agent's days in one fit a 128-bit mask (see PerDay.days_by_agent)
+_BITMASK_PERIODS = ("day", "week", "month", "quarter")
 #: ids whose hashes are sorted at once in the repeated-id screen (8 bytes each; more take several passes)
 _SORT_SCREEN_ROWS = 20_000_000
 _NO_UNITS = "CAST(NULL AS VARCHAR) AS team, CAST(NULL AS VARCHAR) AS role, CAST(NULL AS VARCHAR) AS site"
@@ -460,6 +462,7 @@ class _Engine:
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise KpilabError(f"end ({end}) is before start ({start}); pass start <= end.")
         self.views: dict[str, str] = {}
+        self.day_bitmask = True  # DuckDB SQL for agent-days (PerDay.days_by_agent); a subclass may turn it off
         self.present: dict[str, set[str]] = {}
         self.not_null: dict[str, set[str]] = {}
         self.windows: list[dict[str, Any]] = []
@@ -727,8 +730,20 @@ class _Engine:
             w["action"] == "exclude" for w in self.windows)
         base = "_b_contacts"
         if early:
-            self.con.execute(f"CREATE VIEW _bw_contacts AS SELECT *, {', '.join(gaps)} FROM "
-                             "(SELECT *, _reason0 IS NULL AS _valid FROM _b_contacts)")
+            # the window sorts only the valid rows' keys (row number, customer, topic, arrival, contact id) into
+            # a table of gaps by row, joined back by row number: sorting whole rows spilled gigabytes at 15M
+            # rows. Rows with a row reason get NULL gaps (in the window as their own partition before; no
+            # aggregate reads them: every statistic is over _ok rows, which have no row reason).
+            names = [g.rsplit(" AS ", 1)[1] for g in gaps if g.startswith("epoch(")]
+            keys = "_row, customer_id, arrived_at, contact_id" + (", topic" if "next_gap_topic_s" in names else "")
+            self.con.execute(
+                f"CREATE TEMP TABLE _gaps_contacts AS SELECT _row, "
+                f"{', '.join(g for g in gaps if g.startswith('epoch('))} FROM "
+                f"(SELECT {keys}, TRUE AS _valid FROM _b_contacts WHERE _reason0 IS NULL)")
+            self.con.execute(
+                f"CREATE VIEW _bw_contacts AS SELECT b.*, b._reason0 IS NULL AS _valid, "
+                f"{', '.join(g if not g.startswith('epoch(') else 'g.' + g.rsplit(' AS ', 1)[1] for g in gaps)} "
+                "FROM _b_contacts b LEFT JOIN _gaps_contacts g ON b._row = g._row")
             base = "_bw_contacts"
         if "agents" in self.sources:
             self.con.execute(
@@ -860,9 +875,12 @@ class _Engine:
 
     # ------------------------------------------------------------------ aggregation
     @staticmethod
-    def _aggs(d: Definition, relax: bool) -> list[str]:
+    def _aggs(d: Definition, relax: bool, *, days_by_agent: bool = False) -> list[str]:
         """SQL aggregates of one indicator: its kind's sufficient statistics over its population
-        (``where``, channels, minus its exclusions), one count per exclusion reason, the relax count."""
+        (``where``, channels, minus its exclusions), one count per exclusion reason, the relax count.
+
+        ``days_by_agent``: the grouping holds one agent and one period (``_pkey``) per group, so a
+        per_day indicator's agent-days are counted by :meth:`PerDay.days_by_agent` (no DISTINCT)."""
         c = d.code
         base = [f"_ok AND ({d.where or 'TRUE'})"]
         if d.channels is not None:
@@ -873,7 +891,11 @@ class _Engine:
             a.append(f"COUNT(*) FILTER (WHERE {' AND '.join([*base, hit])}) AS {_ident(f'{c}__e{i}')}")
             base.append(f"NOT {hit}")
         w = " AND ".join(base)
-        a += get_kind(d.kind).aggregates(c, w, d)
+        stats = get_kind(d.kind).aggregates(c, w, d)
+        if days_by_agent and d.kind == "per_day":
+            days = _ident(c + "__days")
+            stats = [PerDay.days_by_agent(c, w, "_pkey") if x.endswith(f" AS {days}") else x for x in stats]
+        a += stats
         if relax:
             a.append(f"COUNT(*) FILTER (WHERE {w} AND _relax) AS {_ident(c + '__x')}")
         return a
@@ -895,14 +917,17 @@ class _Engine:
         if table == "contacts" and any("wait_s" in _words(d.where) | _words(d.condition) | _words(d.value)
                                        for d in defs):
             aggs.append("COUNT(*) FILTER (WHERE _ok AND abandoned AND wait_s IS NULL) AS _rows_wait_unknown")
+        cross = any(k in ("queue", "channel") for k in keys)
+        additive = all(d.kind in _ADDITIVE and not (cross and d.kind == "per_day") for d in defs)
+        # agent-days of a per_day indicator in a plain grouping by agent and period: a bit mask of the days
+        # (no DISTINCT aggregate, which costs a second grouping of the rows); DuckDB only
+        by_agent = additive and "agent_id" in keys and self.day_bitmask and self.period in _BITMASK_PERIODS
         for d in defs:
-            aggs += self._aggs(d, self.relax)
+            aggs += self._aggs(d, self.relax, days_by_agent=by_agent)
         gcols = ["_pkey", *keys, "_reason"]
         grouping = ", ".join(f"GROUPING({g}) AS {_ident('_g_' + ('_period' if g == '_pkey' else g))}"
                              for g in gcols)
         out_cols = ", ".join(["strftime(_pkey, '%Y-%m-%d') AS _period", *keys, "_reason"])
-        cross = any(k in ("queue", "channel") for k in keys)
-        additive = all(d.kind in _ADDITIVE and not (cross and d.kind == "per_day") for d in defs)
         lists = [f"{d.code}__xs" for d in defs if d.kind == "quantile"]
         if additive:
             # counts and sums only: one plain GROUP BY over the source at the finest keys (cheaper than
@@ -978,8 +1003,11 @@ class _Engine:
             f"FROM _b_{table} GROUP BY 1").df()
 
     def close(self) -> None:
-        """Close the DuckDB connection and remove its spill folder."""
-        self._closer()
+        """Close the connection (DuckDB's, or a subclass's own) and remove the DuckDB spill folder."""
+        try:
+            self.con.close()
+        finally:
+            self._closer()
 
 
 def _close_connection(con: Any, folder: str) -> None:

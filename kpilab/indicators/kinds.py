@@ -279,6 +279,19 @@ class PerDay(Kind):
         return [f"COUNT(*) FILTER (WHERE {w2}) AS {_ident(code + '__n')}",
                 f"COUNT(DISTINCT (agent_id, CAST(_t AS DATE))) FILTER (WHERE {w2}) AS {_ident(code + '__days')}"]
 
+    @staticmethod
+    def days_by_agent(code: str, w: str, period_start: str) -> str:
+        """The ``__days`` aggregate for cells grouped by agent and period (one agent per group).
+
+        Within one agent's period the agent-days are the distinct days since the period's first day
+        ``period_start`` (0..91 for a quarter): one bit each of a 128-bit mask, OR-ed over the rows and
+        counted, instead of ``COUNT(DISTINCT (agent_id, day))`` (which makes DuckDB materialise the
+        rows and group them a second time). Equal to it when the group holds one agent and one period.
+        """
+        w2 = f"{w} AND agent_id IS NOT NULL"
+        bit = f"(CAST(1 AS HUGEINT) << CAST(date_diff('day', {period_start}, CAST(_t AS DATE)) AS INTEGER))"
+        return f"CAST(COALESCE(bit_count(bit_or({bit}) FILTER (WHERE {w2})), 0) AS BIGINT) AS {_ident(code + '__days')}"
+
     def cell(self, s, d, level):
         n, days = _f(s["n"]), _f(s["days"])
         nan = np.full(len(n), np.nan)

@@ -545,6 +545,7 @@ class SparkEngine(_Engine):
         super().__init__(sources, framework, **kwargs)
         self.con.close()  # the DuckDB connection the base class opened is not used
         self.con = SparkConnection(spark)
+        self.day_bitmask = False  # agent-days by COUNT(DISTINCT ...), which sqlglot translates
         for s in sources.values():
             df = getattr(s, "spark_frame", None)
             if df is not None:
