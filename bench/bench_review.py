@@ -128,7 +128,8 @@ def bench(n_agents: int, work: Path, months: int, seed: int, fresh_kernels: bool
         for dur, src in _slowest_cells(run_dir / Path(s.get("notebook", "")).name):
             print(f"      {dur:>6.1f} s  {src}")
     phases = {"process start-up, parameter checks": wall - float(rec.get("seconds", wall)),
-              **{k.replace("_", " "): float(v) for k, v in rec.get("runner_seconds", {}).items()}}
+              **{k.replace("_", " ") + (" (the scorecards step above)" if k == "diff_and_scorecards" else ""): float(v)
+                 for k, v in rec.get("runner_seconds", {}).items()}}
     print(f"  {'(runner, outside notebooks)':<28} {wall - in_nb:>7.1f} s")
     for k, v in phases.items():
         print(f"      {v:>6.1f} s  {k}")
