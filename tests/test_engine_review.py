@@ -60,7 +60,7 @@ def _independent_days(df: pd.DataFrame, period: str) -> pd.DataFrame:
     if period == "day":
         ok["period"] = day
     elif period == "week":
-        ok["period"] = day - pd.to_timedelta(day.dt.weekday, unit="D")
+        ok["period"] = day - pd.to_timedelta(day.dt.day_of_week, unit="D")
     elif period == "month":
         ok["period"] = day.dt.to_period("M").dt.start_time
     else:

@@ -736,26 +736,32 @@ class _Engine:
             # aggregate reads them: every statistic is over _ok rows, which have no row reason).
             names = [g.rsplit(" AS ", 1)[1] for g in gaps if g.startswith("epoch(")]
             keys = "_row, customer_id, arrived_at, contact_id" + (", topic" if "next_gap_topic_s" in names else "")
+            # only rows with a gap are kept (a row left out joins to NULL gaps, as it has): a smaller join
             self.con.execute(
-                f"CREATE TEMP TABLE _gaps_contacts AS SELECT _row, "
+                f"CREATE TEMP TABLE _gaps_contacts AS SELECT * FROM (SELECT _row, "
                 f"{', '.join(g for g in gaps if g.startswith('epoch('))} FROM "
-                f"(SELECT {keys}, TRUE AS _valid FROM _b_contacts WHERE _reason0 IS NULL)")
+                f"(SELECT {keys}, TRUE AS _valid FROM _b_contacts WHERE _reason0 IS NULL)) "
+                f"WHERE {' OR '.join(f'{n} IS NOT NULL' for n in names)}")
             self.con.execute(
                 f"CREATE VIEW _bw_contacts AS SELECT b.*, b._reason0 IS NULL AS _valid, "
                 f"{', '.join(g if not g.startswith('epoch(') else 'g.' + g.rsplit(' AS ', 1)[1] for g in gaps)} "
                 "FROM _b_contacts b LEFT JOIN _gaps_contacts g ON b._row = g._row")
             base = "_bw_contacts"
-        if "agents" in self.sources:
-            self.con.execute(
-                f"CREATE VIEW _p_contacts AS SELECT c.*, {', '.join(derived)}, {team} AS team, a.role AS role, "
-                f"a.site AS site, {t} AS _t, (a.agent_id IS NULL AND c.agent_id IS NOT NULL) AS _unknown_agent "
-                f"FROM {base} c LEFT JOIN _agents_ok a ON c.agent_id = a.agent_id"
-            )
-        else:  # no agents table: no join
-            self.con.execute(
-                f"CREATE VIEW _p_contacts AS SELECT c.*, {', '.join(derived)}, {_NO_UNITS}, {t} AS _t, "
-                f"FALSE AS _unknown_agent FROM {base} c"
-            )
+        windowed = any(g.startswith("epoch(") for g in gaps)
+        # surveys read the contacts' units, time and reason, never the gaps: without a window their own chain
+        chains = [("_p_contacts", base)] + ([("_p0_contacts", "_b_contacts")] if windowed else [])
+        for view, src in chains:
+            if "agents" in self.sources:
+                self.con.execute(
+                    f"CREATE VIEW {view} AS SELECT c.*, {', '.join(derived)}, {team} AS team, a.role AS role, "
+                    f"a.site AS site, {t} AS _t, (a.agent_id IS NULL AND c.agent_id IS NOT NULL) AS _unknown_agent "
+                    f"FROM {src} c LEFT JOIN _agents_ok a ON c.agent_id = a.agent_id"
+                )
+            else:  # no agents table: no join
+                self.con.execute(
+                    f"CREATE VIEW {view} AS SELECT c.*, {', '.join(derived)}, {_NO_UNITS}, {t} AS _t, "
+                    f"FALSE AS _unknown_agent FROM {src} c"
+                )
         reason = self._final_reason("_t", "_exempt")
         sel = ["*"] + ([] if early else gaps)
         if "has_survey" in need and "surveys" in self.sources:
@@ -779,6 +785,13 @@ class _Engine:
                                                  "'exclude') AS _valid FROM _r_contacts)")
         )
         self.views["contacts"] = "_v_contacts"
+        self.contacts_for_surveys = "_v_contacts"
+        if windowed:
+            self.con.execute(
+                f"CREATE VIEW _s_contacts AS SELECT *, {reason} AS _reason, "
+                "COALESCE(_exempt = 'relax_target', FALSE) AS _relax "
+                f"FROM (SELECT *, {exempt} AS _exempt FROM _p0_contacts)")
+            self.contacts_for_surveys = "_s_contacts"
 
     def _prepare_surveys(self) -> None:
         if "contacts" in self.views:
@@ -791,7 +804,7 @@ class _Engine:
                 "WHEN c._reason IN ('outside the periods', 'exempted') THEN c._reason "
                 "WHEN c._reason IS NOT NULL THEN 'survey of an excluded contact' END AS _reason, "
                 "COALESCE(c._relax, FALSE) AS _relax "
-                "FROM _b_surveys s LEFT JOIN (SELECT * FROM _v_contacts WHERE NOT _dup) c "
+                f"FROM _b_surveys s LEFT JOIN (SELECT * FROM {self.contacts_for_surveys} WHERE NOT _dup) c "
                 "ON s.contact_id = c.contact_id"
             )
         else:
