@@ -36,7 +36,8 @@ Usage::
 ``compute_panel(DIR, period="month", unit=["agent", "team", "centre"], shrinkage=True)``, every catalogue
 indicator the folder's tables support, default framework, threads and memory budget) on an existing data
 folder (e.g. ``kpilab simulate --agents 5000 --months 3``), in a fresh process per run, with wall and CPU
-seconds, peak RSS and the time per phase and per table's aggregation.
+seconds, peak RSS and the time per phase and per table's aggregation. ``--memory-limit`` is the panel's
+process budget (1 GB, compute_panel's default, unless given).
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ def _child(mode: str, which: str, folder: str, threads: int, memory_limit: str) 
                       "spent": spent}))
 
 
-def _review_child(folder: str) -> None:
+def _review_child(folder: str, memory_limit: str) -> None:
     """One run of the quarterly review's panel on ``folder`` (notebook 01's arguments), timed by phase."""
     import resource
 
@@ -217,7 +218,8 @@ def _review_child(folder: str) -> None:
     engine._Engine.aggregate = by_table
     t0 = time.perf_counter()
     u0 = resource.getrusage(resource.RUSAGE_SELF)
-    r = compute_panel(folder, period="month", unit=["agent", "team", "centre"], shrinkage=True)
+    r = compute_panel(folder, period="month", unit=["agent", "team", "centre"], shrinkage=True,
+                      memory_limit=memory_limit)
     elapsed = time.perf_counter() - t0
     u1 = resource.getrusage(resource.RUSAGE_SELF)
     if "views" in spent:
@@ -228,13 +230,13 @@ def _review_child(folder: str) -> None:
                       "indicators": int(r.panel["indicator"].nunique()), "spent": spent}))
 
 
-def review(folder: str, repeat: int) -> None:
+def review(folder: str, repeat: int, memory_limit: str) -> None:
     """Print the quarterly review panel's timings on ``folder`` (each run in a fresh process)."""
-    print(f"default set (notebook 01's panel) on {folder}; cores={os.cpu_count()} "
+    print(f"default set (notebook 01's panel) on {folder}; memory_limit={memory_limit} cores={os.cpu_count()} "
           f"load average={os.getloadavg()[0]:.1f}", flush=True)
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, __file__, "--_review", folder], capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run([sys.executable, __file__, "--memory-limit", memory_limit, "--_review", folder],
+                             capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"  {r['seconds']:.1f} s wall, {r['cpu']:.1f} s CPU, peak RSS {r['peak_rss_mb']:.0f} MB, "
               f"{r['rows']:,} panel rows, {r['indicators']} indicators", flush=True)
@@ -302,10 +304,10 @@ def main() -> None:
     ap.add_argument("--_review", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._review:
-        _review_child(args._review)
+        _review_child(args._review, args.memory_limit)
         return
     if args.folder:
-        review(args.folder, args.repeat)
+        review(args.folder, args.repeat, args.memory_limit)
         return
     if args._child:
         _child(args._child[0], args._child[1], args._child[2], args.threads, args.memory_limit)
