@@ -112,3 +112,14 @@ def test_panel_and_load_leave_no_folder_behind(private_tmp: tuple[Path, Path]) -
     assert set(os.listdir(work)) == {"data"}
     leftover = {f for f in set(os.listdir(systmp)) - before if f.startswith("kpilab-sql-")}
     assert leftover == set()
+
+
+def test_running_out_of_memory_is_a_kpilab_error_with_the_budget_and_what_to_do():
+    """A budget too small for the work: DuckDB's out-of-memory error becomes a DataError naming the budget."""
+    from kpilab.errors import DataError
+    from kpilab.simulate import simulate
+
+    sim = simulate(agents=6, months=1, seed=3)
+    with pytest.raises(DataError, match=r"ran out of memory in DuckDB.*memory_limit='8MB' is the budget of the "
+                                        r"whole process.*pass a larger memory_limit"):
+        compute_panel(sim.tables, indicators=["time_to_resolution", "first_response_time"], memory_limit="8MB")

@@ -359,6 +359,20 @@ def _resident_bytes() -> int | None:
         return None
 
 
+def _out_of_memory(exc: Exception, memory_limit: str | None) -> DataError:
+    """The error for DuckDB running out of memory: the budget, what the process holds, what to do.
+
+    Spilling covers sorts, joins and groupings, not everything: each cell's sorted values behind a
+    quantile interval, for one, stay in memory.
+    """
+    held = (_resident_bytes() or 0) / 1024**2
+    return DataError(
+        f"The panel ran out of memory in DuckDB ({str(exc).strip().splitlines()[0]}). memory_limit="
+        f"{memory_limit!r} is the budget of the whole process, which already holds {held:,.0f} MB (libraries, "
+        "earlier results); pass a larger memory_limit (e.g. '2GB'), or None for DuckDB's default (80 % of the "
+        "machine's memory).")
+
+
 def _duckdb_memory(limit: str) -> str:
     """DuckDB's memory limit for a ``memory_limit`` budget: the budget less what the process already holds
     (pandas, the loaded tables' notices and samples...) and a tenth for DuckDB's own overhead, so that the
@@ -1372,6 +1386,8 @@ def compute_panel(
                 continue
             try:
                 cells, acct, excluded = eng.aggregate(table, table_defs, tlevels, level)
+            except duckdb.OutOfMemoryException:
+                raise  # not a definition's fault: said below with the budget
             except duckdb.Error as exc:
                 first = str(exc).strip().splitlines()[0]
                 raise DataError(f"Computing the {table} indicators failed in {getattr(eng, 'label', 'DuckDB')} ({first}); "
@@ -1406,6 +1422,8 @@ def compute_panel(
                            "count in abandonment and service level, not in wait averages ('unknown wait').")
         agent_team = (eng.con.execute("SELECT agent_id, team FROM _agents_ok").df().drop_duplicates("agent_id")
                       .set_index("agent_id")["team"]) if shrinkage else None
+    except duckdb.OutOfMemoryException as exc:
+        raise _out_of_memory(exc, memory_limit) from None
     finally:
         eng.close()
 
