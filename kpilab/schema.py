@@ -35,6 +35,7 @@ __all__ = [
     "ValidationReport",
     "validate_table",
     "validate_tables",
+    "row_rules_sql",
     "coerce_table",
     "table_timezone",
 ]
@@ -420,6 +421,53 @@ def validate_table(df: pd.DataFrame, table: str, *, strict: bool = True) -> Vali
             example_ids=same["id"].head(5),
         )
     return report
+
+
+def row_rules_sql(name: str, present: set[str] | frozenset[str], *,
+                  not_null: set[str] | frozenset[str] = frozenset(),
+                  ranges: dict[str, tuple[float, float | None]] | None = None) -> list[tuple[str, str]]:
+    """The row rules of :func:`validate_table` as SQL: ``(condition, reason)`` pairs in its order.
+
+    The first pair whose condition holds gives a row's reason (a SQL ``CASE``). Duplicate ids and
+    duplicate rows are not row-local and are left to the caller. ``present``: the table's columns.
+    ``not_null`` (columns known to hold no NULL) and ``ranges`` (``{column: (min, max)}``, e.g. from a
+    Parquet file's statistics) leave out rules that cannot fire; every row still meets the same first
+    rule. An abandoned contact may lack ``ended_at`` (its wait is unknown, never a short abandon).
+    """
+    def ident(col: str) -> str:
+        return '"' + col.replace('"', '""') + '"'
+
+    spec = TABLES[name]
+    ranges = ranges or {}
+    rules: list[tuple[str, str]] = []
+    abandoned = "abandoned" if "abandoned" in not_null else "COALESCE(abandoned, FALSE)"
+    for c in spec.columns:
+        if c.name in present and not c.nullable and c.name not in not_null:
+            cond = f"{ident(c.name)} IS NULL"
+            if name == "contacts" and c.name == "ended_at" and "abandoned" in present:
+                cond += f" AND NOT {abandoned}"
+            rules.append((cond, f"missing {c.name}"))
+    for c in spec.columns:
+        if c.name not in present or (c.low is None and c.high is None):
+            continue
+        lo, hi = ranges.get(c.name, (None, None))
+        if c.low is not None and not (lo is not None and lo >= c.low):
+            label = "negative" if c.low == 0 else f"below {c.low:g}"
+            rules.append((f"{ident(c.name)} < {c.low!r}", f"{label} {c.name}"))
+        if c.high is not None and not (hi is not None and hi <= c.high):
+            rules.append((f"{ident(c.name)} > {c.high!r}", f"{c.name} above {c.high:g}"))
+    for early, late in spec.time_order:
+        if early in present and late in present:
+            rules.append((f"{ident(late)} < {ident(early)}", f"{late} before {early}"))
+    if name == "contacts":
+        ans = f"NOT {abandoned}"
+        rules.append((f"{ans} AND agent_id IS NULL", "answered without agent"))
+        rules.append((f"{ans} AND answered_at IS NULL", "answered without answered_at"))
+        rules.append((f"NOT ({ans}) AND answered_at IS NOT NULL", "abandoned but answered_at set"))
+    if name == "exemptions":
+        acts = ", ".join("'" + a + "'" for a in EXEMPTION_ACTIONS)
+        rules.append((f"action IS NULL OR action NOT IN ({acts})", "unknown exemption action"))
+    return rules
 
 
 def validate_tables(tables: dict[str, pd.DataFrame], *, strict: bool = True) -> dict[str, ValidationReport]:

@@ -48,6 +48,7 @@ from kpilab.schema import (
     TABLES,
     TIME,
     coerce_table,
+    row_rules_sql,
     table_timezone,
     validate_table,
 )
@@ -297,46 +298,13 @@ def _period_key_sql(period: str, t: str) -> str:
 def _schema_reason_sql(name: str, present: set[str], dup_join: bool, dup_rows: bool = False,
                        not_null: frozenset[str] | set[str] = frozenset(),
                        ranges: Mapping[str, tuple[float, float | None]] | None = None) -> list[tuple[str, str]]:
-    """(condition, reason) pairs mirroring :func:`kpilab.schema.validate_table`, in its order.
+    """:func:`kpilab.schema.row_rules_sql` (the row rules of ``validate_table``), then the duplicates.
 
-    Including the two rules real exports need: an abandoned contact may lack ``ended_at``
-    (the moment of abandonment, hence its wait, is unknown: ``wait_s`` is NULL, never a
-    short abandon), and an exact repeat of a row of a table without ids (``qa_reviews``)
-    is excluded as ``duplicate row``.
-
-    ``not_null`` (columns without a NULL) and ``ranges`` (``{column: (min, max)}``), known from
-    the file's statistics, leave out the rules that cannot fire: every row meets the same first
-    rule as with them, and the rows' CASE is cheaper (half of it on a clean contacts file).
+    An exact repeat of a row of a table without ids (``qa_reviews``) is excluded as ``duplicate row``.
+    ``not_null`` and ``ranges`` from the file's statistics make the rows' CASE cheaper (half of it on a
+    clean contacts file) without changing any row's first rule.
     """
-    spec = TABLES[name]
-    ranges = ranges or {}
-    rules: list[tuple[str, str]] = []
-    abandoned = "abandoned" if "abandoned" in not_null else "COALESCE(abandoned, FALSE)"
-    for c in spec.columns:
-        if c.name in present and not c.nullable and c.name not in not_null:
-            cond = f"{_ident(c.name)} IS NULL"
-            if name == "contacts" and c.name == "ended_at":
-                cond += f" AND NOT {abandoned}"
-            rules.append((cond, f"missing {c.name}"))
-    for c in spec.columns:
-        if c.name not in present or (c.low is None and c.high is None):
-            continue
-        lo, hi = ranges.get(c.name, (None, None))
-        if c.low is not None and not (lo is not None and lo >= c.low):
-            label = "negative" if c.low == 0 else f"below {c.low:g}"
-            rules.append((f"{_ident(c.name)} < {c.low}", f"{label} {c.name}"))
-        if c.high is not None and not (hi is not None and hi <= c.high):
-            rules.append((f"{_ident(c.name)} > {c.high}", f"{c.name} above {c.high:g}"))
-    for early, late in spec.time_order:
-        if early in present and late in present:
-            rules.append((f"{_ident(late)} < {_ident(early)}", f"{late} before {early}"))
-    if name == "contacts":
-        ans = f"NOT {abandoned}"
-        rules.append((f"{ans} AND agent_id IS NULL", "answered without agent"))
-        rules.append((f"{ans} AND answered_at IS NULL", "answered without answered_at"))
-        rules.append((f"NOT ({ans}) AND answered_at IS NOT NULL", "abandoned but answered_at set"))
-    if name == "exemptions":
-        rules.append(("action IS NULL OR action NOT IN ('exclude', 'relax_target')", "unknown exemption action"))
+    rules = row_rules_sql(name, present, not_null=not_null, ranges=dict(ranges or {}))
     if dup_join:
         rules.append(("_dup", "duplicate id"))
     if dup_rows:

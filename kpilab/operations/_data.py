@@ -25,7 +25,15 @@ import numpy as np
 import pandas as pd
 
 from kpilab.errors import DataError, SchemaError
-from kpilab.schema import BOOL, EXEMPTION_ACTIONS, STR, TABLES, TIME, coerce_table, validate_table
+from kpilab.schema import (
+    BOOL,
+    STR,
+    TABLES,
+    TIME,
+    coerce_table,
+    row_rules_sql,
+    validate_table,
+)
 
 if TYPE_CHECKING:
     from kpilab.review_period import ReviewPeriod
@@ -301,35 +309,7 @@ class SourceTables:
     # ------------------------------------------------------------------ the row rules
     def _rules(self, name: str) -> list[tuple[str, str]]:
         """(condition, reason) in the order of :func:`kpilab.schema.validate_table` (duplicates excluded)."""
-        spec = TABLES[name]
-        present = set(self._cols[name])
-        rules: list[tuple[str, str]] = []
-        for c in spec.columns:
-            if c.name in present and not c.nullable:
-                cond = f"{_ident(c.name)} IS NULL"
-                if name == "contacts" and c.name == "ended_at" and "abandoned" in present:
-                    cond += " AND NOT COALESCE(abandoned, FALSE)"
-                rules.append((cond, f"missing {c.name}"))
-        for c in spec.columns:
-            if c.name not in present or (c.low is None and c.high is None):
-                continue
-            if c.low is not None:
-                label = "negative" if c.low == 0 else f"below {c.low:g}"
-                rules.append((f"{_ident(c.name)} < {c.low!r}", f"{label} {c.name}"))
-            if c.high is not None:
-                rules.append((f"{_ident(c.name)} > {c.high!r}", f"{c.name} above {c.high:g}"))
-        for early, late in spec.time_order:
-            if early in present and late in present:
-                rules.append((f"{_ident(late)} < {_ident(early)}", f"{late} before {early}"))
-        if name == "contacts":
-            ans = "NOT COALESCE(abandoned, FALSE)"
-            rules.append((f"{ans} AND agent_id IS NULL", "answered without agent"))
-            rules.append((f"{ans} AND answered_at IS NULL", "answered without answered_at"))
-            rules.append((f"NOT ({ans}) AND answered_at IS NOT NULL", "abandoned but answered_at set"))
-        if name == "exemptions":
-            acts = ", ".join(_q(a) for a in EXEMPTION_ACTIONS)
-            rules.append((f"action IS NULL OR action NOT IN ({acts})", "unknown exemption action"))
-        return rules
+        return row_rules_sql(name, set(self._cols[name]))
 
     def _prepare_validation(self, name: str) -> None:
         """``_dup_<name>`` (rows repeating an earlier id, or an earlier row of a table without ids) and ``v_<name>``."""
