@@ -1,7 +1,8 @@
 """The engine's speed and memory changes (issue 12) leave every result as it was.
 
-* the repeat-contact window runs on the base rows (no ``exclude`` exemption) or last (with one):
-  both give the same panel, equal to an independent pandas computation;
+* the repeat-contact window runs on the base rows (no ``exclude`` exemption), sorting them whole or
+  their keys alone, or last (with one): all give the same panel, equal to an independent pandas
+  computation;
 * DuckDB's memory limit is the budget less what the process holds.
 """
 
@@ -61,26 +62,64 @@ def _independent_fcr(df: pd.DataFrame, days: int = 7) -> tuple[int, int, int]:
     return int(resolved.sum()), int(pop.sum()), int((answered & ~observed).sum())
 
 
-def test_repeat_contact_window_matches_pandas_and_both_placements() -> None:
-    df = _contacts()
-    # ties: the same customer twice at one instant (the order then follows contact_id)
-    assert df[df["customer_id"].notna()].duplicated(["customer_id", "arrived_at"]).sum() > 10
-    inds = ["fcr", "repeat_contact_rate", "aht"]
-    early = compute_panel({"contacts": df}, unit=["agent", "centre"], period="week", indicators=inds)
+def _three_placements(monkeypatch: pytest.MonkeyPatch, df: pd.DataFrame, inds: list[str]) -> list[Any]:
+    """The panel with the window over whole valid rows, over their keys joined back, and last."""
+    kw = {"unit": ["agent", "centre"], "period": "week", "indicators": inds}
+    whole = compute_panel({"contacts": df}, **kw)
+    with monkeypatch.context() as m:
+        m.setattr(E._Engine, "_window_fits", lambda self, need: False)
+        keys = compute_panel({"contacts": df}, **kw)
     # an 'exclude' exemption long before the data: nothing is exempted, but the window then runs last
     far = pd.DataFrame({"start": [pd.Timestamp("2020-01-01")], "end": [pd.Timestamp("2020-01-02")],
                         "scope": ["all"], "reason": ["none"], "action": ["exclude"]})
-    late = compute_panel({"contacts": df, "exemptions": far}, unit=["agent", "centre"], period="week",
-                         indicators=inds)
-    pd.testing.assert_frame_equal(early.panel, late.panel)
+    late = compute_panel({"contacts": df, "exemptions": far}, **kw)
+    late_acc = late.accounting[late.accounting["table"] == "contacts"].reset_index(drop=True)
+    for other, acc in ((keys, keys.accounting), (late, late_acc)):
+        pd.testing.assert_frame_equal(whole.panel, other.panel)
+        pd.testing.assert_frame_equal(whole.accounting, acc)
+    return [whole, keys, late]
+
+
+def test_repeat_contact_window_matches_pandas_and_every_placement(monkeypatch: pytest.MonkeyPatch) -> None:
+    df = _contacts()
+    # ties: the same customer twice at one instant (the order then follows contact_id)
+    assert df[df["customer_id"].notna()].duplicated(["customer_id", "arrived_at"]).sum() > 10
+    early = _three_placements(monkeypatch, df, ["fcr", "repeat_contact_rate", "aht"])[0]
     acc = early.accounting
-    pd.testing.assert_frame_equal(acc, late.accounting[late.accounting["table"] == "contacts"].reset_index(drop=True))
     assert check_accounting(acc)
     k, n, unobserved = _independent_fcr(df)
     centre = early.panel[(early.panel["unit_level"] == "centre") & (early.panel["indicator"] == "fcr")]
     assert (centre["numerator"].sum(), centre["denominator"].sum()) == (k, n)
     got = acc.loc[(acc["indicator"] == "fcr") & (acc["reason"] == "window not observed"), "rows"].sum()
     assert got == unobserved
+
+
+def test_repeat_contact_window_placements_agree_with_repeated_ids(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows excluded as repeated ids (and invalid rows) stay out of every placement's chains."""
+    df = _contacts(seed=11)
+    df.loc[df.index[100:140], "contact_id"] = df["contact_id"].iloc[:40].to_numpy()  # 40 repeated ids
+    whole = _three_placements(monkeypatch, df, ["fcr", "repeat_contact_rate"])[0]
+    acc = whole.accounting
+    assert acc.loc[(acc["kind"] == "excluded") & (acc["reason"] == "duplicate id"), "rows"].sum() == 40
+
+
+def test_window_placement_follows_the_memory_limit() -> None:
+    """Whole rows when their estimated size fits DuckDB's memory limit, keys alone otherwise."""
+    df = _contacts(n=200)
+    src = E._load_sources({"contacts": df}, [])
+    need = {"answered", "next_gap_s", "_obs_after_s"}
+    for limit, fits in (("1GB", True), ("100MB", True)):
+        eng = E._Engine(src, E._default_framework(), period="week", start=None, end=None, threads=1,
+                        memory_limit=None, notices=[])
+        try:
+            eng.con.execute(f"SET memory_limit='{limit}'")
+            eng.present["contacts"] = set(df.columns)
+            assert eng._window_fits(need) is fits
+            src["contacts"].n_rows = 10_000_000  # 5 base columns read: about 570 MB
+            assert eng._window_fits(need) is (limit == "1GB")
+            src["contacts"].n_rows = 200
+        finally:
+            eng.close()
 
 
 def test_duckdb_memory_is_the_budget_less_the_process(monkeypatch: pytest.MonkeyPatch) -> None:

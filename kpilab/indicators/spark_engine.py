@@ -557,6 +557,12 @@ class SparkEngine(_Engine):
         n_ids, n_hashes = self.con.execute(f"SELECT COUNT({x}), COUNT(DISTINCT hash({x})) FROM {raw}").fetchone()
         return n_ids == n_hashes
 
+    def _window_fits(self, need: set[str]) -> bool:
+        """Always the keys-only repeat-contact window joined back by row number: its SQL translates to
+        Spark as it stands (the one-pass form needs DuckDB's ``UNION ALL BY NAME``), and a cluster's data
+        are the ones too large to sort whole."""
+        return False
+
     def _register_raw(self, s: _Source) -> None:
         if s.frame is None and s.path is not None and not is_uri(str(s.path)):
             # a local Parquet file written or checked by kpilab.ingest: Spark reads it in place
