@@ -83,6 +83,8 @@ _DERIVED_COLUMNS = {"answered": {"abandoned"}, "wait_s": {"abandoned", "arrived_
                     "_obs_after_s": {"arrived_at"}, "_obs_before_s": {"arrived_at"}}
 #: bytes per value of a row DuckDB sorts (a string's fixed part; longer strings add to it)
 _SORT_WIDTH = {STR: 16, TIME: 8, FLOAT: 8, INT: 8, DATE: 4, BOOL: 1}
+#: kinds whose ``n`` counts exactly the rows of their population (per_day's leaves out rows without an agent)
+_N_IS_POPULATION = ("proportion", "mean", "quantile", "ratio", "count", "nps")
 #: the repeat-contact gap columns of the contacts view (see _Engine._prepare_contacts)
 _GAP_COLUMNS = ("next_gap_s", "prev_gap_s", "next_gap_topic_s", "prev_gap_topic_s")
 _NO_UNITS = "CAST(NULL AS VARCHAR) AS team, CAST(NULL AS VARCHAR) AS role, CAST(NULL AS VARCHAR) AS site"
@@ -925,20 +927,28 @@ class _Engine:
 
     # ------------------------------------------------------------------ aggregation
     @staticmethod
-    def _aggs(d: Definition, relax: bool, *, days_by_agent: bool = False) -> list[str]:
+    def _aggs(d: Definition, relax: bool, *, days_by_agent: bool = False,
+              derivable: list[tuple[str, str, str, list[str]]] | None = None) -> list[str]:
         """SQL aggregates of one indicator: its kind's sufficient statistics over its population
         (``where``, channels, minus its exclusions), one count per exclusion reason, the relax count.
 
         ``days_by_agent``: the grouping holds one agent and one period (``_pkey``) per group, so a
-        per_day indicator's agent-days are counted by :meth:`PerDay.days_by_agent` (no DISTINCT)."""
+        per_day indicator's agent-days are counted by :meth:`PerDay.days_by_agent` (no DISTINCT).
+        ``derivable`` (when given) receives, for an indicator with exclusions whose ``n`` counts
+        exactly its population, ``(last exclusion's column, the count of the rows before the
+        exclusions, n's column, the other exclusions' columns)``: the last exclusion count is the
+        rows before the exclusions less n and the others (see :func:`_plan_aggregates`)."""
         c = d.code
         base = [f"_ok AND ({d.where or 'TRUE'})"]
         if d.channels is not None:
             base.append(f"channel IN ({', '.join(_q(ch) for ch in d.channels)})")
+        before = f"COUNT(*) FILTER (WHERE {' AND '.join(base)})"
         a: list[str] = []
+        excl: list[str] = []
         for i, (cond, _reason) in enumerate(_exclusions(d)):
             hit = f"COALESCE(({cond}), FALSE)"
-            a.append(f"COUNT(*) FILTER (WHERE {' AND '.join([*base, hit])}) AS {_ident(f'{c}__e{i}')}")
+            excl.append(_ident(f"{c}__e{i}"))
+            a.append(f"COUNT(*) FILTER (WHERE {' AND '.join([*base, hit])}) AS {excl[-1]}")
             base.append(f"NOT {hit}")
         w = " AND ".join(base)
         stats = get_kind(d.kind).aggregates(c, w, d)
@@ -948,6 +958,8 @@ class _Engine:
         a += stats
         if relax:
             a.append(f"COUNT(*) FILTER (WHERE {w} AND _relax) AS {_ident(c + '__x')}")
+        if derivable is not None and excl and d.kind in _N_IS_POPULATION:
+            derivable.append((excl[-1], before, _ident(c + "__n"), excl[:-1]))
         return a
 
     def aggregate(self, table: str, defs: list[Definition], levels: list[str],
@@ -961,7 +973,7 @@ class _Engine:
         sets = [f"(_pkey, {k}, _reason)" for k in keys]
         if "centre" in levels:
             sets.append("(_pkey, _reason)")
-        aggs = ["COUNT(*) AS _rows", "COUNT(*) FILTER (WHERE _ok) AS _rows_ok",
+        aggs = ["COUNT(*) AS _rows",
                 "COUNT(*) FILTER (WHERE _ok AND _relax) AS _rows_relax",
                 f"COUNT(*) FILTER (WHERE _ok AND {self._unknown(table)}) AS _rows_unknown"]
         if table == "contacts" and any("wait_s" in _words(d.where) | _words(d.condition) | _words(d.value)
@@ -972,13 +984,21 @@ class _Engine:
         # agent-days of a per_day indicator in a plain grouping by agent and period: a bit mask of the days
         # (no DISTINCT aggregate, which costs a second grouping of the rows); DuckDB only
         by_agent = additive and "agent_id" in keys and self.day_bitmask and self.period in _BITMASK_PERIODS
+        derivable: list[tuple[str, str, str, list[str]]] = []
         for d in defs:
-            aggs += self._aggs(d, self.relax, days_by_agent=by_agent)
+            aggs += self._aggs(d, self.relax, days_by_agent=by_agent, derivable=derivable)
+        # no relax window, no agents table: their counts are zero
+        zero = ({"_rows_relax"} if not self.relax else set()) | (
+            {"_rows_unknown"} if self._unknown(table) == "FALSE" else set())
+        aggs, complete, same = _plan_aggregates(aggs, zero, derivable)
         gcols = ["_pkey", *keys, "_reason"]
         grouping = ", ".join(f"GROUPING({g}) AS {_ident('_g_' + ('_period' if g == '_pkey' else g))}"
                              for g in gcols)
         out_cols = ", ".join(["strftime(_pkey, '%Y-%m-%d') AS _period", *keys, "_reason"])
-        lists = [f"{d.code}__xs" for d in defs if d.kind == "quantile"]
+        # each quantile's sorted values (one list per distinct value and population: a median and a p90 of
+        # the same column share theirs)
+        xs_of = {d.code: same.get(f"{d.code}__xs", f"{d.code}__xs") for d in defs if d.kind == "quantile"}
+        lists = list(dict.fromkeys(xs_of.values()))
         if additive:
             # counts and sums only: one plain GROUP BY over the source at the finest keys (cheaper than
             # GROUPING SETS on the big table), then the roll-ups as sums over that small aggregate
@@ -997,13 +1017,14 @@ class _Engine:
             # exact ranks of the interval (which depend on the cell's n) come back
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE _cells_{table} AS "
                              f"SELECT row_number() OVER () AS _cell, * FROM ({sql})")
-            res = self.con.execute(f"SELECT * EXCLUDE ({', '.join(_ident(x) for x in lists)}) "
-                                   f"FROM _cells_{table}").df()
+            res = complete(self.con.execute(f"SELECT * EXCLUDE ({', '.join(_ident(x) for x in lists)}) "
+                                            f"FROM _cells_{table}").df())
             for d in defs:
                 if d.kind == "quantile":
-                    res = self._order_statistics(table, d, res, level)
+                    res = self._order_statistics(table, d, res, level, xs_of[d.code])
         else:
-            res = self.con.execute(sql).df()
+            res = complete(self.con.execute(sql).df())
+        res["_rows_ok"] = np.where(res["_reason"].isna(), res["_rows"], 0)  # _reason is a grouping key
         first = (res[f"_g_{keys[0]}"] == 0) if keys else pd.Series(True, index=res.index)
         acct = res.loc[first, ["_reason", "_rows", "_rows_relax", "_rows_unknown"]]
         cells = res[res["_reason"].isna()]
@@ -1017,14 +1038,15 @@ class _Engine:
                     excluded.append({"table": table, "indicator": d.code, "reason": reason, "rows": rows})
         return cells, acct, excluded
 
-    def _order_statistics(self, table: str, d: Definition, res: pd.DataFrame, level: float) -> pd.DataFrame:
+    def _order_statistics(self, table: str, d: Definition, res: pd.DataFrame, level: float,
+                          xs_column: str) -> pd.DataFrame:
         """Add ``<code>__lo`` / ``__hi``: the order statistics bounding the exact interval of each cell."""
         n_col = f"{d.code}__n"
         ok = res["_reason"].isna() & (res[n_col].fillna(0) > 0)
         lo_rank, hi_rank = quantile_order_ranks(float(d.quantile), res.loc[ok, n_col].to_numpy(), level)
         ranks = pd.DataFrame({"_cell": res.loc[ok, "_cell"].to_numpy(dtype=np.int64),
                               "l": lo_rank.astype(np.int64), "u": hi_rank.astype(np.int64)})
-        xs = _ident(f"{d.code}__xs")
+        xs = _ident(xs_column)
         self.con.register("_ranks", ranks)
         try:
             got = self.con.execute(
@@ -1075,6 +1097,56 @@ def _exclusions(d: Definition) -> list[tuple[str, str]]:
     if get_kind(d.kind).needs_value:
         rules.append((f"({d.value}) IS NULL", "missing value"))
     return rules
+
+
+def _unquote(name: str) -> str:
+    return name[1:-1].replace('""', '"') if name.startswith('"') else name
+
+
+def _plan_aggregates(aggs: list[str], zero: set[str], derivable: list[tuple[str, str, str, list[str]]]
+                     ) -> tuple[list[str], Any, dict[str, str]]:
+    """The aggregates DuckDB must compute, a function completing its result with the others, and the
+    column computing each repeated one (unquoted names).
+
+    Each aggregate is a row-by-row cost over the whole table, so three kinds are left to the small
+    result: ``zero`` (counts known to be 0), exact repeats of an aggregate computed already (two
+    indicators over the same population, e.g. ``COUNT(*) FILTER (WHERE _ok AND (answered))``), and
+    the last exclusion count of an indicator (``derivable``, from :meth:`_Engine._aggs`) when the
+    count of its rows before the exclusions is computed anyway: then it is that count less ``n``
+    and the other exclusion counts (every row before the exclusions is excluded for one reason or
+    counted in ``n``). Every column is the same number as before; they are additive, so the
+    completion holds for roll-ups too.
+    """
+    bodies: dict[str, str] = {}  # expression -> the column computing it
+    copies: list[tuple[str, str]] = []
+    keep: list[str] = []
+    for a in aggs:
+        body, name = a.rsplit(" AS ", 1)
+        if name in zero:
+            continue
+        if body in bodies:
+            copies.append((name, bodies[body]))
+        else:
+            bodies[body] = name
+            keep.append(a)
+    copied = {old for _, old in copies}
+    derived = [(last, bodies[before], n, others) for last, before, n, others in derivable
+               if before in bodies and bodies[before] != last and last not in copied]
+    dropped = {d[0] for d in derived}
+    keep = [a for a in keep if a.rsplit(" AS ", 1)[1] not in dropped]
+
+    def complete(res: pd.DataFrame) -> pd.DataFrame:
+        # (a quantile's sorted values stay in DuckDB: their copies are left to the caller)
+        out = res.assign(**{_unquote(z): 0 for z in zero}, **{_unquote(new): res[_unquote(old)]
+                                                              for new, old in copies if _unquote(old) in res})
+        for last, before, n, others in derived:
+            col = out[_unquote(before)].fillna(0) - out[_unquote(n)].fillna(0)
+            for o in others:
+                col = col - out[_unquote(o)].fillna(0)
+            out[_unquote(last)] = col
+        return out
+
+    return keep, complete, {_unquote(new): _unquote(old) for new, old in copies}
 
 
 def _table_levels(table: str, levels: list[str], present: set[str]) -> list[str]:
