@@ -1257,6 +1257,15 @@ def _cells_to_rows(split: dict[str, np.ndarray], d: Definition, min_n: int,
 _FLOAT_COLUMNS = ("value", "numerator", "denominator", "n", "ci_low", "ci_high", "scale", "exempted_share", "_var")
 
 
+def _sorted_ranks(codes: np.ndarray, uniques: Any) -> np.ndarray:
+    """Each value's rank among the distinct values in code-point order (what sorting the text gives),
+    from ``pandas.factorize``'s codes and distinct values: only the distinct values are sorted."""
+    order = np.argsort(np.asarray(uniques, dtype=str), kind="stable")
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[order] = np.arange(len(uniques))
+    return rank[codes]
+
+
 def _shrink(panel: pd.DataFrame, agent_team: pd.Series, notices: list[str]) -> pd.Series:
     """value_shrunk: agent rows shrunk toward their team within (indicator, period) by their kind's rule;
     other rows copy value. Groups left with no between-agent variance (complete pooling) are noticed."""
@@ -1554,10 +1563,13 @@ def compute_panel(
     if rows:
         # one frame from the indicators' arrays, in the panel's order (unit level, unit, period, indicator)
         arrays = {k: np.concatenate([r[k] for r in rows]) for k in rows[0]}
-        lv_code = pd.Categorical(arrays["unit_level"], categories=UNIT_LEVELS).codes
-        idx = np.lexsort(tuple(np.asarray(arrays[k], dtype=str) for k in ("indicator", "period", "unit_id"))
-                         + (lv_code,))
-        panel = pd.DataFrame({k: v[idx] for k, v in arrays.items()})
+        # text columns as codes into their distinct values: sorted and converted once per distinct value
+        text = {k: pd.factorize(v) for k, v in arrays.items() if v.dtype == object}
+        lv_codes, lv_names = text["unit_level"]
+        lv_rank = np.array([UNIT_LEVELS.index(v) for v in lv_names], dtype=np.int64)[lv_codes]
+        idx = np.lexsort((*(_sorted_ranks(*text[k]) for k in ("indicator", "period", "unit_id")), lv_rank))
+        panel = pd.DataFrame({k: pd.Index(text[k][1]).take(text[k][0][idx]).array if k in text else v[idx]
+                              for k, v in arrays.items()})
     else:
         panel = pd.DataFrame(columns=[*PANEL_COLUMNS, "_var"])
     if panel.empty:
