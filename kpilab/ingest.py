@@ -423,7 +423,7 @@ class LoadedTable:
         return table.to_pandas(types_mapper=mapper.get)
 
     def sample(self, n: int = 2000) -> pd.DataFrame:
-        """The first ``n`` rows as pandas (a cheap structural check)."""
+        """The first ``n`` rows as pandas (a cheap structural check; ``n=0``: the columns and types alone)."""
         if self.frame is not None:
             return self.frame.head(n)
         import pyarrow as pa
@@ -433,7 +433,7 @@ class LoadedTable:
         # decoded alone, and the memory pool gives back what the reader held
         pf = pq.ParquetFile(self.path, pre_buffer=False, buffer_size=1 << 16)
         try:
-            if pf.metadata.num_rows:
+            if pf.metadata.num_rows and n > 0:
                 return next(pf.iter_batches(batch_size=n)).to_pandas()
             return pf.schema_arrow.empty_table().to_pandas()
         finally:

@@ -268,7 +268,9 @@ def _load_sources(data: Any, notices: list[str] | None = None) -> dict[str, _Sou
 
             for note in obj.notices:
                 warnings.warn(note, UserWarning, stacklevel=3)
-        sample = coerce_table(obj.sample(), name)
+        # the structure (columns, types, time zones) on a sample; for a file kpilab.ingest has read, whose
+        # values it checked in SQL over every row, on its schema alone (no rows read back)
+        sample = coerce_table(obj.sample(0 if obj.frame is None else 2000), name)
         _sample_check(sample, name)
         src = _Source(name, obj.n_rows, list(obj.columns), obj.tz or table_timezone(sample, name),
                       frame=None if obj.frame is None else coerce_table(obj.frame.reset_index(drop=True), name),
