@@ -83,6 +83,8 @@ _DERIVED_COLUMNS = {"answered": {"abandoned"}, "wait_s": {"abandoned", "arrived_
                     "_obs_after_s": {"arrived_at"}, "_obs_before_s": {"arrived_at"}}
 #: bytes per value of a row DuckDB sorts (a string's fixed part; longer strings add to it)
 _SORT_WIDTH = {STR: 16, TIME: 8, FLOAT: 8, INT: 8, DATE: 4, BOOL: 1}
+#: an exclusion rule that only tests for NULL (``x IS NULL``, ``(expr) IS NOT NULL``): never NULL itself
+_NULL_TEST = re.compile(r"\s*(\([^()]*(\([^()]*\)[^()]*)*\)|[A-Za-z_][A-Za-z0-9_]*)\s+IS\s+(NOT\s+)?NULL\s*", re.I)
 #: kinds whose ``n`` counts exactly the rows of their population (per_day's leaves out rows without an agent)
 _N_IS_POPULATION = ("proportion", "mean", "quantile", "ratio", "count", "nps")
 #: the repeat-contact gap columns of the contacts view (see _Engine._prepare_contacts)
@@ -948,12 +950,19 @@ class _Engine:
         a: list[str] = []
         excl: list[str] = []
         for i, (cond, _reason) in enumerate(_exclusions(d)):
-            hit = f"COALESCE(({cond}), FALSE)"
+            # a NULL test is never NULL itself: no COALESCE, which DuckDB evaluates (and keeps) per row
+            hit = f"({cond})" if _NULL_TEST.fullmatch(cond) else f"COALESCE(({cond}), FALSE)"
             excl.append(_ident(f"{c}__e{i}"))
             a.append(f"COUNT(*) FILTER (WHERE {' AND '.join([*base, hit])}) AS {excl[-1]}")
             base.append(f"NOT {hit}")
         w = " AND ".join(base)
         stats = get_kind(d.kind).aggregates(c, w, d)
+        if get_kind(d.kind).needs_value:
+            # the rows of w have a value (its 'missing value' exclusion): counting them is COUNT(*), not a
+            # count of the non-NULL values
+            counted = f"COUNT(CAST(({d.value}) AS DOUBLE)) FILTER (WHERE {w}) AS "
+            stats = [f"COUNT(*) FILTER (WHERE {w}) AS " + x[len(counted):] if x.startswith(counted) else x
+                     for x in stats]
         if days_by_agent and d.kind == "per_day":
             days = _ident(c + "__days")
             stats = [PerDay.days_by_agent(c, w, "_pkey") if x.endswith(f" AS {days}") else x for x in stats]
