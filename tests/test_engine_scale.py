@@ -108,13 +108,13 @@ def test_window_placement_follows_the_memory_limit() -> None:
     df = _contacts(n=200)
     src = E._load_sources({"contacts": df}, [])
     need = {"answered", "next_gap_s", "_obs_after_s"}
-    for limit, fits in (("1GB", True), ("100MB", True)):
+    for limit in ("1GB", "100MB"):
         eng = E._Engine(src, E._default_framework(), period="week", start=None, end=None, threads=1,
                         memory_limit=None, notices=[])
         try:
             eng.con.execute(f"SET memory_limit='{limit}'")
             eng.present["contacts"] = set(df.columns)
-            assert eng._window_fits(need) is fits
+            assert eng._window_fits(need)  # 200 rows fit either limit
             src["contacts"].n_rows = 10_000_000  # 5 base columns read: about 570 MB
             assert eng._window_fits(need) is (limit == "1GB")
             src["contacts"].n_rows = 200
