@@ -112,14 +112,27 @@ def test_window_placement_follows_the_memory_limit() -> None:
         eng = E._Engine(src, E._default_framework(), period="week", start=None, end=None, threads=1,
                         memory_limit=None, notices=[])
         try:
+            eng.prepare({"contacts": set()})
             eng.con.execute(f"SET memory_limit='{limit}'")
-            eng.present["contacts"] = set(df.columns)
             assert eng._window_fits(need)  # 200 rows fit either limit
             src["contacts"].n_rows = 10_000_000  # 5 base columns read: about 570 MB
             assert eng._window_fits(need) is (limit == "1GB")
             src["contacts"].n_rows = 200
         finally:
             eng.close()
+    # ids longer than 12 characters (UUIDs) are stored outside the value: 10M rows no longer fit in 1 GB
+    long_ids = df.assign(customer_id=[f"{i:036d}" for i in range(len(df))],
+                         contact_id=[f"c{i:035d}" for i in range(len(df))])
+    src = E._load_sources({"contacts": long_ids}, [])
+    eng = E._Engine(src, E._default_framework(), period="week", start=None, end=None, threads=1,
+                    memory_limit=None, notices=[])
+    try:
+        eng.prepare({"contacts": set()})
+        eng.con.execute("SET memory_limit='1GB'")
+        src["contacts"].n_rows = 10_000_000
+        assert not eng._window_fits(need)
+    finally:
+        eng.close()
 
 
 def test_duckdb_memory_is_the_budget_less_the_process(monkeypatch: pytest.MonkeyPatch) -> None:

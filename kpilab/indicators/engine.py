@@ -676,9 +676,10 @@ class _Engine:
         repeat-contact FCR alone); but its sort holds every valid row with every column the indicators
         read, which for the whole catalogue (15M rows at 5,000 agents) spilled gigabytes and took a
         third longer than the keys-only window joined back by row number. So whole rows only when their
-        columns' estimated size (:data:`_SORT_WIDTH` bytes per value) is within DuckDB's memory limit:
-        570 MB against 690 MB for the 10M-row benchmark's FCR, 1.9 GB against 1.4 GB for the
-        5,000-agent review's panel.
+        columns' estimated size (:data:`_SORT_WIDTH` bytes per value, plus the part of longer text stored
+        apart, averaged over the first rows) is within DuckDB's memory limit: 570 MB against 690 MB for
+        the 10M-row benchmark's FCR, 1.9 GB against 1.4 GB for the 5,000-agent review's panel; with
+        UUIDs for contact and customer ids the benchmark's would be 1.3 GB.
         """
         spec = {c.name: c.kind for c in TABLES["contacts"].columns}
         cols = {"agent_id", "arrived_at", "customer_id", "contact_id"} | (need & set(spec))
@@ -690,9 +691,16 @@ class _Engine:
         if self.windows:  # exemption scopes name a team or a queue
             cols.add("queue")
         cols &= self.present.get("contacts", set())
-        size = self.sources["contacts"].n_rows * sum(_SORT_WIDTH[spec[c]] for c in cols)
+        width = float(sum(_SORT_WIDTH[spec[c]] for c in cols))
+        texts = sorted(c for c in cols if spec[c] == STR)
+        if texts:  # text longer than 12 bytes is stored outside the value (a UUID adds 36): from the first rows
+            longer = self.con.execute(
+                "SELECT " + ", ".join(f"COALESCE(avg(CASE WHEN strlen({_ident(c)}) > 12 THEN strlen({_ident(c)}) "
+                                      "ELSE 0 END), 0)" for c in texts)
+                + f" FROM (SELECT {', '.join(_ident(c) for c in texts)} FROM _raw_contacts LIMIT 4096)").fetchone()
+            width += sum(float(x) for x in longer)
         limit = self._duckdb_limit_bytes()
-        return limit is None or size <= limit
+        return limit is None or self.sources["contacts"].n_rows * width <= limit
 
     def _duckdb_limit_bytes(self) -> float | None:
         """DuckDB's memory limit in bytes (None when it cannot be read)."""
