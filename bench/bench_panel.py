@@ -24,7 +24,9 @@ For each set:
 Both use 2 threads and ``--memory-limit`` (1 GB): the hand query gives it to DuckDB; ``compute_panel``
 takes it as the budget of the whole process (DuckDB gets it less what the process already holds, and
 spills beyond), so its peak RSS is the one to compare with the limit. Rows per second are the panel's.
-Seconds are wall-clock (best of ``--repeat``, the two sides' runs alternating); the CPU ratio (user + system seconds of the two
+Seconds are wall-clock (best of ``--repeat``, the two sides' runs alternating); ``ratio`` is the ratio
+of the bests, ``paired`` the median over repeats of each panel run's time over the hand run just before
+it (steadier when the machine's speed drifts, as on shared cores); the CPU ratio (user + system seconds of the two
 processes) is printed too, as it moves less when other work shares the machine.
 
 Usage::
@@ -292,6 +294,13 @@ def _run_wrapped(cmd: list[str]) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _median_ratio(num: list[dict], den: list[dict]) -> float:
+    """The median over repeats of ``num[i]`` seconds / ``den[i]`` seconds."""
+    import statistics
+
+    return statistics.median(a["seconds"] / b["seconds"] for a, b in zip(num, den, strict=True))
+
+
 def _best(runs: list[dict]) -> dict:
     return min(runs, key=lambda r: r["seconds"]) | {"peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
                                                      "cpu": min(r["cpu"] for r in runs)}
@@ -321,9 +330,9 @@ def main() -> None:
         return
     print(f"threads={args.threads} memory_limit={args.memory_limit} cores={os.cpu_count()} "
           f"load average={os.getloadavg()[0]:.1f}")
-    print(f"{'rows':>12} {'set':>6} {'panel s':>8} {'hand s':>7} {'ratio':>6} {'rows/s':>11} {'RSS MB':>7} "
+    print(f"{'rows':>12} {'set':>6} {'panel s':>8} {'hand s':>7} {'ratio':>6} {'paired':>7} {'rows/s':>11} {'RSS MB':>7} "
           f"{'hand RSS':>8} {'cpu ratio':>9} | breakdown s: framework load dup_screen views aggregate post"
-          + (" | cmd s  hand cmd s  ratio  cpu ratio  cmd RSS MB" if args.command else ""))
+          + (" | cmd s  hand cmd s  ratio  paired  cpu ratio  cmd RSS MB" if args.command else ""))
     warmed = False
     for n in [int(s) for s in args.sizes.split(",")]:
         tmp = None
@@ -351,7 +360,11 @@ def main() -> None:
             res = {mode: _best(r) for mode, r in runs.items()}
             p, h = res["panel"], res["hand"]
             sp = p["spent"]
+            # the median of each repeat's ratio (a panel run over the hand run just before it): steadier than
+            # the ratio of the bests when the machine's speed drifts
+            paired = _median_ratio(runs["panel"], runs["hand"])
             line = (f"{n:>12,} {which:>6} {p['seconds']:>8.2f} {h['seconds']:>7.2f} {p['seconds'] / h['seconds']:>6.2f} "
+                    f"{paired:>7.2f} "
                     f"{n / p['seconds']:>11,.0f} {p['peak_rss_mb']:>7.0f} {h['peak_rss_mb']:>8.0f} {p['cpu'] / h['cpu']:>9.2f} | "
                     + " ".join(f"{sp.get(k, 0.0):.2f}" for k in ("framework", "load", "dup_screen", "views",
                                                                  "aggregate", "post")))
@@ -363,8 +376,9 @@ def main() -> None:
                     warmed = True
                 pairs = [(_run_wrapped(hd), _run_wrapped(kp)) for _ in range(args.repeat)]
                 ch, ck = _best([h for h, _ in pairs]), _best([k for _, k in pairs])
+                cmd_paired = _median_ratio([k for _, k in pairs], [h for h, _ in pairs])
                 line += (f" | {ck['seconds']:>5.2f} {ch['seconds']:>10.2f} {ck['seconds'] / ch['seconds']:>6.2f} "
-                         f"{ck['cpu'] / ch['cpu']:>10.2f} {ck['peak_rss_mb']:>11.0f}")
+                         f"{cmd_paired:>7.2f} {ck['cpu'] / ch['cpu']:>10.2f} {ck['peak_rss_mb']:>11.0f}")
             print(line, flush=True)
         if tmp is not None:
             tmp.cleanup()
