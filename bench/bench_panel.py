@@ -157,21 +157,29 @@ def _timed(obj: object, name: str, bucket: str, spent: dict[str, float]) -> None
     setattr(obj, name, wrapper)
 
 
-def _child(mode: str, which: str, folder: str, threads: int, memory_limit: str) -> None:
-    import resource
-
-    import duckdb
-
+def _time_phases() -> dict[str, float]:
+    """Wrap the panel's steps so that their seconds add up by phase (``views`` still holds the duplicate
+    screen's, which callers subtract; whatever no phase holds is post-processing)."""
     import kpilab.ingest as ingest
-    from kpilab.indicators import compute_panel, engine
+    from kpilab.indicators import engine
 
     spent: dict[str, float] = {}
-    # the breakdown: wrappers add up the time inside the engine's steps (the rest is post-processing)
     _timed(ingest, "load_source", "load", spent)
     _timed(ingest.LoadedTable, "sample", "load", spent)
     _timed(engine, "_default_framework", "framework", spent)
     _timed(engine._Engine, "_hashes_distinct", "dup_screen", spent)
     _timed(engine._Engine, "prepare", "views", spent)
+    return spent
+
+
+def _child(mode: str, which: str, folder: str, threads: int, memory_limit: str) -> None:
+    import resource
+
+    import duckdb
+
+    from kpilab.indicators import compute_panel, engine
+
+    spent = _time_phases()
     _timed(engine._Engine, "aggregate", "aggregate", spent)
     if mode == "panel":
         # imports excluded: the comparison is inside a running process, which has imported the libraries the
@@ -205,15 +213,9 @@ def _review_child(folder: str, memory_limit: str) -> None:
     """One run of the quarterly review's panel on ``folder`` (notebook 01's arguments), timed by phase."""
     import resource
 
-    import kpilab.ingest as ingest
     from kpilab.indicators import compute_panel, engine
 
-    spent: dict[str, float] = {}
-    _timed(ingest, "load_source", "load", spent)
-    _timed(ingest.LoadedTable, "sample", "load", spent)
-    _timed(engine, "_default_framework", "framework", spent)
-    _timed(engine._Engine, "_hashes_distinct", "dup_screen", spent)
-    _timed(engine._Engine, "prepare", "views", spent)
+    spent = _time_phases()
     _timed(engine, "_shrink", "shrinkage", spent)
     agg = engine._Engine.aggregate
 

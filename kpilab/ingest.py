@@ -88,6 +88,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kpilab._duckdb import _SPILLS, connect  # noqa: F401 - _SPILLS: the open connections' spill folders
+from kpilab._duckdb import disconnect as _disconnect
 from kpilab._yaml import read_yaml_mapping
 from kpilab.errors import DataError, InputFileError, SchemaError
 from kpilab.schema import BOOL, DATE, FLOAT, INT, STR, TABLES, TIME, coerce_table, table_timezone
@@ -1234,48 +1236,10 @@ class _Normaliser:
         return int(n), cols, tz
 
 
-# spill folder of each open ingest connection: {id(connection): finalizer that removes the folder}
-_SPILLS: dict[int, Any] = {}
-
-
 def _connect() -> Any:
-    """A DuckDB connection for reading and checking one table; close it with :func:`_disconnect`.
-
-    Spills go to a private temporary folder (DuckDB's default is ``.tmp`` in the working folder), removed
-    by :func:`_disconnect` (or when the connection is garbage collected).
-    """
-    import duckdb
-
-    spill = tempfile.mkdtemp(prefix="kpilab-sql-")
-    try:
-        con = duckdb.connect(config={"threads": 2, "memory_limit": "1GB", "preserve_insertion_order": True,
-                                     "temp_directory": spill})
-    except BaseException:
-        shutil.rmtree(spill, ignore_errors=True)
-        raise
-    key = id(con)
-    _SPILLS[key] = weakref.finalize(con, _drop_spill, key, spill)
-    con.execute("SET TimeZone='UTC'")
-    try:
-        con.execute("SET enable_progress_bar=false")
-    except duckdb.Error:  # inside Jupyter without ipywidgets DuckDB refuses the setting (and draws no bar)
-        pass
-    return con
-
-
-def _drop_spill(key: int, folder: str) -> None:
-    _SPILLS.pop(key, None)
-    shutil.rmtree(folder, ignore_errors=True)
-
-
-def _disconnect(con: Any) -> None:
-    """Close a connection made by :func:`_connect` and remove its spill folder."""
-    try:
-        con.close()
-    finally:
-        fin = _SPILLS.get(id(con))
-        if fin is not None:
-            fin()
+    """A DuckDB connection for reading and checking one table (row order kept); close it with
+    :func:`_disconnect`, which removes its private spill folder."""
+    return connect({"threads": 2, "memory_limit": "1GB", "preserve_insertion_order": True}, progress_bar=False)
 
 
 def _empty_frame(name: str) -> pd.DataFrame:

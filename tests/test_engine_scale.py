@@ -201,16 +201,6 @@ def _old_split_levels(cells: pd.DataFrame, levels: list[str]) -> dict[str, tuple
     return out
 
 
-def _old_flags(*named: tuple[str, np.ndarray]) -> np.ndarray:
-    """';'-joined flag names per row (empty when none applies)."""
-    size = len(named[0][1])
-    out = np.full(size, "", dtype=object)
-    for name, mask in named:
-        hit = np.asarray(mask, dtype=bool)
-        out[hit] = np.where(out[hit] == "", name, out[hit] + ";" + name)
-    return out
-
-
 def _old_cells_to_rows(split: dict[str, tuple[pd.DataFrame, np.ndarray]], d: Any, min_n: int,
                    level: float) -> tuple[pd.DataFrame, dict[str, int]]:
     """Panel rows of one indicator from the aggregated cells; also the counted rows dropped, per level, for
@@ -256,7 +246,7 @@ def _old_cells_to_rows(split: dict[str, tuple[pd.DataFrame, np.ndarray]], d: Any
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(n > 0, relax / np.where(n > 0, n, 1), 0.0)
     no_ci = kind.has_interval & (n > 0) & (np.isnan(lo) | np.isnan(hi))
-    out["flag"] = _old_flags(("small_n", small), ("no_ci", no_ci), ("exempted", share > E.EXEMPTED_FLAG_SHARE))
+    out["flag"] = E._flags(("small_n", small), ("no_ci", no_ci), ("exempted", share > E.EXEMPTED_FLAG_SHARE))
     out["kind"] = d.kind
     out["scale"] = float(scale)
     out["exempted_share"] = share

@@ -19,9 +19,6 @@ from __future__ import annotations
 import functools
 import os
 import re
-import shutil
-import tempfile
-import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +28,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from kpilab._duckdb import connect as connect_duckdb
+from kpilab._duckdb import disconnect as disconnect_duckdb
 from kpilab._validation import Interval, Options, check_param, check_params
 from kpilab.errors import DataError, FrameworkError, KpilabError, ParameterError, SchemaError
 from kpilab.framework import Framework, load_framework
@@ -355,16 +354,22 @@ def _out_of_memory(exc: Exception, memory_limit: str | None) -> DataError:
         "machine's memory).")
 
 
+def _size_bytes(size: Any) -> float | None:
+    """Bytes of a size written ``<number><unit>`` (``"1GB"``, ``"686.6 MiB"``); None for any other form."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(size))
+    if m is None or m.group(2).lower() not in _UNITS:
+        return None
+    return float(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
 def _duckdb_memory(limit: str) -> str:
     """DuckDB's memory limit for a ``memory_limit`` budget: the budget less what the process already holds
     (pandas, the loaded tables' notices and samples...) and a tenth for DuckDB's own overhead, so that the
     process as a whole stays within the budget (DuckDB spills to disk beyond its limit); at least a quarter
     of the budget. A limit that is not ``<number><unit>`` is passed to DuckDB as given."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(limit))
-    rss = _resident_bytes()
-    if m is None or m.group(2).lower() not in _UNITS or rss is None:
+    budget, rss = _size_bytes(limit), _resident_bytes()
+    if budget is None or rss is None:
         return str(limit)
-    budget = float(m.group(1)) * _UNITS[m.group(2).lower()]
     duck = max(budget * _DUCKDB_MIN_SHARE, budget * 0.9 - rss)
     return f"{int(duck // 1024**2)}MiB"
 
@@ -444,15 +449,7 @@ class _Engine:
         if memory_limit:
             cfg["memory_limit"] = _duckdb_memory(memory_limit)
         # spills go to a private temporary folder, removed on close (DuckDB's default is .tmp in the working folder)
-        self._spill = tempfile.mkdtemp(prefix="kpilab-sql-")
-        cfg["temp_directory"] = self._spill
-        try:
-            self.con = duckdb.connect(config=cfg)
-        except BaseException:
-            shutil.rmtree(self._spill, ignore_errors=True)
-            raise
-        self._closer = weakref.finalize(self, _close_connection, self.con, self._spill)
-        self.con.execute("SET TimeZone='UTC'")
+        self.con = self._duckdb = connect_duckdb(cfg)
         self.start = pd.Timestamp(start).tz_localize(None).normalize() if start is not None else None
         self.end = (pd.Timestamp(end).tz_localize(None).normalize() + pd.Timedelta(days=1)) if end is not None else None
         if self.start is not None and self.end is not None and self.end <= self.start:
@@ -699,16 +696,8 @@ class _Engine:
                                       "ELSE 0 END), 0)" for c in texts)
                 + f" FROM (SELECT {', '.join(_ident(c) for c in texts)} FROM _raw_contacts LIMIT 4096)").fetchone()
             width += sum(float(x) for x in longer)
-        limit = self._duckdb_limit_bytes()
+        limit = _size_bytes(self.con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
         return limit is None or self.sources["contacts"].n_rows * width <= limit
-
-    def _duckdb_limit_bytes(self) -> float | None:
-        """DuckDB's memory limit in bytes (None when it cannot be read)."""
-        setting = str(self.con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
-        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", setting)
-        if m is None or m.group(2).lower() not in _UNITS:
-            return None
-        return float(m.group(1)) * _UNITS[m.group(2).lower()]
 
     def _final_reason(self, t: str, exempt: str) -> str:
         return (f"CASE WHEN _reason0 IS NOT NULL THEN _reason0 WHEN ({self._outside_sql(t)}) "
@@ -750,22 +739,24 @@ class _Engine:
         exempt = self._exempt_sql("contacts", "_t", True, True)
         # seconds to the same customer's next / previous contact (repeat-contact FCR), optionally same topic,
         # over the valid rows (no row reason, not exempted)
-        windows: dict[str, str] = {}  # gap column -> its expression, for the gaps the definitions read
+        # gap column -> (its expression with {w} for the window, the partition), for the gaps definitions read
+        windows: dict[str, tuple[str, str]] = {}
         for suffix, partition in (("", "customer_id"), ("_topic", "customer_id, topic")):
             for name, expr in ((f"next_gap{suffix}_s", "epoch(LEAD(arrived_at) {w}) - epoch(arrived_at)"),
                                (f"prev_gap{suffix}_s", "epoch(arrived_at) - epoch(LAG(arrived_at) {w})")):
                 if name in need:
-                    windows[name] = expr.replace("{w}", f"OVER (PARTITION BY {partition}{{valid}} "
-                                                         "ORDER BY arrived_at, contact_id)")
-        names = list(windows)
+                    windows[name] = (expr, partition)
 
-        def gap_columns(valid: str, source: str = "") -> list[str]:
-            """Every gap column: the window (partitioned by ``valid`` too, unless empty) or the column of
-            ``source``, NULL when no definition reads it."""
-            return [(f"{source}{g}" if source else windows[g].format(valid=valid)) + f" AS {g}" if g in windows
-                    else f"CAST(NULL AS DOUBLE) AS {g}" for g in _GAP_COLUMNS]
+        def window(g: str, extra: str = "") -> str:
+            """Gap ``g`` as a window over each customer's (and topic's) rows, partitioned by ``extra`` too."""
+            expr, partition = windows[g]
+            return expr.format(w=f"OVER (PARTITION BY {partition}{extra} ORDER BY arrived_at, contact_id)")
 
-        gaps = gap_columns(", _valid")
+        def gap_columns(column: Any) -> list[str]:
+            """Every gap column: ``column(g)`` for the gaps definitions read, NULL for the others."""
+            return [f"{column(g)} AS {g}" if g in windows else f"CAST(NULL AS DOUBLE) AS {g}" for g in _GAP_COLUMNS]
+
+        gaps = gap_columns(lambda g: window(g, ", _valid"))
         # Without 'exclude' exemptions a row is valid exactly when it has no row reason (_reason0), so the
         # window runs on the base rows, before the derived, unit and reason columns exist: the rows it sorts
         # carry only the base columns the aggregation reads. With 'exclude' windows (which need the team)
@@ -778,7 +769,7 @@ class _Engine:
             # rows with the base columns the aggregation reads (DuckDB prunes the others)
             self.con.execute(
                 "CREATE VIEW _bw_contacts AS SELECT * REPLACE (CAST(NULL AS VARCHAR) AS _reason0, FALSE AS _dup, "
-                f"FALSE AS _duprow), TRUE AS _valid, {', '.join(gap_columns(''))} "
+                f"FALSE AS _duprow), TRUE AS _valid, {', '.join(gap_columns(window))} "
                 "FROM _b_contacts WHERE _reason0 IS NULL UNION ALL BY NAME "
                 f"SELECT *, FALSE AS _valid, {', '.join(f'CAST(NULL AS DOUBLE) AS {g}' for g in _GAP_COLUMNS)} "
                 "FROM _b_contacts WHERE _reason0 IS NOT NULL")
@@ -787,20 +778,19 @@ class _Engine:
             # too wide to sort whole: the window sorts only the valid rows' keys (row number, customer,
             # topic, arrival, contact id) into a table of gaps by row, joined back by row number (sorting
             # whole rows spilled gigabytes at 15M rows). Rows with a row reason get NULL gaps.
-            keys = "_row, customer_id, arrived_at, contact_id" + (", topic" if any("topic" in g for g in names) else "")
+            keys = "_row, customer_id, arrived_at, contact_id" + (", topic" if any("topic" in g for g in windows) else "")
             # only rows with a gap are kept (a row left out joins to NULL gaps, as it has): a smaller join
             self.con.execute(
                 f"CREATE TEMP TABLE _gaps_contacts AS SELECT * FROM (SELECT _row, "
-                f"{', '.join(windows[g].format(valid='') + f' AS {g}' for g in names)} FROM "
+                f"{', '.join(f'{window(g)} AS {g}' for g in windows)} FROM "
                 f"(SELECT {keys} FROM _b_contacts WHERE _reason0 IS NULL)) "
-                f"WHERE {' OR '.join(f'{n} IS NOT NULL' for n in names)}")
+                f"WHERE {' OR '.join(f'{g} IS NOT NULL' for g in windows)}")
             self.con.execute(
                 f"CREATE VIEW _bw_contacts AS SELECT b.*, b._reason0 IS NULL AS _valid, "
-                f"{', '.join(gap_columns('', 'g.'))} FROM _b_contacts b LEFT JOIN _gaps_contacts g ON b._row = g._row")
+                f"{', '.join(gap_columns(lambda g: f'g.{g}'))} FROM _b_contacts b LEFT JOIN _gaps_contacts g ON b._row = g._row")
             base = "_bw_contacts"
-        windowed = bool(windows)
         # surveys read the contacts' units, time and reason, never the gaps: without a window their own chain
-        chains = [("_p_contacts", base)] + ([("_p0_contacts", "_b_contacts")] if windowed else [])
+        chains = [("_p_contacts", base)] + ([("_p0_contacts", "_b_contacts")] if windows else [])
         for view, src in chains:
             if "agents" in self.sources:
                 self.con.execute(
@@ -837,7 +827,7 @@ class _Engine:
         )
         self.views["contacts"] = "_v_contacts"
         self.contacts_for_surveys = "_v_contacts"
-        if windowed:
+        if windows:
             self.con.execute(
                 f"CREATE VIEW _s_contacts AS SELECT *, {reason} AS _reason, "
                 "COALESCE(_exempt = 'relax_target', FALSE) AS _relax "
@@ -964,8 +954,9 @@ class _Engine:
             a.append(f"COUNT(*) FILTER (WHERE {' AND '.join([*base, hit])}) AS {excl[-1]}")
             base.append(f"NOT {hit}")
         w = " AND ".join(base)
-        stats = get_kind(d.kind).aggregates(c, w, d)
-        if get_kind(d.kind).needs_value:
+        kind = get_kind(d.kind)
+        stats = kind.aggregates(c, w, d)
+        if kind.needs_value:
             # the rows of w have a value (its 'missing value' exclusion): counting them is COUNT(*), not a
             # count of the non-NULL values
             counted = f"COUNT(CAST(({d.value}) AS DOUBLE)) FILTER (WHERE {w}) AS "
@@ -1098,15 +1089,7 @@ class _Engine:
         try:
             self.con.close()
         finally:
-            self._closer()
-
-
-def _close_connection(con: Any, folder: str) -> None:
-    """Close ``con``, then remove ``folder`` (its private spill folder)."""
-    try:
-        con.close()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+            disconnect_duckdb(self._duckdb)
 
 
 # ============================================================================ cells -> panel
@@ -1601,11 +1584,7 @@ def compute_panel(
     if shrinkage:
         panel["value_shrunk"] = _shrink(panel, agent_team, notices)
     cols = PANEL_COLUMNS + ["kind", "scale", "exempted_share"] + (["value_shrunk"] if shrinkage else [])
-    panel = panel[cols]
-    for c in ("value", "numerator", "denominator", "n", "ci_low", "ci_high", "scale", "exempted_share"):
-        panel[c] = panel[c].astype(float)
-    if shrinkage:
-        panel["value_shrunk"] = panel["value_shrunk"].astype(float)
+    panel = panel[cols]  # numeric columns are float already (_FLOAT_COLUMNS; value_shrunk copies value)
     params = {
         "period": period, "unit": levels, "min_n": min_n, "shrinkage": shrinkage, "level": level,
         "start": None if start is None else str(start), "end": None if end is None else str(end),

@@ -14,8 +14,6 @@ on the messy simulator, whose exports carry every defect.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from kpilab._duckdb import connect, disconnect
 from kpilab.errors import DataError, SchemaError
 from kpilab.schema import (
     BOOL,
@@ -91,18 +90,10 @@ class SourceTables:
     """
 
     def __init__(self, data: Any, *, scope: ReviewPeriod | None = None, names: Iterable[str] | None = None) -> None:
-        import duckdb
-
         # spills beyond 1 GB go to a temporary folder of ours (DuckDB's default is .tmp in the working folder)
-        self._spill = tempfile.mkdtemp(prefix="kpilab-sql-")
-        self.con = duckdb.connect(config={"threads": min(os.cpu_count() or 1, 2), "memory_limit": "1GB",
-                                          "preserve_insertion_order": True, "temp_directory": self._spill})
-        weakref.finalize(self, _close, self.con, self._spill)
-        self.con.execute("SET TimeZone='UTC'")
-        try:
-            self.con.execute("SET enable_progress_bar=false")
-        except duckdb.Error:  # inside Jupyter without ipywidgets DuckDB refuses the setting
-            pass
+        self.con = connect({"threads": min(os.cpu_count() or 1, 2), "memory_limit": "1GB",
+                            "preserve_insertion_order": True}, progress_bar=False)
+        weakref.finalize(self, disconnect, self.con)
         self.scope = scope
         wanted = list(TABLES) if names is None else [n for n in TABLES if n in set(names)]
         self._tz: dict[str, str | None] = {}
@@ -387,13 +378,6 @@ class SourceTables:
         if idc is None:
             df["id"] = [f"row {i}" for i in df["row"]]
         return df
-
-
-def _close(con: Any, folder: str) -> None:
-    try:
-        con.close()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _frame_tz(df: pd.DataFrame, name: str) -> str | None:
