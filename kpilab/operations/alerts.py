@@ -91,7 +91,7 @@ def seasonal_adjust(rows: pd.DataFrame, method: str | None, *, window_days: int 
                     s[i] = float(np.mean(x.loc[t0])) - float(w.median())
             else:
                 w = base[(base.index < ti) & (base.index >= ti - pd.Timedelta(weeks=weeks))]
-                same = w[w.index.dayofweek == ti.dayofweek]
+                same = w[w.index.day_of_week == ti.day_of_week]
                 if len(same) >= 3:
                     s[i] = float(same.median()) - float(w.median())
         out["seasonal"] = s

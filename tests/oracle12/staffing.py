@@ -97,7 +97,7 @@ def _period(ts: pd.Series, period: str) -> pd.Series:
     if period == "day":
         key = day
     elif period == "week":
-        key = day - pd.to_timedelta(local.dt.dayofweek, unit="D")
+        key = day - pd.to_timedelta(local.dt.day_of_week, unit="D")
     else:
         key = local.dt.to_period("M" if period == "month" else "Q").dt.start_time
     codes, uniques = pd.factorize(key)
@@ -243,7 +243,7 @@ def weekday_hour_profile(data: Any, *, channels: tuple[str, ...] = ("phone", "ch
     if c.empty:
         raise DataError(f"No contacts on the live channels {', '.join(channels)}.")
     wait = (c["answered_at"].fillna(c["ended_at"]) - c["arrived_at"]).dt.total_seconds()
-    f = pd.DataFrame({"weekday": c["arrived_at"].dt.dayofweek, "hour": c["arrived_at"].dt.hour,
+    f = pd.DataFrame({"weekday": c["arrived_at"].dt.day_of_week, "hour": c["arrived_at"].dt.hour,
                       "date": c["arrived_at"].dt.normalize(), "wait": wait, "ab": c["abandoned"].astype(float)})
     days = f.groupby("weekday")["date"].nunique()
     g = f.groupby(["weekday", "hour"])
