@@ -167,7 +167,7 @@ def _time_phases() -> dict[str, float]:
     _timed(ingest, "load_source", "load", spent)
     _timed(ingest.LoadedTable, "sample", "load", spent)
     _timed(engine, "_default_framework", "framework", spent)
-    _timed(engine._Engine, "_hashes_distinct", "dup_screen", spent)
+    _timed(engine._Engine, "_ids_distinct", "dup_screen", spent)
     _timed(engine._Engine, "prepare", "views", spent)
     return spent
 

@@ -104,7 +104,7 @@ def test_repeated_id_screen_matches_pandas(ids, grouped):
     con = duckdb.connect()
     con.register("t", pd.DataFrame({"contact_id": [f"id{i}" for i in ids]}))
     eng = engine._Engine.__new__(engine._Engine)
-    eng.con = con
+    eng.con, eng.threads = con, 2
     limit = engine._SORT_SCREEN_ROWS
     try:
         engine._SORT_SCREEN_ROWS = 7 if grouped else limit  # 7: several passes, one per hash residue class
@@ -112,6 +112,104 @@ def test_repeated_id_screen_matches_pandas(ids, grouped):
     finally:
         engine._SORT_SCREEN_ROWS = limit
         con.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=0, max_size=80), st.sampled_from([1, 2, 3, 4]))
+def test_parallel_sort_screen_matches_numpy_unique(values, threads):
+    """Split by top bits and sorted in threads, or sorted whole: 'all distinct' exactly as np.unique says."""
+    h = np.array(values, dtype=np.uint64)
+    want = len(np.unique(h)) == len(h)
+    limit = engine._PARALLEL_SORT_ROWS
+    try:
+        engine._PARALLEL_SORT_ROWS = 4  # small arrays take the threaded path too
+        assert engine._all_distinct(h.copy(), threads) == want
+    finally:
+        engine._PARALLEL_SORT_ROWS = limit
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-(2**62), 2**62), min_size=1, max_size=60), st.integers(1, 25),
+       st.integers(1, 200), st.integers(0, 100))
+def test_presence_map_counts_distinct_integers_in_any_batching(values, batch, cap, hint):
+    """Marked batch by batch (the map growing up or down), the map holds exactly the distinct values; a
+    range wider than the cap is refused, never half-counted."""
+    present = engine._PresenceMap(cap, hint)
+    fits = True
+    for i in range(0, len(values), batch):
+        fits = present.mark(np.array(values[i:i + batch], dtype=np.int64))
+        if not fits:
+            break
+    spread = max(values) - min(values) + 1
+    if spread > cap:
+        assert not fits
+        return
+    assert fits and len(present.seen) <= cap
+    assert present.distinct == len(set(values))
+    assert set((np.flatnonzero(present.seen) + present.lo).tolist()) == set(values)
+
+
+@pytest.mark.parametrize(("ids", "decided"), [
+    (["10", "11", "12", "13"], True),                 # integer text: the presence map decides
+    (["10", "11", "12", "11"], False),                # a repeat
+    (["7", "007", "8", "9"], False),                  # equal as integers: a false alarm, cleared by grouping
+    ([5, -3, 0, 2], True),                            # integers stored as integers, negatives included
+    (["a1", "a2", "a3", "a4"], None),                 # not integers: the hash screen decides
+    (["1", "2", "3", "x"], None),                     # one id is not an integer
+    (["1", "2", "3", str(2**40)], None),              # too spread out for a map
+])
+def test_integer_id_screen_decides_or_hands_over(ids, decided):
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("t", pd.DataFrame({"contact_id": ids}))
+    eng = engine._Engine.__new__(engine._Engine)
+    eng.con, eng.threads = con, 2
+    try:
+        assert eng._integer_ids_distinct("t", "contact_id", len(ids)) is decided
+        assert eng._ids_distinct("t", "contact_id", len(ids)) == (len(set(map(str, ids))) == len(ids)
+                                                                   and decided is not False)
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("late", ["x", "99999999999", "5"])
+def test_integer_screen_given_up_mid_scan_hands_over_cleanly(monkeypatch, late):
+    """Ids that stop being integers (or spread out, or repeat) after the first 4,096, in a later batch:
+    the scan stops and the hash screen, on the same connection, still decides."""
+    import duckdb
+
+    ids = [str(i) for i in range(6000)] + [late]
+    con = duckdb.connect()
+    con.register("t", pd.DataFrame({"contact_id": ids}))
+    monkeypatch.setattr(engine, "_SCREEN_BATCH", 1000)
+    eng = engine._Engine.__new__(engine._Engine)
+    eng.con, eng.threads = con, 2
+    try:
+        assert eng._integer_ids_distinct("t", "contact_id", len(ids)) is (False if late == "5" else None)
+        assert eng._ids_distinct("t", "contact_id", len(ids)) is (late != "5")
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("ids", ["sequential", "leading zeros", "uuid-like"])
+def test_repeated_ids_are_excluded_whichever_screen_decides(tmp_path, ids):
+    """End to end on a multi-row-group file: the integer map, its false alarm and the hash screen all
+    end in the same accounting (one repeat excluded; '007' and '7' are different ids)."""
+    from kpilab.indicators import check_accounting, compute_panel
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    df = _contacts(n, pd.Timestamp("2025-03-03 08:00") + pd.to_timedelta(np.arange(n), unit="min"), rng)
+    df["contact_id"] = {"sequential": [str(100 + i) for i in range(n)],
+                        "leading zeros": [str(i).zfill(4 if i % 2 else 1) for i in range(n)],
+                        "uuid-like": [f"{i:08x}-{i * 7919 % 65536:04x}" for i in range(n)]}[ids]
+    df.loc[n - 1, "contact_id"] = df.loc[0, "contact_id"]  # the first and the last row share an id
+    path = tmp_path / "contacts.parquet"
+    df.to_parquet(path, index=False, row_group_size=500)
+    acc = compute_panel({"contacts": path}, unit="centre", period="week", indicators=["aht"]).accounting
+    assert acc.loc[acc["reason"] == "duplicate id", "rows"].tolist() == [1]
+    assert check_accounting(acc)
 
 
 def test_a_file_read_twice_is_checked_once_and_a_changed_file_again(tmp_path, monkeypatch):

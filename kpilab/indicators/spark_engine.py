@@ -551,6 +551,11 @@ class SparkEngine(_Engine):
             if df is not None:
                 self.con.register_reader(str(s.path), df)
 
+    def _ids_distinct(self, raw: str, idc: str, n_rows: int) -> bool:
+        """The hash screen, counted where the data are (the base class's integer presence map would bring
+        every id back from the cluster)."""
+        return self._hashes_distinct(raw, idc, n_rows)
+
     def _hashes_distinct(self, raw: str, idc: str, n_rows: int) -> bool:
         """Whether the 64-bit hashes of the ids are all distinct, counted in Spark (no ids come back)."""
         x = '"' + idc.replace('"', '""') + '"'
