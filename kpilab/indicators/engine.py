@@ -1109,7 +1109,11 @@ class _Engine:
         # the same column share theirs)
         xs_of = {d.code: same.get(f"{d.code}__xs", f"{d.code}__xs") for d in defs if d.kind == "quantile"}
         lists = list(dict.fromkeys(xs_of.values()))
-        if additive:
+        if additive and len(sets) == 1:
+            # one grouping set (one unit level): the plain GROUP BY is the answer, no roll-up to take
+            zeros = ", ".join(f"0 AS {_ident('_g_' + ('_period' if g == '_pkey' else g))}" for g in gcols)
+            sql = f"SELECT {out_cols}, {zeros}, {', '.join(aggs)} FROM {view} GROUP BY _pkey, {', '.join(gcols[1:])}"
+        elif additive:
             # counts and sums only: one plain GROUP BY over the source at the finest keys (cheaper than
             # GROUPING SETS on the big table), then the roll-ups as sums over that small aggregate
             names = [re.search(r"AS (\S+)$", a).group(1) for a in aggs]
