@@ -100,8 +100,13 @@ GROUP BY 1, 2
 HAND = {"simple": HAND_SQL, "fcr": HAND_FCR_SQL}
 
 
-def build(n: int, folder: Path, seed: int = 0, chunk: int = 1_000_000) -> Path:
-    """Write n synthetic canonical contacts (500 agents, 1 year) to folder/contacts.parquet."""
+def build(n: int, folder: Path, seed: int = 0, chunk: int = 1_000_000, ids: str = "integer") -> Path:
+    """Write n synthetic canonical contacts (500 agents, 1 year) to folder/contacts.parquet.
+
+    ``ids``: ``integer`` (contact ids '0', '1', ..., as ticket and call numbers are) or ``text``
+    (39-character hexadecimal ids in no order, like UUIDs: the repeated-id screen then sorts hashes
+    instead of marking integers).
+    """
     rng = np.random.default_rng(seed)
     path = folder / "contacts.parquet"
     start = np.datetime64("2025-01-01T00:00:00", "us")
@@ -109,7 +114,12 @@ def build(n: int, folder: Path, seed: int = 0, chunk: int = 1_000_000) -> Path:
     writer = None
     for lo in range(0, n, chunk):
         m = min(chunk, n - lo)
-        ids = pc.cast(pa.array(np.arange(lo, lo + m, dtype=np.int64)), pa.string())
+        if ids == "text":  # unique hexadecimal text in no particular order
+            k = np.arange(lo, lo + m, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+            hexed = np.char.mod("%016x", k)
+            id_values = pa.array(np.char.add(np.char.add(hexed, "-4000-8000-"), np.char.mod("%012x", np.arange(lo, lo + m))))
+        else:
+            id_values = pc.cast(pa.array(np.arange(lo, lo + m, dtype=np.int64)), pa.string())
         arrived = start + rng.integers(0, year_us, m).astype("timedelta64[us]")
         abandoned = rng.random(m) < 0.1
         wait = rng.exponential(30, m)
@@ -120,7 +130,7 @@ def build(n: int, folder: Path, seed: int = 0, chunk: int = 1_000_000) -> Path:
         ended = answered_at + ((talk + hold) * 1e6).astype("timedelta64[us]")
         agents = np.char.add("A", rng.integers(0, 500, m).astype(str))
         table = pa.table({
-            "contact_id": ids,
+            "contact_id": id_values,
             "channel": pa.array(np.array(["phone", "chat", "email"])[rng.integers(0, 3, m)]),
             "queue": pa.array(np.array(["q1", "q2", "q3", "q4"])[rng.integers(0, 4, m)]),
             "customer_id": pc.cast(pa.array(rng.integers(0, n // 4 + 1, m)), pa.string()),
@@ -318,6 +328,8 @@ def main() -> None:
     ap.add_argument("--command", action="store_true", help="also time whole processes (kpilab panel vs python)")
     ap.add_argument("--keep", default=None, help="folder to build the data in and keep (reused when present)")
     ap.add_argument("--folder", default=None, help="time the quarterly review's panel on this data folder")
+    ap.add_argument("--ids", choices=("integer", "text"), default="integer",
+                    help="contact ids: integer numbers (default) or 39-character hexadecimal text (like UUIDs)")
     ap.add_argument("--_child", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--_review", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -339,14 +351,14 @@ def main() -> None:
     for n in [int(s) for s in args.sizes.split(",")]:
         tmp = None
         if args.keep:
-            folder = Path(args.keep) / f"n{n}"
+            folder = Path(args.keep) / (f"n{n}" if args.ids == "integer" else f"n{n}_{args.ids}")
             folder.mkdir(parents=True, exist_ok=True)
         else:
             tmp = tempfile.TemporaryDirectory(prefix="kpilab-bench-")
             folder = Path(tmp.name)
         if not (folder / "contacts.parquet").is_file():
             t0 = time.perf_counter()
-            build(n, folder)
+            build(n, folder, ids=args.ids)
             print(f"built {n:,} rows in {time.perf_counter() - t0:.1f} s", flush=True)
         for which in args.sets.split(","):
             # hand and panel runs alternate, so that a machine getting slower or faster (shared cores) moves

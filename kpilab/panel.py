@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from kpilab.errors import DataError, SchemaError, format_ids
+from kpilab.levels import PERIODS, UNIT_LEVELS  # noqa: F401 - re-exported: the panel's vocabulary
 
 __all__ = [
     "PANEL_COLUMNS",
@@ -57,9 +58,7 @@ PANEL_COLUMNS = [
 ]
 #: optional columns a panel may carry after :data:`PANEL_COLUMNS` (validated when present, kept on read/write)
 OPTIONAL_PANEL_COLUMNS = ["kind", "scale", "exempted_share", "value_shrunk"]
-UNIT_LEVELS = ("agent", "team", "role", "site", "queue", "channel", "centre")
 _KINDS = ("proportion", "mean", "quantile", "ratio", "per_day", "count", "nps")
-PERIODS = ("day", "week", "month", "quarter")
 _KEY = ["unit_id", "unit_level", "period", "indicator"]
 
 

@@ -286,14 +286,14 @@ def test_cells_to_rows_equal_the_previous_implementation() -> None:
 def test_fetch_column_streams_batches_into_one_array_and_grows() -> None:
     import duckdb
 
+    from kpilab.id_screen import fetch_column
+
     con = duckdb.connect()
-    eng = E._Engine.__new__(E._Engine)
-    eng.con = con
     try:
         sql = "SELECT hash(i) AS h FROM range(2500) t(i)"
         want = np.sort(np.asarray(con.execute(sql).fetchnumpy()["h"]))
         for size in (2500, 100, 0):  # as announced; fewer announced than returned: the array grows
-            got = eng._fetch_column(sql, size, np.uint64, batch=300)
+            got = fetch_column(con, sql, size, np.uint64, batch=300)
             assert got.dtype == np.uint64 and len(got) == 2500
             np.testing.assert_array_equal(np.sort(got), want)
     finally:

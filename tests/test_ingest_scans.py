@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import kpilab.ingest as ingest
+from kpilab import id_screen
 from kpilab.indicators import engine
 from kpilab.ingest import load_source
 
@@ -105,12 +106,12 @@ def test_repeated_id_screen_matches_pandas(ids, grouped):
     con.register("t", pd.DataFrame({"contact_id": [f"id{i}" for i in ids]}))
     eng = engine._Engine.__new__(engine._Engine)
     eng.con, eng.threads = con, 2
-    limit = engine._SORT_SCREEN_ROWS
+    limit = id_screen._SORT_SCREEN_ROWS
     try:
-        engine._SORT_SCREEN_ROWS = 7 if grouped else limit  # 7: several passes, one per hash residue class
+        id_screen._SORT_SCREEN_ROWS = 7 if grouped else limit  # 7: several passes, one per hash residue class
         assert eng._hashes_distinct("t", "contact_id", len(ids)) == (not pd.Series(ids).duplicated().any())
     finally:
-        engine._SORT_SCREEN_ROWS = limit
+        id_screen._SORT_SCREEN_ROWS = limit
         con.close()
 
 
@@ -120,12 +121,12 @@ def test_parallel_sort_screen_matches_numpy_unique(values, threads):
     """Split by top bits and sorted in threads, or sorted whole: 'all distinct' exactly as np.unique says."""
     h = np.array(values, dtype=np.uint64)
     want = len(np.unique(h)) == len(h)
-    limit = engine._PARALLEL_SORT_ROWS
+    limit = id_screen._PARALLEL_SORT_ROWS
     try:
-        engine._PARALLEL_SORT_ROWS = 4  # small arrays take the threaded path too
-        assert engine._all_distinct(h.copy(), threads) == want
+        id_screen._PARALLEL_SORT_ROWS = 4  # small arrays take the threaded path too
+        assert id_screen.all_distinct(h.copy(), threads) == want
     finally:
-        engine._PARALLEL_SORT_ROWS = limit
+        id_screen._PARALLEL_SORT_ROWS = limit
 
 
 @settings(max_examples=60, deadline=None)
@@ -134,7 +135,7 @@ def test_parallel_sort_screen_matches_numpy_unique(values, threads):
 def test_presence_map_counts_distinct_integers_in_any_batching(values, batch, cap, hint):
     """Marked batch by batch (the map growing up or down), the map holds exactly the distinct values; a
     range wider than the cap is refused, never half-counted."""
-    present = engine._PresenceMap(cap, hint)
+    present = id_screen.PresenceMap(cap, hint)
     fits = True
     for i in range(0, len(values), batch):
         fits = present.mark(np.array(values[i:i + batch], dtype=np.int64))
@@ -182,7 +183,7 @@ def test_integer_screen_given_up_mid_scan_hands_over_cleanly(monkeypatch, late):
     ids = [str(i) for i in range(6000)] + [late]
     con = duckdb.connect()
     con.register("t", pd.DataFrame({"contact_id": ids}))
-    monkeypatch.setattr(engine, "_SCREEN_BATCH", 1000)
+    monkeypatch.setattr(id_screen, "_SCREEN_BATCH", 1000)
     eng = engine._Engine.__new__(engine._Engine)
     eng.con, eng.threads = con, 2
     try:
@@ -232,3 +233,37 @@ def test_a_file_read_twice_is_checked_once_and_a_changed_file_again(tmp_path, mo
     changed.to_parquet(path, index=False)
     third = load_source(path, "contacts")
     assert len(calls) == 2 and third.n_rows == 60
+
+
+def test_a_prefetched_screen_is_used_once_and_only_for_the_same_file(tmp_path, monkeypatch):
+    """The background screen (id_screen.prefetch) answers for the file it read; the engine then skips
+    its own screen. A file changed since (new size) gets no answer, and each answer is used once."""
+    from kpilab.indicators import compute_panel
+
+    rng = np.random.default_rng(9)
+    n = 500
+    df = _contacts(n, pd.Timestamp("2025-03-03 08:00") + pd.to_timedelta(np.arange(n), unit="min"), rng)
+    df["contact_id"] = [str(1000 + i) for i in range(n)]
+    df.loc[n - 1, "contact_id"] = "1000"
+    path = tmp_path / "contacts.parquet"
+    df.to_parquet(path, index=False)
+    id_screen.prefetch(path, "contact_id")
+    id_screen.prefetch(path, "contact_id")  # started once
+    assert id_screen.prefetched(path, "contact_id") is False  # the repeat
+    assert id_screen.prefetched(path, "contact_id") is None   # used
+    id_screen.prefetch(path, "no_such_column")
+    assert id_screen.prefetched(path, "no_such_column") is None
+    id_screen.prefetch(tmp_path / "missing.parquet", "contact_id")
+    assert id_screen.prefetched(tmp_path / "missing.parquet", "contact_id") is None
+
+    # the engine takes a prefetched answer instead of screening (its own screen would raise here)
+    calls = []
+    monkeypatch.setattr(engine._Engine, "_ids_distinct", lambda self, *a: calls.append(a) or True)
+    id_screen.prefetch(path, "contact_id")
+    acc = compute_panel({"contacts": path}, unit="centre", period="week", indicators=["aht"]).accounting
+    assert calls == [] and acc.loc[acc["reason"] == "duplicate id", "rows"].tolist() == [1]
+    # a changed file: the old answer is not used
+    id_screen.prefetch(path, "contact_id")
+    df.iloc[:-1].to_parquet(path, index=False)
+    compute_panel({"contacts": path}, unit="centre", period="week", indicators=["aht"])
+    assert len(calls) == 1

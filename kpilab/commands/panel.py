@@ -7,8 +7,7 @@ import time
 from pathlib import Path
 
 from kpilab.errors import DataError
-from kpilab.panel import PERIODS, UNIT_LEVELS, write_table
-from kpilab.schema import TABLES
+from kpilab.levels import PERIODS, UNIT_LEVELS
 
 NAME = "panel"
 HELP = "Compute the long indicator panel (unit x period x indicator, with n, CI and flags) from canonical tables."
@@ -35,13 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    if getattr(args, "engine", "duckdb") == "duckdb":
+        _prefetch_id_screen(Path(args.data))
     from kpilab.indicators import compute_panel
     from kpilab.indicators.stats import preload
     from kpilab.ingest import find_sources, load_source
     from kpilab.outputs import prepare_output
+    from kpilab.schema import TABLES
 
     preload()  # scipy.special (intervals) imports in the background while the tables are read
-    t0 = time.perf_counter()
     out = Path(args.out)
     if out.suffix.lower() not in (".csv", ".parquet"):
         raise DataError(f"--out {out} must end in .csv or .parquet.")
@@ -78,7 +80,24 @@ def run(args: argparse.Namespace) -> int:
     return _write(result, out, target, t0)
 
 
+def _prefetch_id_screen(data: Path) -> None:
+    """Start the repeated-id screen of ``contacts.parquet`` in the background (kpilab.id_screen.prefetch).
+
+    It is the largest table and its screen the longest check; started before pandas and the engine are
+    imported (half a second), it runs on the second core meanwhile. The engine uses the answer only if it
+    reads this very file unchanged (a table read through a column mapping, or fixed by ingest, is
+    screened again as it is read).
+    """
+    path = data / "contacts.parquet"
+    if path.is_file() and not (data / "contacts.mapping.yaml").exists():
+        from kpilab import id_screen
+
+        id_screen.prefetch(path, "contact_id")
+
+
 def _write(result, out: Path, target, t0: float) -> int:  # noqa: ANN001 - PanelResult, OutputTarget
+    from kpilab.panel import write_table
+
     if target.notice():
         print(f"note: {target.notice()}")
     write_table(result.panel, out)

@@ -28,6 +28,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from kpilab import id_screen
 from kpilab._duckdb import connect as connect_duckdb
 from kpilab._duckdb import disconnect as disconnect_duckdb
 from kpilab._validation import Interval, Options, check_param, check_params
@@ -74,15 +75,6 @@ _ZERO_IF_ABSENT = {"hold_s", "acw_s"}
 _ADDITIVE = ("proportion", "mean", "ratio", "count", "nps", "per_day")
 # periods of at most 92 days: an agent's days in one fit a 128-bit mask (see PerDay.days_by_agent)
 _BITMASK_PERIODS = ("day", "week", "month", "quarter")
-#: ids whose hashes are sorted at once in the repeated-id screen (8 bytes each; more take several passes)
-_SORT_SCREEN_ROWS = 20_000_000
-#: hashes above which the repeated-id screen sorts in several threads (below, a thread costs more than it saves)
-_PARALLEL_SORT_ROWS = 1 << 20
-#: rows per batch streamed from DuckDB by the repeated-id screens
-_SCREEN_BATCH = 1 << 20
-#: integer ids: the presence map of the repeated-id screen covers at most this many values per id (1 byte each),
-#: and never more than 8 * _SORT_SCREEN_ROWS values (the sort's memory budget)
-_DENSE_SPREAD = 4
 #: base columns behind the contacts view's derived columns (which base columns a definition reads)
 _DERIVED_COLUMNS = {"answered": {"abandoned"}, "wait_s": {"abandoned", "arrived_at", "answered_at", "ended_at"},
                     "handle_s": {"talk_s", "hold_s", "acw_s"}, "channel_cost": {"channel"},
@@ -423,64 +415,6 @@ def _parquet_facts(path: Any, columns: set[str]) -> tuple[set[str], dict[str, tu
     return not_null, ranges
 
 
-def _all_distinct(h: np.ndarray, threads: int = 1) -> bool:
-    """Whether the unsigned 64-bit values of ``h`` are all distinct (sorted in place, or split and sorted).
-
-    With ``threads`` > 1 and a large array, the values are split by their top bits into ``threads``
-    parts that cover disjoint ranges (a repeat lies within one part) and the parts are sorted at once in
-    threads: numpy's sort releases the GIL, and two 5M sorts take half the time of one 10M sort.
-    """
-    if threads < 2 or len(h) < _PARALLEL_SORT_ROWS:
-        h.sort()
-        return not bool((h[1:] == h[:-1]).any())
-    from concurrent.futures import ThreadPoolExecutor
-
-    top = h >> np.uint64(64 - (threads - 1).bit_length())
-    parts = [h[top == k] for k in range(threads)] if threads & (threads - 1) == 0 else [h]
-    del top
-    with ThreadPoolExecutor(len(parts)) as pool:
-        return all(pool.map(_all_distinct, parts))
-
-
-class _PresenceMap:
-    """A boolean map of the integers seen so far (entry ``i`` stands for the value ``lo + i``).
-
-    :meth:`mark` sets the entries of a batch, creating the map (``hint`` entries when that covers the
-    batch) or growing it; it refuses, and returns False, when the values seen would span more than
-    ``cap`` entries. ``distinct`` is the number of distinct values marked.
-    """
-
-    def __init__(self, cap: int, hint: int = 0) -> None:
-        self.cap, self.hint = cap, hint
-        self.seen: np.ndarray | None = None
-        self.lo = 0
-        self.vmin = self.vmax = 0  # the values' bounds (the map may reach beyond them)
-
-    def mark(self, v: np.ndarray) -> bool:
-        if not len(v):
-            return True
-        bmin, bmax = int(v.min()), int(v.max())
-        first = self.seen is None
-        vmin, vmax = (bmin, bmax) if first else (min(self.vmin, bmin), max(self.vmax, bmax))
-        if vmax - vmin + 1 > self.cap:
-            return False
-        if first or vmin < self.lo or vmax >= self.lo + len(self.seen):
-            # grow by at least half, so ids arriving in ascending (or descending) batches cost few copies
-            size = min(self.cap, max(vmax - vmin + 1, self.hint if first else len(self.seen) * 3 // 2))
-            start = vmin if first or vmax >= self.lo + len(self.seen) else vmax + 1 - size
-            grown = np.zeros(size, dtype=bool)
-            if not first:
-                grown[self.vmin - start: self.vmax + 1 - start] = self.seen[self.vmin - self.lo: self.vmax + 1 - self.lo]
-            self.seen, self.lo = grown, start
-        self.vmin, self.vmax = vmin, vmax
-        self.seen[v - self.lo] = True
-        return True
-
-    @property
-    def distinct(self) -> int:
-        return 0 if self.seen is None else int(np.count_nonzero(self.seen))
-
-
 def _case(rules: list[tuple[str, str]]) -> str:
     if not rules:
         return "CAST(NULL AS VARCHAR)"
@@ -567,7 +501,9 @@ class _Engine:
         # the agents table is tiny and joined to every event: its ids are always checked
         check = self.check_duplicate_ids or s.name == "agents"
         if idc and idc in present and s.n_rows > 1 and check:
-            screened_unique = self._ids_distinct(raw, idc, s.n_rows)
+            # a command may have screened this very file in the background (id_screen.prefetch)
+            early = id_screen.prefetched(s.path, idc) if s.frame is None and s.path is not None else None
+            screened_unique = early if early is not None else self._ids_distinct(raw, idc, s.n_rows)
         else:
             screened_unique = True
         if not screened_unique:
@@ -601,90 +537,15 @@ class _Engine:
         )
 
     def _ids_distinct(self, raw: str, idc: str, n_rows: int) -> bool:
-        """Cheap exact screen for repeated ids: True proves the ids of ``raw`` unique.
-
-        False (a repeat, or a false alarm) sends the caller to the exact grouping of the ids. Integer ids
-        (ticket and call numbers usually are) are marked in a presence map (:meth:`_integer_ids_distinct`,
-        linear time); other ids have their hashes sorted (:meth:`_hashes_distinct`).
-        """
-        dense = self._integer_ids_distinct(raw, idc, n_rows)
-        return dense if dense is not None else self._hashes_distinct(raw, idc, n_rows)
+        """Cheap exact screen for repeated ids (:mod:`kpilab.id_screen`): True proves the ids of ``raw``
+        unique; False (a repeat, or a false alarm) sends the caller to the exact grouping of the ids."""
+        return id_screen.ids_distinct(self.con, raw, idc, n_rows, self.threads)
 
     def _integer_ids_distinct(self, raw: str, idc: str, n_rows: int) -> bool | None:
-        """Whether integer ids are all distinct, by marking each in a presence map; None when not decided.
-
-        Each id, cast to BIGINT, sets its entry of a boolean map spanning the ids' range; the ids are
-        distinct exactly when as many entries are set as ids were read. Any function of the id would do
-        (equal ids give equal integers), so ``'007'`` and ``'7'`` only raise a false alarm that the exact
-        grouping clears. None, and the hash screen takes over, when an id is not an integer (the first
-        4,096 ids are looked at before the scan) or the range would need more than
-        ``_DENSE_SPREAD`` entries per id (sparse ids, e.g. random 64-bit numbers).
-        """
-        x = _ident(idc)
-        cast = f"TRY_CAST({x} AS BIGINT)"
-        probe = self.con.execute(
-            f"SELECT count(*) FILTER (WHERE {cast} IS NULL) FROM (SELECT {x} FROM {raw} WHERE {x} IS NOT NULL "
-            f"LIMIT 4096)").fetchall()[0][0]  # fetchall: DuckDB 2 keeps a partly fetched result open
-        if probe:
-            return None
-        present = _PresenceMap(min(_DENSE_SPREAD * n_rows, 8 * _SORT_SCREEN_ROWS), hint=n_rows)
-        total = 0
-        reader = self.con.sql(f"SELECT {cast} AS v FROM {raw} WHERE {x} IS NOT NULL").to_arrow_reader(_SCREEN_BATCH)
-        for batch in reader:
-            col = batch.column(0)
-            if col.null_count:
-                return None
-            v = col.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-            if not present.mark(v):
-                return None
-            total += len(v)
-        return present.distinct == total
+        return id_screen.integer_ids_distinct(self.con, raw, idc, n_rows)
 
     def _hashes_distinct(self, raw: str, idc: str, n_rows: int) -> bool:
-        """Cheap exact screen for repeated ids: True when the 64-bit hashes of the ids are all distinct.
-
-        A repeated id always repeats its hash, so True proves the ids unique; False (a repeat, or a
-        hash collision) sends the caller to the exact string grouping. The hashes are streamed from
-        DuckDB into one array and sorted in numpy (a third of the CPU time of DuckDB's
-        ``COUNT(DISTINCT)``), at most about :data:`_SORT_SCREEN_ROWS` at a time (8 bytes each).
-        """
-        x = _ident(idc)
-        sql = f"SELECT hash({x}) AS h FROM {raw} WHERE {x} IS NOT NULL"
-        parts = max(1, -(-n_rows // _SORT_SCREEN_ROWS))
-        if parts == 1:
-            return _all_distinct(self._fetch_column(sql, n_rows, np.uint64), self.threads)
-        # above the limit, one scan writes the hashes to a temporary file per residue class of the hash (a
-        # repeat shares its class), then each class is sorted alone: memory stays bounded (about
-        # _SORT_SCREEN_ROWS hashes), and the id column is read once
-        import tempfile
-
-        with tempfile.TemporaryDirectory(prefix="kpilab-ids-") as tmp:
-            paths = [Path(tmp) / f"class{k}.u64" for k in range(parts)]
-            files = [p.open("wb") for p in paths]
-            try:
-                for batch in self.con.sql(sql).to_arrow_reader(1 << 20):
-                    h = batch.column(0).to_numpy(zero_copy_only=False).astype(np.uint64, copy=False)
-                    cls = h % np.uint64(parts)
-                    for k, fh in enumerate(files):
-                        h[cls == k].tofile(fh)
-            finally:
-                for fh in files:
-                    fh.close()
-            return all(_all_distinct(np.fromfile(p, dtype=np.uint64), self.threads) for p in paths)
-
-    def _fetch_column(self, sql: str, size: int, dtype: Any, batch: int = 1 << 20) -> np.ndarray:
-        """The one column ``sql`` returns (no NULLs, at most ``size`` values) as a numpy array, streamed in
-        batches into one array (the result is never held twice, by DuckDB and by numpy)."""
-        out = np.empty(size, dtype=dtype)
-        filled = 0
-        reader = self.con.sql(sql).to_arrow_reader(batch)
-        for batch in reader:
-            m = batch.num_rows
-            if filled + m > len(out):  # more rows than expected: grow
-                out = np.concatenate([out[:filled], np.empty(max(m, filled // 4), dtype=dtype)])
-            out[filled:filled + m] = batch.column(0).to_numpy(zero_copy_only=False)
-            filled += m
-        return out[:filled]
+        return id_screen.hashes_distinct(self.con, raw, idc, n_rows, self.threads)
 
     def _local(self, table: str, col: str) -> str:
         tz = self.sources[table].tz
