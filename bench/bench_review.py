@@ -100,7 +100,8 @@ def _slowest_cells(notebook: Path, k: int = 3) -> list[tuple[float, str]]:
     return sorted(timed, reverse=True)[:k]
 
 
-def bench(n_agents: int, work: Path, months: int, seed: int, fresh_kernels: bool = False) -> None:
+def bench(n_agents: int, work: Path, months: int, seed: int, fresh_kernels: bool = False,
+          params: list[list[str]] | None = None) -> None:
     sim = work / f"sim-{n_agents}-{months}m-{seed}"
     t_sim = 0.0
     if not (sim / "manifest.json").is_file():  # with --keep, a folder simulated before is reused
@@ -110,7 +111,8 @@ def bench(n_agents: int, work: Path, months: int, seed: int, fresh_kernels: bool
     log = work / f"{name}.log"
     # a failed step still leaves run.json with the seconds of every step that ran
     since = time.time() - 1
-    wall, single, tree = _run([KPILAB, "run", "review", "-p", "data_dir", str(sim), "--name", name,
+    extra = [x for k, v in (params or []) for x in ("-p", k, v)]
+    wall, single, tree = _run([KPILAB, "run", "review", "-p", "data_dir", str(sim), *extra, "--name", name,
                                *(["--fresh-kernels"] if fresh_kernels else [])], log, allow_fail=True)
     run_dir = _run_dir(name, since)
     if run_dir is None:
@@ -145,6 +147,8 @@ def main() -> None:
     ap.add_argument("--keep", default=None, help="folder for the simulated data and logs, reused by later runs "
                     "(default: temporary)")
     ap.add_argument("--fresh-kernels", action="store_true", help="one kernel per notebook (the old runner)")
+    ap.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                    help="a parameter passed to kpilab run review (-p memory_limit 1.6GB); repeatable")
     args = ap.parse_args()
     sizes = [int(a) for a in args.agents.split(",") if a.strip()] + ([5000] if args.big else [])
     print(f"cores={os.cpu_count()} load average={os.getloadavg()[0]:.1f} (other work on the machine inflates "
@@ -153,11 +157,11 @@ def main() -> None:
         work = Path(args.keep)
         work.mkdir(parents=True, exist_ok=True)
         for n in sizes:
-            bench(n, work, args.months, args.seed, args.fresh_kernels)
+            bench(n, work, args.months, args.seed, args.fresh_kernels, args.param)
     else:
         with tempfile.TemporaryDirectory(prefix="kpilab-bench-review-") as tmp:
             for n in sizes:
-                bench(n, Path(tmp), args.months, args.seed, args.fresh_kernels)
+                bench(n, Path(tmp), args.months, args.seed, args.fresh_kernels, args.param)
 
 
 if __name__ == "__main__":
