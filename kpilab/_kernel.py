@@ -57,11 +57,18 @@ def reset_session(shell: Any) -> None:
 
 
 def _release_freed_memory() -> None:
-    """Hand memory freed by the previous notebook back to the operating system (glibc keeps it otherwise).
+    """Hand memory freed by the previous notebook back to the operating system (glibc and pyarrow's
+    allocator keep it otherwise).
 
     Without it the shared kernel's resident size stays at the largest notebook's high-water mark plus
     fragmentation, which a fresh kernel per notebook did not have.
     """
+    pyarrow = sys.modules.get("pyarrow")
+    if pyarrow is not None:  # pandas' text columns live in pyarrow's own allocator (jemalloc or mimalloc)
+        try:
+            pyarrow.default_memory_pool().release_unused()
+        except Exception:  # noqa: BLE001 - an allocator without the call: nothing to release
+            pass
     if not sys.platform.startswith("linux"):
         return
     import ctypes
