@@ -8,6 +8,8 @@ operations views) gets a private folder instead, removed when the connection is 
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import tempfile
 import weakref
@@ -55,3 +57,41 @@ def disconnect(con: Any) -> None:
         fin = _SPILLS.get(id(con))
         if fin is not None:
             fin()
+
+
+_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4, "kib": 1024, "mib": 1024**2,
+          "gib": 1024**3, "tib": 1024**4}
+#: DuckDB keeps at least this share of the memory budget, whatever the process already holds
+DUCKDB_MIN_SHARE = 0.25
+
+
+def resident_bytes() -> int | None:
+    """Resident memory of this process now (Linux), else None."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+
+
+def size_bytes(size: Any) -> float | None:
+    """Bytes of a size written ``<number><unit>`` (``"1GB"``, ``"686.6 MiB"``); None for any other form."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(size))
+    if m is None or m.group(2).lower() not in _UNITS:
+        return None
+    return float(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
+def duckdb_memory(limit: str) -> str:
+    """DuckDB's memory limit for a ``memory_limit`` budget of the whole process.
+
+    The budget less what the process already holds (pandas, loaded tables, earlier results) and a
+    tenth for DuckDB's own overhead, so that the process as a whole stays within the budget (DuckDB
+    spills to disk beyond its limit); at least :data:`DUCKDB_MIN_SHARE` of the budget. A limit that is
+    not ``<number><unit>`` (``"80%"``) is passed to DuckDB as given.
+    """
+    budget, rss = size_bytes(limit), resident_bytes()
+    if budget is None or rss is None:
+        return str(limit)
+    duck = max(budget * DUCKDB_MIN_SHARE, budget * 0.9 - rss)
+    return f"{int(duck // 1024**2)}MiB"

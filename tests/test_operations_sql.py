@@ -231,3 +231,27 @@ def test_real_pwc_export_equals_the_pandas_versions(shared_data, tmp_path):
     got, expected = triangulation.triangulate(opened), old_triangulation.triangulate(tables)
     pd.testing.assert_frame_equal(got.agents, expected.agents, check_exact=False, rtol=RTOL)
     pd.testing.assert_frame_equal(got.agreement, expected.agreement, check_exact=False, rtol=RTOL)
+
+
+def test_open_tables_fits_duckdb_to_the_process_budget(monkeypatch):
+    """With memory_limit, DuckDB gets the budget less what the process holds before each query (as the
+    panel engine does); without, DuckDB alone gets 1 GB as before."""
+    import kpilab._duckdb as D
+    from kpilab.operations import open_tables
+
+    arrived = pd.Timestamp("2025-03-03 09:00") + pd.to_timedelta(np.arange(20), unit="min")
+    contacts = pd.DataFrame({"contact_id": [f"c{i}" for i in range(20)], "channel": "phone", "queue": "q1",
+                             "agent_id": "A1", "arrived_at": arrived, "answered_at": arrived + pd.Timedelta(seconds=9),
+                             "ended_at": arrived + pd.Timedelta(seconds=99), "talk_s": 90.0, "abandoned": False})
+    held = [300 * 1024**2]
+    monkeypatch.setattr(D, "resident_bytes", lambda: held[0])
+    # budgets whose DuckDB share stays below 1 GiB, which DuckDB shows to 0.1 MiB
+    budgeted = open_tables({"contacts": contacts}, memory_limit="1GB")
+    limit = lambda t: D.size_bytes(t.scalar("SELECT current_setting('memory_limit')"))  # noqa: E731
+    assert limit(budgeted) == pytest.approx(0.9e9 - 300 * 1024**2, rel=0.01)
+    held[0] = 500 * 1024**2  # the notebook's frames grew: DuckDB's share shrinks, never below a quarter
+    assert limit(budgeted) == pytest.approx(0.9e9 - 500 * 1024**2, rel=0.01)
+    held[0] = 900 * 1024**2
+    assert limit(budgeted) == pytest.approx(0.25e9, rel=0.01)
+    assert len(budgeted.sql(f"SELECT * FROM {budgeted.valid('contacts')}")) == 20
+    assert limit(open_tables({"contacts": contacts})) == pytest.approx(1e9, rel=0.01)

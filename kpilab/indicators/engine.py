@@ -31,6 +31,7 @@ import pandas as pd
 from kpilab import id_screen
 from kpilab._duckdb import connect as connect_duckdb
 from kpilab._duckdb import disconnect as disconnect_duckdb
+from kpilab._duckdb import duckdb_memory, resident_bytes, size_bytes
 from kpilab._validation import Interval, Options, check_param, check_params
 from kpilab.errors import DataError, FrameworkError, KpilabError, ParameterError, SchemaError
 from kpilab.framework import Framework, load_framework
@@ -324,19 +325,10 @@ def _schema_reason_sql(name: str, present: set[str], dup_join: bool, dup_rows: b
     return rules
 
 
-_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4, "kib": 1024, "mib": 1024**2,
-          "gib": 1024**3, "tib": 1024**4}
-#: DuckDB keeps at least this share of the memory limit, whatever the process already holds
-_DUCKDB_MIN_SHARE = 0.25
-
-
-def _resident_bytes() -> int | None:
-    """Resident memory of this process now (Linux), else None."""
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError, AttributeError):
-        return None
+# the process's memory budget (kpilab._duckdb): DuckDB gets what the process does not already hold
+_resident_bytes = resident_bytes
+_size_bytes = size_bytes
+_duckdb_memory = duckdb_memory
 
 
 def _out_of_memory(exc: Exception, memory_limit: str | None) -> DataError:
@@ -351,26 +343,6 @@ def _out_of_memory(exc: Exception, memory_limit: str | None) -> DataError:
         f"{memory_limit!r} is the budget of the whole process, which already holds {held:,.0f} MB (libraries, "
         "earlier results); pass a larger memory_limit (e.g. '2GB'), or None for DuckDB's default (80 % of the "
         "machine's memory).")
-
-
-def _size_bytes(size: Any) -> float | None:
-    """Bytes of a size written ``<number><unit>`` (``"1GB"``, ``"686.6 MiB"``); None for any other form."""
-    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([A-Za-z]*)\s*", str(size))
-    if m is None or m.group(2).lower() not in _UNITS:
-        return None
-    return float(m.group(1)) * _UNITS[m.group(2).lower()]
-
-
-def _duckdb_memory(limit: str) -> str:
-    """DuckDB's memory limit for a ``memory_limit`` budget: the budget less what the process already holds
-    (pandas, the loaded tables' notices and samples...) and a tenth for DuckDB's own overhead, so that the
-    process as a whole stays within the budget (DuckDB spills to disk beyond its limit); at least a quarter
-    of the budget. A limit that is not ``<number><unit>`` is passed to DuckDB as given."""
-    budget, rss = _size_bytes(limit), _resident_bytes()
-    if budget is None or rss is None:
-        return str(limit)
-    duck = max(budget * _DUCKDB_MIN_SHARE, budget * 0.9 - rss)
-    return f"{int(duck // 1024**2)}MiB"
 
 
 def _parquet_facts(path: Any, columns: set[str]) -> tuple[set[str], dict[str, tuple[float, float | None]]]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from kpilab._duckdb import connect, disconnect
+from kpilab._duckdb import connect, disconnect, duckdb_memory
 from kpilab.errors import DataError, SchemaError
 from kpilab.schema import (
     BOOL,
@@ -89,9 +89,13 @@ class SourceTables:
         What was read (the folder, or ``data``).
     """
 
-    def __init__(self, data: Any, *, scope: ReviewPeriod | None = None, names: Iterable[str] | None = None) -> None:
-        # spills beyond 1 GB go to a temporary folder of ours (DuckDB's default is .tmp in the working folder)
-        self.con = connect({"threads": min(os.cpu_count() or 1, 2), "memory_limit": "1GB",
+    def __init__(self, data: Any, *, scope: ReviewPeriod | None = None, names: Iterable[str] | None = None,
+                 memory_limit: str | None = None) -> None:
+        # spills beyond the limit go to a temporary folder of ours (DuckDB's default is .tmp in the working
+        # folder); with a process budget, DuckDB's share is fitted again before each query (_fit_memory)
+        self.memory_limit = memory_limit
+        self.con = connect({"threads": min(os.cpu_count() or 1, 2),
+                            "memory_limit": duckdb_memory(memory_limit) if memory_limit else "1GB",
                             "preserve_insertion_order": True}, progress_bar=False)
         weakref.finalize(self, disconnect, self.con)
         self.scope = scope
@@ -238,17 +242,25 @@ class SourceTables:
             self._prepare_validation(name)
         return f"v_{name}"
 
+    def _fit_memory(self) -> None:
+        """With a ``memory_limit`` budget: DuckDB's limit is the budget less what the process holds now
+        (the notebook's frames grow between queries; kpilab._duckdb.duckdb_memory)."""
+        if self.memory_limit:
+            self.con.execute(f"SET memory_limit = '{duckdb_memory(self.memory_limit)}'")
+
     def sql(self, query: str, *, nullable: bool = False) -> pd.DataFrame:
         """Run ``query`` and return the result as pandas.
 
         Aggregates come back as pandas' own groupby results would be typed (int64, float64 with NaN);
         with ``nullable`` booleans and integers are nullable (as a table read by ``kpilab.ingest``).
         """
+        self._fit_memory()
         table = self.con.sql(query).to_arrow_table()
         return _to_pandas(table) if nullable else table.to_pandas()
 
     def scalar(self, query: str) -> Any:
         """The first value of the first row of ``query``."""
+        self._fit_memory()
         return self.con.execute(query).fetchall()[0][0]
 
     def to_time(self, values: Any, name: str) -> Any:
@@ -407,8 +419,8 @@ def _to_pandas(table: Any) -> pd.DataFrame:
     return table.to_pandas(types_mapper=mapper.get)
 
 
-def open_tables(data: Any, scope: ReviewPeriod | None = None, *, names: Iterable[str] | None = None
-                ) -> SourceTables:
+def open_tables(data: Any, scope: ReviewPeriod | None = None, *, names: Iterable[str] | None = None,
+                memory_limit: str | None = None) -> SourceTables:
     """The canonical tables of ``data`` as DuckDB views limited to ``scope`` (see :class:`SourceTables`).
 
     Parameters
@@ -421,6 +433,10 @@ def open_tables(data: Any, scope: ReviewPeriod | None = None, *, names: Iterable
         :meth:`kpilab.review_period.ReviewPeriod.filter_tables` does.
     names : list of str, optional
         Tables to open (default: every canonical table present).
+    memory_limit : str, optional
+        Memory budget of the whole process (``"1.8GB"``), as :func:`kpilab.indicators.compute_panel` takes
+        it: before each query DuckDB gets the budget less what the process holds then, and spills beyond
+        it. Default: DuckDB alone gets 1 GB.
 
     Returns
     -------
@@ -436,4 +452,4 @@ def open_tables(data: Any, scope: ReviewPeriod | None = None, *, names: Iterable
         if scope is not None and scope != data.scope:
             raise DataError("These tables were opened for another review period; open them again with this one.")
         return data
-    return SourceTables(data, scope=scope, names=names)
+    return SourceTables(data, scope=scope, names=names, memory_limit=memory_limit)
