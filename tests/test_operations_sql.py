@@ -255,3 +255,18 @@ def test_open_tables_fits_duckdb_to_the_process_budget(monkeypatch):
     assert limit(budgeted) == pytest.approx(0.25e9, rel=0.01)
     assert len(budgeted.sql(f"SELECT * FROM {budgeted.valid('contacts')}")) == 20
     assert limit(open_tables({"contacts": contacts})) == pytest.approx(1e9, rel=0.01)
+
+
+@pytest.mark.parametrize(("ids", "repeats"), [(["7", "007", "8", "9"], 0), (["7", "8", "7", "9"], 1),
+                                              (["a", "b", "a", "a"], 2)])
+def test_operations_views_exclude_repeated_ids_whichever_screen_decides(ids, repeats):
+    """The operations views use kpilab.id_screen: integer ids (with the '007' = '7' false alarm cleared by
+    the exact grouping) and text ids exclude exactly the later repeats."""
+    arrived = pd.Timestamp("2025-03-03 09:00") + pd.to_timedelta(np.arange(4), unit="min")
+    contacts = pd.DataFrame({"contact_id": ids, "channel": "phone", "queue": "q1", "agent_id": "A1",
+                             "arrived_at": arrived, "answered_at": arrived + pd.Timedelta(seconds=9),
+                             "ended_at": arrived + pd.Timedelta(seconds=99), "talk_s": 90.0, "abandoned": False})
+    t = open_tables({"contacts": contacts})
+    assert t.n_rows("contacts", valid=True) == 4 - repeats
+    bad = t.issues("contacts")
+    assert (bad["reason"] == "duplicate id").sum() == repeats

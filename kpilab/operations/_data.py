@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from kpilab import id_screen
 from kpilab._duckdb import connect, disconnect, duckdb_memory
 from kpilab.errors import DataError, SchemaError
 from kpilab.schema import (
@@ -94,7 +95,8 @@ class SourceTables:
         # spills beyond the limit go to a temporary folder of ours (DuckDB's default is .tmp in the working
         # folder); with a process budget, DuckDB's share is fitted again before each query (_fit_memory)
         self.memory_limit = memory_limit
-        self.con = connect({"threads": min(os.cpu_count() or 1, 2),
+        self._threads = min(os.cpu_count() or 1, 2)
+        self.con = connect({"threads": self._threads,
                             "memory_limit": duckdb_memory(memory_limit) if memory_limit else "1GB",
                             "preserve_insertion_order": True}, progress_bar=False)
         weakref.finalize(self, disconnect, self.con)
@@ -324,7 +326,8 @@ class SourceTables:
         if idc is not None:
             dup_reason = "duplicate id"
             key = _ident(idc)
-            if not self._hashes_unique(f"hash({key})", t, f"{key} IS NOT NULL"):
+            n_ids = int(self.scalar(f"SELECT count({key}) FROM {t}"))
+            if n_ids > 1 and not id_screen.ids_distinct(self.con, t, idc, n_ids, threads=self._threads):
                 self.con.execute(
                     f"INSERT INTO _dup_{name} SELECT _row FROM (SELECT _row, row_number() OVER (PARTITION BY {key} "
                     f"ORDER BY _row) AS _k FROM {t} WHERE {key} IN (SELECT {key} FROM {t} WHERE {key} IS NOT NULL "
