@@ -15,6 +15,17 @@ import tempfile
 import weakref
 from typing import Any
 
+
+def quote_text(value: Any) -> str:
+    """``value`` as an SQL string literal (``'it''s'``)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def quote_ident(name: Any) -> str:
+    """``name`` as a double-quoted SQL identifier (inner double quotes doubled), whatever it holds."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
 # spill folder of each open connection: {id(connection): finalizer that removes the folder}
 _SPILLS: dict[int, Any] = {}
 

@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from kpilab._duckdb import quote_ident, quote_text
+
 #: ids whose hashes are sorted at once (8 bytes each; more take several passes)
 _SORT_SCREEN_ROWS = 20_000_000
 #: hashes above which the sort runs in several threads (below, a thread costs more than it saves)
@@ -40,10 +42,6 @@ _SCREEN_BATCH = 1 << 20
 #: integer ids: the presence map covers at most this many values per id (1 byte each), and never more
 #: than 8 * _SORT_SCREEN_ROWS values (the sort's memory budget)
 _DENSE_SPREAD = 4
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def ids_distinct(con: Any, relation: str, column: str, n_rows: int, threads: int = 1) -> bool:
@@ -64,7 +62,7 @@ def integer_ids_distinct(con: Any, relation: str, column: str, n_rows: int) -> b
     at before the scan) or the range would need more than ``_DENSE_SPREAD`` entries per id (sparse ids,
     e.g. random 64-bit numbers).
     """
-    x = _quote(column)
+    x = quote_ident(column)
     cast = f"TRY_CAST({x} AS BIGINT)"
     probe = con.execute(
         f"SELECT count(*) FILTER (WHERE {cast} IS NULL) FROM (SELECT {x} FROM {relation} WHERE {x} IS NOT NULL "
@@ -91,7 +89,7 @@ def hashes_distinct(con: Any, relation: str, column: str, n_rows: int, threads: 
     The hashes are streamed from DuckDB into one array and sorted in numpy (a third of the CPU time of
     DuckDB's ``COUNT(DISTINCT)``), at most about :data:`_SORT_SCREEN_ROWS` at a time (8 bytes each).
     """
-    x = _quote(column)
+    x = quote_ident(column)
     sql = f"SELECT hash({x}) AS h FROM {relation} WHERE {x} IS NOT NULL"
     parts = max(1, -(-n_rows // _SORT_SCREEN_ROWS))
     if parts == 1:
@@ -223,7 +221,7 @@ def prefetch(path: str | Path, column: str, threads: int = 1) -> None:
         try:
             con = connect({"threads": threads, "preserve_insertion_order": False, "memory_limit": "1GB"},
                           progress_bar=False)
-            relation = f"read_parquet({_sql_text(str(path))})"
+            relation = f"read_parquet({quote_text(path)})"
             names = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
             n_rows = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
             if column in names and n_rows > 1:
@@ -247,7 +245,3 @@ def prefetched(path: str | Path, column: str) -> bool | None:
         return None
     done = _PREFETCHED.pop(key, None)
     return None if done is None else done.result()
-
-
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

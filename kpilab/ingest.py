@@ -90,6 +90,8 @@ import pandas as pd
 
 from kpilab._duckdb import _SPILLS, connect  # noqa: F401 - _SPILLS: the open connections' spill folders
 from kpilab._duckdb import disconnect as _disconnect
+from kpilab._duckdb import quote_ident as _ident
+from kpilab._duckdb import quote_text as _q
 from kpilab._yaml import read_yaml_mapping
 from kpilab.errors import DataError, InputFileError, SchemaError
 from kpilab.schema import BOOL, DATE, FLOAT, INT, STR, TABLES, TIME, coerce_table, table_timezone
@@ -673,12 +675,6 @@ def _excel_column(vals: list[Any]) -> pd.Series:
 
 
 # ============================================================================ SQL helpers
-def _q(s: Any) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
-
-
-def _ident(s: str) -> str:
-    return '"' + str(s).replace('"', '""') + '"'
 
 
 def _lit(v: Any) -> str:

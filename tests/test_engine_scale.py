@@ -139,14 +139,14 @@ def test_duckdb_memory_is_the_budget_less_the_process(monkeypatch: pytest.Monkey
     import kpilab._duckdb as D
 
     monkeypatch.setattr(D, "resident_bytes", lambda: 300 * 1024**2)
-    assert E._duckdb_memory("1GB") == f"{int((0.9e9 - 300 * 1024**2) // 1024**2)}MiB"
-    assert E._duckdb_memory("2 GiB") == f"{int((0.9 * 2 * 1024**3 - 300 * 1024**2) // 1024**2)}MiB"
+    assert D.duckdb_memory("1GB") == f"{int((0.9e9 - 300 * 1024**2) // 1024**2)}MiB"
+    assert D.duckdb_memory("2 GiB") == f"{int((0.9 * 2 * 1024**3 - 300 * 1024**2) // 1024**2)}MiB"
     # never below a quarter of the budget
-    assert E._duckdb_memory("400MB") == f"{int(0.25 * 400e6 // 1024**2)}MiB"
+    assert D.duckdb_memory("400MB") == f"{int(0.25 * 400e6 // 1024**2)}MiB"
     # other forms go to DuckDB as given; no reading of the process's memory: as given too
-    assert E._duckdb_memory("80%") == "80%"
+    assert D.duckdb_memory("80%") == "80%"
     monkeypatch.setattr(D, "resident_bytes", lambda: None)
-    assert E._duckdb_memory("1GB") == "1GB"
+    assert D.duckdb_memory("1GB") == "1GB"
 
 
 @pytest.mark.parametrize("messy", [False, True])

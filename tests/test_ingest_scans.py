@@ -104,12 +104,11 @@ def test_repeated_id_screen_matches_pandas(ids, grouped):
 
     con = duckdb.connect()
     con.register("t", pd.DataFrame({"contact_id": [f"id{i}" for i in ids]}))
-    eng = engine._Engine.__new__(engine._Engine)
-    eng.con, eng.threads = con, 2
     limit = id_screen._SORT_SCREEN_ROWS
     try:
         id_screen._SORT_SCREEN_ROWS = 7 if grouped else limit  # 7: several passes, one per hash residue class
-        assert eng._hashes_distinct("t", "contact_id", len(ids)) == (not pd.Series(ids).duplicated().any())
+        assert id_screen.hashes_distinct(con, "t", "contact_id", len(ids), 2) == (
+            not pd.Series(ids).duplicated().any())
     finally:
         id_screen._SORT_SCREEN_ROWS = limit
         con.close()
@@ -164,12 +163,10 @@ def test_integer_id_screen_decides_or_hands_over(ids, decided):
 
     con = duckdb.connect()
     con.register("t", pd.DataFrame({"contact_id": ids}))
-    eng = engine._Engine.__new__(engine._Engine)
-    eng.con, eng.threads = con, 2
     try:
-        assert eng._integer_ids_distinct("t", "contact_id", len(ids)) is decided
-        assert eng._ids_distinct("t", "contact_id", len(ids)) == (len(set(map(str, ids))) == len(ids)
-                                                                   and decided is not False)
+        assert id_screen.integer_ids_distinct(con, "t", "contact_id", len(ids)) is decided
+        assert id_screen.ids_distinct(con, "t", "contact_id", len(ids), 2) == (
+            len(set(map(str, ids))) == len(ids) and decided is not False)
     finally:
         con.close()
 
@@ -184,11 +181,9 @@ def test_integer_screen_given_up_mid_scan_hands_over_cleanly(monkeypatch, late):
     con = duckdb.connect()
     con.register("t", pd.DataFrame({"contact_id": ids}))
     monkeypatch.setattr(id_screen, "_SCREEN_BATCH", 1000)
-    eng = engine._Engine.__new__(engine._Engine)
-    eng.con, eng.threads = con, 2
     try:
-        assert eng._integer_ids_distinct("t", "contact_id", len(ids)) is (False if late == "5" else None)
-        assert eng._ids_distinct("t", "contact_id", len(ids)) is (late != "5")
+        assert id_screen.integer_ids_distinct(con, "t", "contact_id", len(ids)) is (False if late == "5" else None)
+        assert id_screen.ids_distinct(con, "t", "contact_id", len(ids), 2) is (late != "5")
     finally:
         con.close()
 

@@ -32,6 +32,8 @@ from kpilab import id_screen
 from kpilab._duckdb import connect as connect_duckdb
 from kpilab._duckdb import disconnect as disconnect_duckdb
 from kpilab._duckdb import duckdb_memory, resident_bytes, size_bytes
+from kpilab._duckdb import quote_ident as _ident
+from kpilab._duckdb import quote_text as _q
 from kpilab._validation import Interval, Options, check_param, check_params
 from kpilab.errors import DataError, FrameworkError, KpilabError, ParameterError, SchemaError
 from kpilab.framework import Framework, load_framework
@@ -282,14 +284,6 @@ def _load_sources(data: Any, notices: list[str] | None = None) -> dict[str, _Sou
 
 
 # ============================================================================ SQL helpers
-def _q(s: str) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
-
-
-def _ident(s: str) -> str:
-    return '"' + s.replace('"', '""') + '"'
-
-
 def _ts_literal(ts: pd.Timestamp) -> str:
     return f"TIMESTAMP {_q(pd.Timestamp(ts).strftime('%Y-%m-%d %H:%M:%S.%f'))}"
 
@@ -325,19 +319,13 @@ def _schema_reason_sql(name: str, present: set[str], dup_join: bool, dup_rows: b
     return rules
 
 
-# the process's memory budget (kpilab._duckdb): DuckDB gets what the process does not already hold
-_resident_bytes = resident_bytes
-_size_bytes = size_bytes
-_duckdb_memory = duckdb_memory
-
-
 def _out_of_memory(exc: Exception, memory_limit: str | None) -> DataError:
     """The error for DuckDB running out of memory: the budget, what the process holds, what to do.
 
     Spilling covers sorts, joins and groupings, not everything: each cell's sorted values behind a
     quantile interval, for one, stay in memory.
     """
-    held = (_resident_bytes() or 0) / 1024**2
+    held = (resident_bytes() or 0) / 1024**2
     return DataError(
         f"The panel ran out of memory in DuckDB ({str(exc).strip().splitlines()[0]}). memory_limit="
         f"{memory_limit!r} is the budget of the whole process, which already holds {held:,.0f} MB (libraries, "
@@ -412,7 +400,7 @@ class _Engine:
         cfg: dict[str, Any] = {"threads": int(threads or min(os.cpu_count() or 1, 4)),
                                "preserve_insertion_order": False}
         if memory_limit:
-            cfg["memory_limit"] = _duckdb_memory(memory_limit)
+            cfg["memory_limit"] = duckdb_memory(memory_limit)
         # spills go to a private temporary folder, removed on close (DuckDB's default is .tmp in the working folder)
         self.threads = cfg["threads"]
         self.con = self._duckdb = connect_duckdb(cfg)
@@ -512,12 +500,6 @@ class _Engine:
         """Cheap exact screen for repeated ids (:mod:`kpilab.id_screen`): True proves the ids of ``raw``
         unique; False (a repeat, or a false alarm) sends the caller to the exact grouping of the ids."""
         return id_screen.ids_distinct(self.con, raw, idc, n_rows, self.threads)
-
-    def _integer_ids_distinct(self, raw: str, idc: str, n_rows: int) -> bool | None:
-        return id_screen.integer_ids_distinct(self.con, raw, idc, n_rows)
-
-    def _hashes_distinct(self, raw: str, idc: str, n_rows: int) -> bool:
-        return id_screen.hashes_distinct(self.con, raw, idc, n_rows, self.threads)
 
     def _local(self, table: str, col: str) -> str:
         tz = self.sources[table].tz
@@ -629,7 +611,7 @@ class _Engine:
                                       "ELSE 0 END), 0)" for c in texts)
                 + f" FROM (SELECT {', '.join(_ident(c) for c in texts)} FROM _raw_contacts LIMIT 4096)").fetchone()
             width += sum(float(x) for x in longer)
-        limit = _size_bytes(self.con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
+        limit = size_bytes(self.con.execute("SELECT current_setting('memory_limit')").fetchone()[0])
         return limit is None or self.sources["contacts"].n_rows * width <= limit
 
     def _final_reason(self, t: str, exempt: str) -> str:

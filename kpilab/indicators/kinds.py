@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kpilab._duckdb import quote_ident as _ident
 from kpilab.indicators.stats import (
     _z,
     nps_interval,
@@ -75,10 +76,6 @@ def _f(x: Any) -> np.ndarray:
 def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(b != 0, a / np.where(b != 0, b, 1), np.nan)
-
-
-def _ident(s: str) -> str:
-    return '"' + s.replace('"', '""') + '"'
 
 
 class Kind:

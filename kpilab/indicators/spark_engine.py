@@ -47,6 +47,7 @@ from urllib.parse import urlparse
 import duckdb
 import pandas as pd
 
+from kpilab._duckdb import quote_ident
 from kpilab.errors import DataError, KpilabError, ParameterError
 from kpilab.indicators.engine import _Engine, _Source
 from kpilab.indicators.sql_dialect import TranspileError, to_spark
@@ -552,13 +553,9 @@ class SparkEngine(_Engine):
                 self.con.register_reader(str(s.path), df)
 
     def _ids_distinct(self, raw: str, idc: str, n_rows: int) -> bool:
-        """The hash screen, counted where the data are (the base class's integer presence map would bring
-        every id back from the cluster)."""
-        return self._hashes_distinct(raw, idc, n_rows)
-
-    def _hashes_distinct(self, raw: str, idc: str, n_rows: int) -> bool:
-        """Whether the 64-bit hashes of the ids are all distinct, counted in Spark (no ids come back)."""
-        x = '"' + idc.replace('"', '""') + '"'
+        """Whether the 64-bit hashes of the ids are all distinct, counted in Spark where the data are (the
+        base class's screens would bring every id back from the cluster)."""
+        x = quote_ident(idc)
         n_ids, n_hashes = self.con.execute(f"SELECT COUNT({x}), COUNT(DISTINCT hash({x})) FROM {raw}").fetchone()
         return n_ids == n_hashes
 

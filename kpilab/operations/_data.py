@@ -24,6 +24,8 @@ import pandas as pd
 
 from kpilab import id_screen
 from kpilab._duckdb import connect, disconnect, duckdb_memory
+from kpilab._duckdb import quote_ident as _ident
+from kpilab._duckdb import quote_text as _q
 from kpilab.errors import DataError, SchemaError
 from kpilab.schema import (
     BOOL,
@@ -49,12 +51,6 @@ _PERIOD_COLUMNS = {"contacts": "arrived_at", "surveys": "responded_at", "qa_revi
 _SORT_ROWS = 20_000_000
 
 
-def _q(s: Any) -> str:
-    return "'" + str(s).replace("'", "''") + "'"
-
-
-def _ident(s: str) -> str:
-    return '"' + str(s).replace('"', '""') + '"'
 
 
 def _ts(ts: pd.Timestamp) -> str:
