@@ -16,9 +16,11 @@ value), answers False and sends the caller to the exact grouping.
   the top bits) and neighbours compared; above :data:`_SORT_SCREEN_ROWS` ids, the hashes go to one
   temporary file per residue class and each class is sorted alone.
 
-:func:`prefetch` starts the screen of a Parquet file in a background thread, so a command can
-screen the ids while it still imports its libraries (``kpilab panel``); the engine picks the answer
-up with :func:`prefetched` when it reads the same, unchanged file.
+:func:`screen_file` screens a Parquet file in a background thread. The engine uses it to screen a
+large table while it aggregates on the assumption that the ids are unique, and aggregates again (the
+exact way) in the rare case the screen does not prove it. :func:`prefetch` starts one early, so a
+command can screen the ids while it still imports its libraries (``kpilab panel``); the engine picks
+it up with :func:`take` when it reads the same, unchanged file.
 """
 
 from __future__ import annotations
@@ -160,6 +162,7 @@ class PresenceMap:
         self.seen: np.ndarray | None = None
         self.lo = 0
         self.vmin = self.vmax = 0  # the values' bounds (the map may reach beyond them)
+        self._offsets: np.ndarray | None = None
 
     def mark(self, v: np.ndarray) -> bool:
         if not len(v):
@@ -178,7 +181,11 @@ class PresenceMap:
                 grown[self.vmin - start: self.vmax + 1 - start] = self.seen[self.vmin - self.lo: self.vmax + 1 - self.lo]
             self.seen, self.lo = grown, start
         self.vmin, self.vmax = vmin, vmax
-        self.seen[v - self.lo] = True
+        # the offsets go to one reused buffer: a fresh 8 MB array per batch costs a page fault per 4 KB
+        if self._offsets is None or len(self._offsets) < len(v):
+            self._offsets = np.empty(len(v), dtype=np.int64)
+        offsets = np.subtract(v, self.lo, out=self._offsets[:len(v)])
+        self.seen[offsets] = True
         return True
 
     @property
@@ -196,22 +203,14 @@ def _key(path: str | Path, column: str) -> tuple[Any, ...]:
     return (str(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns, column)
 
 
-def prefetch(path: str | Path, column: str, threads: int = 1) -> None:
-    """Start screening ``column`` of the Parquet file ``path`` in a background thread.
+def screen_file(path: str | Path, column: str, threads: int = 1) -> Future:
+    """Screen ``column`` of the Parquet file ``path`` in a background thread; the Future's answer is
+    :func:`ids_distinct`'s (None when the file is missing, unreadable or without the column).
 
     The screen runs on its own DuckDB connection with ``threads`` threads (one by default: the other
-    core stays with the caller, which meanwhile imports its libraries and checks the tables). Its
-    answer waits for :func:`prefetched`; a file that is missing, unreadable or without the column
-    leaves the answer None, and the engine screens as usual.
+    core stays with the caller, which meanwhile imports its libraries, checks the tables or aggregates).
     """
-    try:
-        key = _key(path, column)
-    except OSError:
-        return
-    if key in _PREFETCHED:
-        return
     done: Future = Future()
-    _PREFETCHED[key] = done
 
     def run() -> None:
         from kpilab._duckdb import connect, disconnect
@@ -234,14 +233,52 @@ def prefetch(path: str | Path, column: str, threads: int = 1) -> None:
             done.set_result(answer)
 
     threading.Thread(target=run, name="kpilab-id-screen", daemon=True).start()
+    return done
 
 
-def prefetched(path: str | Path, column: str) -> bool | None:
-    """The answer of a :func:`prefetch` of this very file (same inode, size and modification time) and
-    column, waiting for it when still running; None when there was none (the entry is used once)."""
+def screen_relation(con: Any, relation: str, column: str, n_rows: int, threads: int = 1) -> Future:
+    """Run :func:`ids_distinct` on ``con`` (a connection of its own, e.g. a cursor of the caller's
+    database, which then shares its memory budget and threads) in a background thread; the cursor is
+    closed when done. The Future's answer is None when the screen fails (the caller screens again)."""
+    done: Future = Future()
+
+    def run() -> None:
+        answer = None
+        try:
+            answer = ids_distinct(con, relation, column, n_rows, threads)
+        except Exception:  # noqa: BLE001 - the caller screens the table itself and reports any problem
+            answer = None
+        finally:
+            con.close()
+            done.set_result(answer)
+
+    threading.Thread(target=run, name="kpilab-id-screen", daemon=True).start()
+    return done
+
+
+def prefetch(path: str | Path, column: str, threads: int = 1) -> None:
+    """Start screening ``column`` of the Parquet file ``path`` in the background (:func:`screen_file`)
+    for a later :func:`take` or :func:`prefetched` of the same, unchanged file (started once per file)."""
+    try:
+        key = _key(path, column)
+    except OSError:
+        return
+    if key not in _PREFETCHED:
+        _PREFETCHED[key] = screen_file(path, column, threads)
+
+
+def take(path: str | Path, column: str) -> Future | None:
+    """The running or finished :func:`prefetch` of this very file (same inode, size and modification
+    time) and column, or None when there was none; the entry is used once."""
     try:
         key = _key(path, column)
     except OSError:
         return None
-    done = _PREFETCHED.pop(key, None)
+    return _PREFETCHED.pop(key, None)
+
+
+def prefetched(path: str | Path, column: str) -> bool | None:
+    """The answer of a :func:`prefetch` of this very file and column, waiting for it when still
+    running; None when there was none (the entry is used once)."""
+    done = take(path, column)
     return None if done is None else done.result()

@@ -80,7 +80,7 @@ import shutil
 import tempfile
 import weakref
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,22 @@ _DURATION_UNITS = {"seconds": 1.0, "s": 1.0, "minutes": 60.0, "min": 60.0, "hour
 _SUFFIXES = (".parquet", ".csv", ".xlsx")
 _ID_COLUMNS = ("contact_id", "agent_id", "customer_id", "ticket_id", "reviewer_id")
 _PHANTOM_CHECK = ("agent_id", "reviewer_id")
+
+
+def id_spelling_notice(label: str, column: str, values: Iterable[Any], hint: str) -> str | None:
+    """The notice for ids of ``column`` that differ only by spaces or case (``'A7'``, ``'a7 '``), which
+    count as different units; None when there are none. ``values``: the column's distinct ids."""
+    groups: dict[str, list[str]] = {}
+    for v in values:
+        if isinstance(v, str):
+            groups.setdefault(v.strip(" ").lower(), []).append(v)
+    rows = [sorted(set(vs)) for _, vs in sorted(groups.items()) if len(set(vs)) > 1]
+    if not rows:
+        return None
+    shown = "; ".join(" = ".join(repr(v) for v in vs) for vs in rows[:3])
+    return (f"{label}: {column} has {sum(len(v) for v in rows)} ids that differ only by spaces or case and look "
+            f"like {len(rows)} id(s) ({shown}{' ...' if len(rows) > 3 else ''}); they count as different units. "
+            f"Set normalise_ids: true in {hint} (and the other tables' mappings) to merge them.")
 # tables of events, whose dates are checked for plausibility, and the column that dates them
 _EVENT_TIME = {"contacts": "arrived_at", "tickets": "created_at", "qa_reviews": "reviewed_at",
                "surveys": "responded_at"}
@@ -400,6 +416,10 @@ class LoadedTable:
         Malformed CSV lines skipped (``on_bad_lines: skip``); they are not rows of the table.
     notices_reported : bool
         Set by a caller that has shown :attr:`notices` (the panel engine then does not repeat them).
+    unchecked_spelling : tuple of str
+        Id columns whose check for ids differing only by spaces or case was left to the caller
+        (``load_source(..., defer_spelling=...)``), which passes their distinct values to
+        :func:`id_spelling_notice`.
     """
 
     name: str
@@ -413,6 +433,7 @@ class LoadedTable:
     excluded: dict[str, int] = field(default_factory=dict)
     skipped_lines: int = 0
     notices_reported: bool = False
+    unchecked_spelling: tuple[str, ...] = ()
     _tmp: Any = field(default=None, repr=False)
 
     def to_pandas(self) -> pd.DataFrame:
@@ -1151,22 +1172,7 @@ class _Normaliser:
                 if cases:
                     final[c] = f"CASE {' '.join(cases)} ELSE {x} END"
                     self.changed = True
-        for c in _PHANTOM_CHECK:
-            if c not in final or c in (self.m.normalise_ids if self.m else ()):
-                continue
-            x = _ident(c)
-            rows = self.scan(
-                # the distinct ids first (a few hundred agents), then their spellings: trim/lower on each id
-                # once, not on every row
-                f"SELECT k, list(DISTINCT v ORDER BY v) FROM (SELECT lower(trim(v)) AS k, v FROM (SELECT DISTINCT "
-                f"{x} AS v FROM _typed WHERE {x} IS NOT NULL)) GROUP BY k HAVING COUNT(*) > 1 ORDER BY k").fetchall()
-            if rows:
-                shown = "; ".join(" = ".join(repr(v) for v in vs) for _, vs in rows[:3])
-                self.notices.append(
-                    f"{self.label}: {c} has {sum(len(v) for _, v in rows)} ids that differ only by spaces or case "
-                    f"and look like {len(rows)} id(s) ({shown}{' ...' if len(rows) > 3 else ''}); they count as "
-                    f"different units. Set normalise_ids: true in {self.hint} (and the other tables' mappings) to "
-                    "merge them.")
+        self.final_columns = list(final)
         for c in (self.m.normalise_ids if self.m else ()):
             if c in final:
                 n = self.con.execute(f"SELECT COUNT(DISTINCT {_ident(c)}) FROM _src").fetchone()[0]
@@ -1182,6 +1188,26 @@ class _Normaliser:
             for r, n in self.con.execute("SELECT _ingest_reason, COUNT(*) FROM _out WHERE _ingest_reason IS NOT NULL "
                                          "GROUP BY 1 ORDER BY 1").fetchall():
                 self.excluded[r] = int(n)
+
+    def check_spelling(self, defer: tuple[str, ...] = ()) -> list[str]:
+        """Notice ids that differ only by spaces or case (``_PHANTOM_CHECK`` columns of ``_typed``).
+
+        Columns in ``defer`` are not scanned: they are returned, for a caller that reads their distinct
+        values anyway (the panel engine groups by agent) to pass to :func:`id_spelling_notice`.
+        """
+        deferred = []
+        for c in _PHANTOM_CHECK:
+            if c not in self.final_columns or c in (self.m.normalise_ids if self.m else ()):
+                continue
+            if c in defer:
+                deferred.append(c)
+                continue
+            x = _ident(c)
+            values = [v for (v,) in self.scan(f"SELECT DISTINCT {x} FROM _typed WHERE {x} IS NOT NULL").fetchall()]
+            note = id_spelling_notice(self.label, c, values, self.hint)
+            if note:
+                self.notices.append(note)
+        return deferred
 
     def _window_holds_all(self, tcols: list[str], main: str | None, ends: list[float]) -> bool:
         """Whether the default plausible window surely holds every date, without computing it.
@@ -1266,7 +1292,7 @@ def _fresh(lt: LoadedTable) -> LoadedTable:
 
 
 def load_source(source: str | Path | pd.DataFrame, name: str | None = None, mapping: ColumnMapping | None = None,
-                *, plausible: tuple[Any, Any] | None = None) -> LoadedTable:
+                *, plausible: tuple[Any, Any] | None = None, defer_spelling: tuple[str, ...] = ()) -> LoadedTable:
     """Read one table (file or DataFrame), check it, and return it typed.
 
     A file read before in this process (same file, size and modification time, table, mapping and
@@ -1283,6 +1309,10 @@ def load_source(source: str | Path | pd.DataFrame, name: str | None = None, mapp
         How to read and map the source (see the module docstring).
     plausible : (start, end), optional
         Plausible dates of the table's events (default: the mapping's, else from the data).
+    defer_spelling : tuple of str
+        Id columns (``agent_id``) not to check here for ids differing only by spaces or case, when the
+        file is passed through as it is: the caller reads their distinct values anyway and checks
+        them (:attr:`LoadedTable.unchecked_spelling`, :func:`id_spelling_notice`).
 
     Returns
     -------
@@ -1308,10 +1338,12 @@ def load_source(source: str | Path | pd.DataFrame, name: str | None = None, mapp
     if not path.is_file():
         raise DataError(f"Export file {path} does not exist.")
     key = _cache_key(path, name, mapping, plausible)
+    if key is not None:
+        key = (*key, tuple(defer_spelling))
     if key is not None and key in _LOADED:
         _LOADED.move_to_end(key)
         return _fresh(_LOADED[key])
-    lt = _load_file(path, name, mapping, plausible)
+    lt = _load_file(path, name, mapping, plausible, tuple(defer_spelling))
     if key is not None:
         _LOADED[key] = _fresh(lt)
         while len(_LOADED) > _LOADED_MAX:
@@ -1319,7 +1351,8 @@ def load_source(source: str | Path | pd.DataFrame, name: str | None = None, mapp
     return lt
 
 
-def _load_file(path: Path, name: str, mapping: ColumnMapping | None, plausible: Any) -> LoadedTable:
+def _load_file(path: Path, name: str, mapping: ColumnMapping | None, plausible: Any,
+               defer_spelling: tuple[str, ...] = ()) -> LoadedTable:
     label = path.name
     hint = f"{name}.mapping.yaml" if mapping is None else (mapping.label if mapping.label != "(mapping)"
                                                             else "the column mapping")
@@ -1376,9 +1409,9 @@ def _load_file(path: Path, name: str, mapping: ColumnMapping | None, plausible: 
                                "counted as rows.")
             con.execute(f"CREATE VIEW _in AS SELECT * FROM read_parquet({_q(str(raw))})")
         lt = _run(con, name, label, mapping, plausible, hint, Path(tmp.name) / f"{name}.parquet",
-                  original=path if kind == "parquet" and mapping is None else None)
+                  original=path if kind == "parquet" and mapping is None else None, defer_spelling=defer_spelling)
     finally:
-        _disconnect(con)
+        _disconnect(con, background=True)  # kpilab._duckdb.wait_closed() waits for it
     lt.notices[:0] = notices
     lt.skipped_lines = skipped
     if lt.path is not None and lt.path != path:
@@ -1425,8 +1458,13 @@ def _empty(name: str, label: str, notices: list[str]) -> LoadedTable:
 
 
 def _run(con: Any, name: str, label: str, mapping: ColumnMapping | None, plausible: Any, hint: str, out: Path,
-         original: Path | None = None, keep: pd.DataFrame | None = None) -> LoadedTable:
-    """Map, type, check and write one table; a source that needs no change is passed through as it is."""
+         original: Path | None = None, keep: pd.DataFrame | None = None, defer_spelling: tuple[str, ...] = ()
+         ) -> LoadedTable:
+    """Map, type, check and write one table; a source that needs no change is passed through as it is.
+
+    ``defer_spelling``: id columns whose spelling check is left to the caller (only for a source passed
+    through as it is, whose values the caller reads unchanged; see :attr:`LoadedTable.unchecked_spelling`).
+    """
     norm = _Normaliser(con, name, label, mapping, hint)
     norm.project()
     norm.typed()
@@ -1439,12 +1477,17 @@ def _run(con: Any, name: str, label: str, mapping: ColumnMapping | None, plausib
                     "file_row_number=true)")
     norm.changed = False
     norm.checked(plausible)
+    passed_through = original is not None or keep is not None
+    unchecked = norm.check_spelling(defer_spelling if passed_through and not typed_changed else ())
     if not norm.changed and not typed_changed:
         n = con.execute("SELECT COUNT(*) FROM _in").fetchone()[0]
         cols = [c for c in norm._types("_in") if c != "_row"]
         tz = table_timezone(keep, name) if keep is not None else (
             "UTC" if any(norm.aware.get(c) for c in norm.time_cols) else None)
-        return LoadedTable(name, label, int(n), cols, tz, notices=norm.notices, path=original, frame=keep)
+        return LoadedTable(name, label, int(n), cols, tz, notices=norm.notices, path=original, frame=keep,
+                           unchecked_spelling=tuple(unchecked))
+    if unchecked:  # changed after all (implausible dates): the caller reads another file, so check here
+        norm.check_spelling()
     if not norm.changed:
         n = con.execute(f"SELECT COUNT(*) FROM read_parquet({_q(str(typed_path))})").fetchone()[0]
         cols = list(norm._types(f"read_parquet({_q(str(typed_path))})"))

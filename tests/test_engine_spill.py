@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from kpilab import ingest
+from kpilab._duckdb import wait_closed
 from kpilab.indicators import compute_panel
 from kpilab.indicators import engine as E
 
@@ -56,7 +57,8 @@ def test_engine_spills_to_its_own_folder(private_tmp: tuple[Path, Path]) -> None
     eng = E._Engine({}, E._default_framework(), period="month", start=None, end=None, threads=2,
                     memory_limit=None, notices=[])
     folder = _spill_and_check(eng.con, work, systmp)
-    eng.close()
+    eng.close()  # closes in a background thread, which compute_panel waits for before it returns
+    wait_closed()
     assert not folder.exists()
     assert os.listdir(systmp) == [] and os.listdir(work) == []
 

@@ -270,3 +270,41 @@ def test_xlsx_sheet_from_the_mapping(tmp_path):
     df = load_source(tmp_path / "contacts.xlsx", mapping=load_mapping({"table": "contacts", "sheet": "Calls"})
                      ).to_pandas()
     assert df["talk_s"].tolist() == [100.0, 200.0] and df["arrived_at"].iloc[1] == pd.Timestamp("2025-03-04 09:00")
+
+
+def test_spelling_check_of_agent_ids_is_left_to_the_panel_and_gives_the_same_notice(tmp_path):
+    """A Parquet file passed through as it is: load_source(defer_spelling=...) does not scan agent_id, and
+    the panel checks the ids it groups by (or reads them, when it does not group by agent); the notice is
+    the one loading gives, whichever way. Other callers of load_source still get it from loading."""
+    from kpilab.indicators import compute_panel
+    from kpilab.ingest import load_source
+
+    base = pd.Timestamp("2025-03-03 08:00")
+    arrived = pd.Series([base + pd.Timedelta(minutes=i) for i in range(6)]).astype("datetime64[us]")
+    c = pd.DataFrame({"contact_id": [f"c{i}" for i in range(6)], "channel": "phone",
+                      "agent_id": ["A1", " a1 ", "a1", "B2", "b2", "C3"], "arrived_at": arrived,
+                      "answered_at": arrived + pd.Timedelta(seconds=5), "ended_at": arrived + pd.Timedelta(seconds=200),
+                      "talk_s": 100.0, "abandoned": False})
+    path = tmp_path / "contacts.parquet"
+    c.to_parquet(path, index=False)
+
+    plain = load_source(path)
+    expected = [x for x in plain.notices if "differ only by spaces or case" in x]
+    assert expected == ["contacts.parquet: agent_id has 5 ids that differ only by spaces or case and look like 2 "
+                        "id(s) (' a1 ' = 'A1' = 'a1'; 'B2' = 'b2'); they count as different units. Set "
+                        "normalise_ids: true in contacts.mapping.yaml (and the other tables' mappings) to merge them."]
+    deferred = load_source(path, defer_spelling=("agent_id",))
+    assert deferred.unchecked_spelling == ("agent_id",)
+    assert not any("differ only by spaces" in x for x in deferred.notices)
+    assert load_source(path).notices == plain.notices  # a separate cache entry: not the deferred one
+
+    for unit in ("agent", "centre"):  # the aggregation's keys, or a query of the column
+        notices = compute_panel(tmp_path, period="week", unit=unit, indicators=["aht"]).notices
+        assert [x for x in notices if "differ only by spaces or case" in x] == expected, unit
+
+    # a CSV is typed into a copy: loading checks it, and the panel does not check it twice
+    c.to_csv(tmp_path / "contacts.csv", index=False)
+    path.unlink()
+    notices = compute_panel(tmp_path, period="week", unit="agent", indicators=["aht"]).notices
+    assert [x.replace("contacts.csv", "contacts.parquet") for x in notices
+            if "differ only by spaces or case" in x] == expected

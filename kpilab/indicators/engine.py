@@ -31,7 +31,7 @@ import pandas as pd
 from kpilab import id_screen
 from kpilab._duckdb import connect as connect_duckdb
 from kpilab._duckdb import disconnect as disconnect_duckdb
-from kpilab._duckdb import duckdb_memory, resident_bytes, size_bytes
+from kpilab._duckdb import duckdb_memory, resident_bytes, size_bytes, wait_closed
 from kpilab._duckdb import quote_ident as _ident
 from kpilab._duckdb import quote_text as _q
 from kpilab._validation import Interval, Options, check_param, check_params
@@ -257,10 +257,12 @@ def _load_sources(data: Any, notices: list[str] | None = None) -> dict[str, _Sou
     for name, obj in items.items():
         if name not in TABLES:
             raise SchemaError(f"Unknown table {name!r}: canonical tables are {', '.join(TABLES)}.", table=name)
+        # agent ids: the aggregation groups by them anyway, so their spelling check waits for its keys
+        # (_Engine.id_values) rather than scan the column here
         if isinstance(obj, tuple):  # (file, mapping) from find_sources
-            obj = load_source(obj[0], name, obj[1])
+            obj = load_source(obj[0], name, obj[1], defer_spelling=("agent_id",))
         elif isinstance(obj, str | Path | pd.DataFrame):
-            obj = load_source(obj, name)
+            obj = load_source(obj, name, defer_spelling=("agent_id",))
         if not isinstance(obj, LoadedTable):
             raise SchemaError(f"Table {name!r} must be a pandas DataFrame or a file path, got {type(obj).__name__}.",
                               table=name)
@@ -416,6 +418,7 @@ class _Engine:
         self.relax = False
         self.span: tuple[float, float] | None = None
         self.wait_unknown = 0
+        self.agent_ids: dict[str, pd.Series] = {}  # each aggregated table's agent ids (aggregate)
 
     # ------------------------------------------------------------------ raw + base views
     def _register_raw(self, s: _Source) -> None:
@@ -495,6 +498,15 @@ class _Engine:
             f"CREATE VIEW _b_{s.name} AS SELECT {outer}, {reason0} AS _reason0 FROM ("
             f"SELECT {inner}, r._row AS _row, {dup_col} AS _dup, {duprow} AS _duprow{carry} FROM {raw} r {join}) "
         )
+
+    def id_values(self, table: str, column: str) -> Any:
+        """The distinct non-missing values of ``column`` in the table as read (from the aggregation's
+        keys when it grouped by them)."""
+        if column == "agent_id" and table in self.agent_ids:
+            return self.agent_ids[table].dropna().unique()
+        x = _ident(column)
+        return [v for (v,) in self.con.execute(f"SELECT DISTINCT {x} FROM _raw_{table} WHERE {x} IS NOT NULL")
+                .fetchall()]
 
     def _ids_distinct(self, raw: str, idc: str, n_rows: int) -> bool:
         """Cheap exact screen for repeated ids (:mod:`kpilab.id_screen`): True proves the ids of ``raw``
@@ -954,6 +966,8 @@ class _Engine:
         else:
             res = complete(self.con.execute(sql).df())
         res["_rows_ok"] = np.where(res["_reason"].isna(), res["_rows"], 0)  # _reason is a grouping key
+        if "agent_id" in keys:  # every row of the table is in a group (_reason is a key): all its agent ids
+            self.agent_ids[table] = res["agent_id"]
         first = (res[f"_g_{keys[0]}"] == 0) if keys else pd.Series(True, index=res.index)
         acct = res.loc[first, ["_reason", "_rows", "_rows_relax", "_rows_unknown"]]
         cells = res[res["_reason"].isna()]
@@ -1006,18 +1020,49 @@ class _Engine:
     def close(self) -> None:
         """Close the connection (DuckDB's, or a subclass's own) and remove the DuckDB spill folder."""
         try:
-            self.con.close()
+            if self.con is not self._duckdb:
+                self.con.close()
         finally:
-            disconnect_duckdb(self._duckdb)
+            # freeing DuckDB's memory takes a while: in a thread, which compute_panel waits for at its end
+            disconnect_duckdb(self._duckdb, background=True)
 
 
 # ============================================================================ cells -> panel
 def _exclusions(d: Definition) -> list[tuple[str, str]]:
-    """The indicator's exclusion rules, then (kinds with a value) rows whose value is NULL."""
+    """The indicator's exclusion rules, then (kinds with a value) rows whose value is NULL, unless the
+    value cannot be NULL (``COALESCE(acw_s, 0)``): a rule that never holds would still cost a count
+    and a test in every filter of the indicator, row by row."""
     rules = list(d.exclude)
-    if get_kind(d.kind).needs_value:
+    if get_kind(d.kind).needs_value and not _never_null(d.value):
         rules.append((f"({d.value}) IS NULL", "missing value"))
     return rules
+
+
+_LITERAL = re.compile(r"\s*(-?\d+(\.\d*)?([eE][-+]?\d+)?|'([^']|'')*'|TRUE|FALSE)\s*", re.I)
+
+
+def _never_null(expr: str | None) -> bool:
+    """Whether ``expr`` is ``COALESCE(..., <literal>)`` as a whole (its last argument a number, text or
+    boolean literal), hence never NULL."""
+    m = re.match(r"\s*COALESCE\s*\(", expr or "", re.I)
+    if m is None:
+        return False
+    depth, quoted, last = 1, False, m.end()
+    for i in range(m.end(), len(expr)):
+        ch = expr[i]
+        if ch == "'":
+            quoted = not quoted
+        elif quoted:
+            continue
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:  # the COALESCE closes here: the whole expression, with a literal last?
+                return not expr[i + 1:].strip() and bool(_LITERAL.fullmatch(expr[last:i]))
+        elif ch == "," and depth == 1:
+            last = i + 1
+    return False
 
 
 def _unquote(name: str) -> str:
@@ -1433,6 +1478,16 @@ def compute_panel(
                                    f"the {lv} rows (the centre counts them).")
                 if r:
                     rows.append(r)
+        from kpilab.ingest import id_spelling_notice
+
+        for table, src in sources.items():
+            loaded = getattr(src, "loaded", None)
+            for column in getattr(loaded, "unchecked_spelling", ()):
+                # deferred by _load_sources, which reads files without a mapping: hence the hint
+                note = id_spelling_notice(loaded.label, column, eng.id_values(table, column),
+                                          f"{table}.mapping.yaml")
+                if note:
+                    notices.append(note)
         flagged = {}
         for table in sources:
             if table not in acct_counts:
@@ -1511,6 +1566,7 @@ def compute_panel(
         "definitions": {d.code: {**d.to_dict(), "params": d.params, "level": d.level} for d in defs.values()
                         if d.table in by_table and d in by_table[d.table]},
     }
+    wait_closed()  # the connections closed in the background: no spill folder outlives the call
     return PanelResult(panel=panel, accounting=accounting, notices=notices, params=params)
 
 
@@ -1540,3 +1596,4 @@ def wait_profile(data: Any, *, framework: Framework | str | Path | None = None, 
         ).df()
     finally:
         eng.close()
+        wait_closed()
