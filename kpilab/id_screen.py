@@ -16,11 +16,9 @@ value), answers False and sends the caller to the exact grouping.
   the top bits) and neighbours compared; above :data:`_SORT_SCREEN_ROWS` ids, the hashes go to one
   temporary file per residue class and each class is sorted alone.
 
-:func:`screen_file` screens a Parquet file in a background thread. The engine uses it to screen a
-large table while it aggregates on the assumption that the ids are unique, and aggregates again (the
-exact way) in the rare case the screen does not prove it. :func:`prefetch` starts one early, so a
-command can screen the ids while it still imports its libraries (``kpilab panel``); the engine picks
-it up with :func:`take` when it reads the same, unchanged file.
+:func:`prefetch` starts the screen of a Parquet file in a background thread (:func:`screen_file`), so
+a command can screen the ids while it still imports its libraries (``kpilab panel``); the engine picks
+the answer up with :func:`prefetched` when it reads the same, unchanged file.
 """
 
 from __future__ import annotations
@@ -208,7 +206,7 @@ def screen_file(path: str | Path, column: str, threads: int = 1) -> Future:
     :func:`ids_distinct`'s (None when the file is missing, unreadable or without the column).
 
     The screen runs on its own DuckDB connection with ``threads`` threads (one by default: the other
-    core stays with the caller, which meanwhile imports its libraries, checks the tables or aggregates).
+    core stays with the caller, which meanwhile imports its libraries and checks the tables).
     """
     done: Future = Future()
 
@@ -236,29 +234,9 @@ def screen_file(path: str | Path, column: str, threads: int = 1) -> Future:
     return done
 
 
-def screen_relation(con: Any, relation: str, column: str, n_rows: int, threads: int = 1) -> Future:
-    """Run :func:`ids_distinct` on ``con`` (a connection of its own, e.g. a cursor of the caller's
-    database, which then shares its memory budget and threads) in a background thread; the cursor is
-    closed when done. The Future's answer is None when the screen fails (the caller screens again)."""
-    done: Future = Future()
-
-    def run() -> None:
-        answer = None
-        try:
-            answer = ids_distinct(con, relation, column, n_rows, threads)
-        except Exception:  # noqa: BLE001 - the caller screens the table itself and reports any problem
-            answer = None
-        finally:
-            con.close()
-            done.set_result(answer)
-
-    threading.Thread(target=run, name="kpilab-id-screen", daemon=True).start()
-    return done
-
-
 def prefetch(path: str | Path, column: str, threads: int = 1) -> None:
     """Start screening ``column`` of the Parquet file ``path`` in the background (:func:`screen_file`)
-    for a later :func:`take` or :func:`prefetched` of the same, unchanged file (started once per file)."""
+    for a later :func:`prefetched` of the same, unchanged file (started once per file)."""
     try:
         key = _key(path, column)
     except OSError:
@@ -267,18 +245,12 @@ def prefetch(path: str | Path, column: str, threads: int = 1) -> None:
         _PREFETCHED[key] = screen_file(path, column, threads)
 
 
-def take(path: str | Path, column: str) -> Future | None:
-    """The running or finished :func:`prefetch` of this very file (same inode, size and modification
-    time) and column, or None when there was none; the entry is used once."""
+def prefetched(path: str | Path, column: str) -> bool | None:
+    """The answer of a :func:`prefetch` of this very file (same inode, size and modification time) and
+    column, waiting for it when still running; None when there was none (the entry is used once)."""
     try:
         key = _key(path, column)
     except OSError:
         return None
-    return _PREFETCHED.pop(key, None)
-
-
-def prefetched(path: str | Path, column: str) -> bool | None:
-    """The answer of a :func:`prefetch` of this very file and column, waiting for it when still
-    running; None when there was none (the entry is used once)."""
-    done = take(path, column)
+    done = _PREFETCHED.pop(key, None)
     return None if done is None else done.result()
