@@ -26,8 +26,10 @@ takes it as the budget of the whole process (DuckDB gets it less what the proces
 spills beyond), so its peak RSS is the one to compare with the limit. Rows per second are the panel's.
 Seconds are wall-clock (best of ``--repeat``, the two sides' runs alternating); ``ratio`` is the ratio
 of the bests, ``paired`` the median over repeats of each panel run's time over the hand run just before
-it (steadier when the machine's speed drifts, as on shared cores); the CPU ratio (user + system seconds of the two
-processes) is printed too, as it moves less when other work shares the machine.
+it (steadier when the machine's speed drifts, as on shared cores), with its 95 % percentile bootstrap
+interval from 5 repeats on (on a noisy machine, use ``--repeat 15`` or more before calling a target
+met); the CPU ratio (user + system seconds of the two processes) is printed too, as it moves less when
+other work shares the machine.
 
 Usage::
 
@@ -313,6 +315,19 @@ def _median_ratio(num: list[dict], den: list[dict]) -> float:
     return statistics.median(a["seconds"] / b["seconds"] for a, b in zip(num, den, strict=True))
 
 
+def _ratio_interval(num: list[dict], den: list[dict], level: float = 0.95, draws: int = 4000) -> str:
+    """The paired median ratio with its percentile bootstrap interval (Efron & Tibshirani 1993, ch. 13),
+    e.g. ``1.36 [1.22, 1.54]``; just the median below 5 repeats (too few to resample)."""
+    ratios = np.array([a["seconds"] / b["seconds"] for a, b in zip(num, den, strict=True)])
+    med = float(np.median(ratios))
+    if len(ratios) < 5:
+        return f"{med:.2f}"
+    rng = np.random.default_rng(0)
+    boot = np.median(rng.choice(ratios, size=(draws, len(ratios))), axis=1)
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    return f"{med:.2f} [{lo:.2f}, {hi:.2f}]"
+
+
 def _best(runs: list[dict]) -> dict:
     return min(runs, key=lambda r: r["seconds"]) | {"peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
                                                      "cpu": min(r["cpu"] for r in runs)}
@@ -344,9 +359,9 @@ def main() -> None:
         return
     print(f"threads={args.threads} memory_limit={args.memory_limit} cores={os.cpu_count()} "
           f"load average={os.getloadavg()[0]:.1f}")
-    print(f"{'rows':>12} {'set':>6} {'panel s':>8} {'hand s':>7} {'ratio':>6} {'paired':>7} {'rows/s':>11} {'RSS MB':>7} "
+    print(f"{'rows':>12} {'set':>6} {'panel s':>8} {'hand s':>7} {'ratio':>6} {'paired [95% CI]':>18} {'rows/s':>11} {'RSS MB':>7} "
           f"{'hand RSS':>8} {'cpu ratio':>9} | breakdown s: framework load dup_screen views aggregate post"
-          + (" | cmd s  hand cmd s  ratio  paired  cpu ratio  cmd RSS MB" if args.command else ""))
+          + (" | cmd s  hand cmd s  ratio  paired [95% CI]  cpu ratio  cmd RSS MB" if args.command else ""))
     warmed = False
     for n in [int(s) for s in args.sizes.split(",")]:
         tmp = None
@@ -376,9 +391,9 @@ def main() -> None:
             sp = p["spent"]
             # the median of each repeat's ratio (a panel run over the hand run just before it): steadier than
             # the ratio of the bests when the machine's speed drifts
-            paired = _median_ratio(runs["panel"], runs["hand"])
+            paired = _ratio_interval(runs["panel"], runs["hand"])
             line = (f"{n:>12,} {which:>6} {p['seconds']:>8.2f} {h['seconds']:>7.2f} {p['seconds'] / h['seconds']:>6.2f} "
-                    f"{paired:>7.2f} "
+                    f"{paired:>18} "
                     f"{n / p['seconds']:>11,.0f} {p['peak_rss_mb']:>7.0f} {h['peak_rss_mb']:>8.0f} {p['cpu'] / h['cpu']:>9.2f} | "
                     + " ".join(f"{sp.get(k, 0.0):.2f}" for k in ("framework", "load", "dup_screen", "views",
                                                                  "aggregate", "post")))
@@ -390,9 +405,9 @@ def main() -> None:
                     warmed = True
                 pairs = [(_run_wrapped(hd), _run_wrapped(kp)) for _ in range(args.repeat)]
                 ch, ck = _best([h for h, _ in pairs]), _best([k for _, k in pairs])
-                cmd_paired = _median_ratio([k for _, k in pairs], [h for h, _ in pairs])
+                cmd_paired = _ratio_interval([k for _, k in pairs], [h for h, _ in pairs])
                 line += (f" | {ck['seconds']:>5.2f} {ch['seconds']:>10.2f} {ck['seconds'] / ch['seconds']:>6.2f} "
-                         f"{cmd_paired:>7.2f} {ck['cpu'] / ch['cpu']:>10.2f} {ck['peak_rss_mb']:>11.0f}")
+                         f"{cmd_paired:>17} {ck['cpu'] / ch['cpu']:>10.2f} {ck['peak_rss_mb']:>11.0f}")
             print(line, flush=True)
         if tmp is not None:
             tmp.cleanup()

@@ -1338,17 +1338,37 @@ def load_source(source: str | Path | pd.DataFrame, name: str | None = None, mapp
     if not path.is_file():
         raise DataError(f"Export file {path} does not exist.")
     key = _cache_key(path, name, mapping, plausible)
-    if key is not None:
-        key = (*key, tuple(defer_spelling))
     if key is not None and key in _LOADED:
         _LOADED.move_to_end(key)
-        return _fresh(_LOADED[key])
+        cached = _LOADED[key]
+        todo = [c for c in cached.unchecked_spelling if c not in defer_spelling]
+        if todo:  # read before by a caller that checked these ids itself: check them now, once
+            _LOADED[key] = cached = _check_spelling_later(cached, todo)
+        return _fresh(cached)
     lt = _load_file(path, name, mapping, plausible, tuple(defer_spelling))
     if key is not None:
         _LOADED[key] = _fresh(lt)
         while len(_LOADED) > _LOADED_MAX:
             _LOADED.popitem(last=False)
     return lt
+
+
+def _check_spelling_later(lt: LoadedTable, columns: list[str]) -> LoadedTable:
+    """``lt`` with the spelling check of ``columns`` (left to an earlier caller) done on its file."""
+    con = _connect()
+    try:
+        notes = []
+        for c in columns:
+            x = _ident(c)
+            values = [v for (v,) in con.execute(f"SELECT DISTINCT {x} FROM read_parquet({_q(str(lt.path))}) "
+                                                f"WHERE {x} IS NOT NULL").fetchall()]
+            note = id_spelling_notice(lt.label, c, values, f"{lt.name}.mapping.yaml")  # deferred only without a mapping
+            if note:
+                notes.append(note)
+    finally:
+        _disconnect(con)
+    return replace(lt, notices=[*lt.notices, *notes],
+                   unchecked_spelling=tuple(c for c in lt.unchecked_spelling if c not in columns))
 
 
 def _load_file(path: Path, name: str, mapping: ColumnMapping | None, plausible: Any,
