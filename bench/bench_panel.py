@@ -346,6 +346,7 @@ def main() -> None:
     ap.add_argument("--ids", choices=("integer", "text"), default="integer",
                     help="contact ids: integer numbers (default) or 39-character hexadecimal text (like UUIDs)")
     ap.add_argument("--_child", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--_build", nargs=2, help=argparse.SUPPRESS)
     ap.add_argument("--_review", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._review:
@@ -353,6 +354,9 @@ def main() -> None:
         return
     if args.folder:
         review(args.folder, args.repeat, args.memory_limit)
+        return
+    if args._build:
+        build(int(args._build[0]), Path(args._build[1]), ids=args.ids)
         return
     if args._child:
         _child(args._child[0], args._child[1], args._child[2], args.threads, args.memory_limit)
@@ -373,7 +377,9 @@ def main() -> None:
             folder = Path(tmp.name)
         if not (folder / "contacts.parquet").is_file():
             t0 = time.perf_counter()
-            build(n, folder, ids=args.ids)
+            # in a process of its own: Linux keeps a process's peak RSS across fork and exec, so a build in this
+            # process (about 1 GB at 10M rows) would show as the peak RSS of every run started after it
+            subprocess.run([sys.executable, __file__, "--ids", args.ids, "--_build", str(n), str(folder)], check=True)
             print(f"built {n:,} rows in {time.perf_counter() - t0:.1f} s", flush=True)
         for which in args.sets.split(","):
             # hand and panel runs alternate, so that a machine getting slower or faster (shared cores) moves
