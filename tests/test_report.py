@@ -500,3 +500,32 @@ def test_parameter_values_read_back_from_csv_never_print_nan():
     assert safe_value("period_start", pd.NA) == "not set (default)"
     assert safe_value("threshold", 0.3) == "0.3"
     assert safe_value("methods", ["equal", "critic"]) == "equal and critic"
+
+
+def test_an_indicator_pruned_without_a_correlation_is_not_said_to_have_a_weak_link(tmp_path):
+    """Pruned because every unit has the same value (no correlation computed): the action quotes that
+    reason, not 'its link with the outcome is clearly below the threshold' (seen on the PwC call log)."""
+    run = make_run(tmp_path)
+    path = run / "tables" / "decisions.csv"
+    dec = pd.read_csv(path)
+    row = dec.index[dec["decision"] == "prune"][0]
+    dec.loc[row, ["r", "ci_low", "ci_high"]] = np.nan
+    dec.loc[row, "reason"] = "Every unit has the same value (1), so it cannot tell good from weak performance."
+    dec.to_csv(path, index=False)
+    rep = parse(build(run))
+    summary = re.search(r'id="summary".*?</section>', rep._html, re.S).group(0)
+    items = re.findall(r"<li>(.*?)</li>", re.findall(r"<ol>(.*?)</ol>", summary, re.S)[-1], re.S)
+    assert dec.loc[row, "indicator"] == "hold_rate"
+    assert any("Remove Hold rate from the scorecard: every unit has the same value (1), so it cannot tell good "
+               "from weak performance." in i for i in items), items
+    assert not any("clearly below" in i for i in items)
+    assert not any("more periods" in i for i in items)
+
+    # left for review without a correlation (too few agents): more agents, not more periods (a run of the
+    # first three steps, where fewer actions compete for the five places)
+    short = make_run(tmp_path / "short", steps=["00", "01", "02"])
+    summary = re.search(r'id="summary".*?</section>', parse(build(short))._html, re.S).group(0)
+    items = re.findall(r"<li>(.*?)</li>", re.findall(r"<ol>(.*?)</ol>", summary, re.S)[-1], re.S)
+    assert any("1 indicator whose link with the outcome could not be measured with the client, or run the review "
+               "over more agents" in i for i in items), items
+    assert any("2 indicators left for review with the client: the data do not settle" in i for i in items), items

@@ -137,8 +137,10 @@ def health_section(data: RunData) -> Section:
     out = ind(hf.outcome, fw)
     thr = format_number(hf.threshold, 2)
     s.para(f"Each indicator is checked against the customer outcome, {out}: it is kept when its link with the "
-           f"outcome (correlation, r) is clearly at least {thr}, pruned when clearly weaker, and left for review "
-           "when the 95 % interval does not settle the question or a person's judgement is needed. "
+           f"outcome (correlation, r) is clearly at least {thr}, pruned when clearly weaker (or when it cannot "
+           "score agents: the same value for every unit, too few units with a value, or a near copy of another "
+           "indicator), and left for review when the 95 % interval does not settle the question or a person's "
+           "judgement is needed. "
            f"Result: {plural(hf.counts['keep'], 'indicator')} kept, {hf.counts['review']} for review, "
            f"{hf.counts['prune']} pruned.")
     d = hf.decisions.copy()

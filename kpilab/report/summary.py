@@ -103,13 +103,28 @@ def recommended_actions(data: RunData, status: pd.DataFrame) -> list[tuple[str, 
         copy_of = (dec["redundant_with"] if "redundant_with" in dec.columns
                    else pd.Series(pd.NA, index=dec.index, dtype=object))
         is_copy = is_prune & copy_of.notna() & (copy_of.astype(str).str.strip() != "")
-        weak = dec.loc[is_prune & ~is_copy, "indicator"].tolist()
+        # a weak link has a correlation; an indicator pruned without one has no usable values (the same for
+        # every unit, too few units with a value): the advice quotes the review's own reason
+        measured = dec["r"].notna() if "r" in dec.columns else pd.Series(True, index=dec.index)
+        weak = dec.loc[is_prune & ~is_copy & measured, "indicator"].tolist()
+        unusable = dec.loc[is_prune & ~is_copy & ~measured, ["indicator", "reason"]]
         copies = list(zip(dec.loc[is_copy, "indicator"], copy_of[is_copy], strict=True))
         if weak:
             acts.append((f"Remove {join(ind(c, fw) for c in weak[:4])}"
                          + (f" and {len(weak) - 4} more" if len(weak) > 4 else "")
                          + f" from the scorecard: {'its' if len(weak) == 1 else 'their'} link with "
                            f"{ind(hf.outcome, fw)} is clearly below {format_number(hf.threshold, 2)}.", "health"))
+        if len(unusable) == 1:
+            code, why = unusable.iloc[0]
+            why = str(why).strip()
+            acts.append((f"Remove {ind(code, fw)} from the scorecard: {why[:1].lower() + why[1:]}", "health"))
+        elif len(unusable):
+            codes = unusable["indicator"].tolist()
+            acts.append((f"Remove {join(ind(c, fw) for c in codes[:4])}"
+                         + (f" and {len(codes) - 4} more" if len(codes) > 4 else "")
+                         + " from the scorecard: their values cannot score agents here (the same value for every "
+                           "unit, or too few units with a value; the reason for each is in the health review).",
+                         "health"))
         if copies:
             pairs = [f"{ind(c, fw)} (kept: {ind(str(r), fw)})" for c, r in copies[:4]]
             acts.append((f"Drop {join(pairs)}" + (f" and {len(copies) - 4} more" if len(copies) > 4 else "")
@@ -141,8 +156,21 @@ def recommended_actions(data: RunData, status: pd.DataFrame) -> list[tuple[str, 
         acts.append((f"Do not base bonuses or improvement plans on grade alone for the {plural(sf.unsettled, 'agent')} "
                      "whose grade is not settled; look at their score range.", "scores"))
     if hf is not None and hf.counts["review"]:
-        acts.append((f"Collect more periods before deciding on the {plural(hf.counts['review'], 'indicator')} left "
-                     "for review.", "health"))
+        # the link is a correlation across units: too few units with a value (no r) needs more units, not more
+        # periods; an r whose interval straddles the threshold (or points the wrong way) needs a judgement
+        dec = hf.decisions
+        review = dec["decision"] == "review"
+        no_r = review & (dec["r"].isna() if "r" in dec.columns else False)
+        if no_r.any():
+            units = pd.to_numeric(dec.loc[no_r, "n_units"], errors="coerce").max() if "n_units" in dec.columns else None
+            have = f" (this review had {format_number(units, 0)})" if units is not None and pd.notna(units) else ""
+            acts.append((f"Decide on the {plural(int(no_r.sum()), 'indicator')} whose link with the outcome could not "
+                         f"be measured with the client, or run the review over more agents{have}: the link is a "
+                         "correlation across agents and needs 10 or more by default.", "health"))
+        if (review & ~no_r).any():
+            acts.append((f"Decide on the {plural(int((review & ~no_r).sum()), 'indicator')} left for review with the "
+                         "client: the data do not settle whether their link with the outcome reaches the threshold "
+                         "(or it points the wrong way).", "health"))
     rf = robustness_facts(data)
     if rf is not None and rf.top_inputs is not None and len(rf.top_inputs):
         acts.append((f"Agree {describe_input(str(rf.top_inputs['input'].iloc[0]), fw)} with the client first: it "
