@@ -526,6 +526,7 @@ def test_an_indicator_pruned_without_a_correlation_is_not_said_to_have_a_weak_li
     short = make_run(tmp_path / "short", steps=["00", "01", "02"])
     summary = re.search(r'id="summary".*?</section>', parse(build(short))._html, re.S).group(0)
     items = re.findall(r"<li>(.*?)</li>", re.findall(r"<ol>(.*?)</ol>", summary, re.S)[-1], re.S)
-    assert any("1 indicator whose link with the outcome could not be measured with the client, or run the review "
-               "over more agents" in i for i in items), items
-    assert any("2 indicators left for review with the client: the data do not settle" in i for i in items), items
+    assert any("Decide with the client on the 1 indicator whose link with the outcome could not be measured, or "
+               "run the review over more agents" in i for i in items), items
+    assert any("Decide with the client on the 2 indicators left for review: the data do not settle" in i
+               for i in items), items

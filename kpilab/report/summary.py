@@ -164,12 +164,12 @@ def recommended_actions(data: RunData, status: pd.DataFrame) -> list[tuple[str, 
         if no_r.any():
             units = pd.to_numeric(dec.loc[no_r, "n_units"], errors="coerce").max() if "n_units" in dec.columns else None
             have = f" (this review had {format_number(units, 0)})" if units is not None and pd.notna(units) else ""
-            acts.append((f"Decide on the {plural(int(no_r.sum()), 'indicator')} whose link with the outcome could not "
-                         f"be measured with the client, or run the review over more agents{have}: the link is a "
+            acts.append((f"Decide with the client on the {plural(int(no_r.sum()), 'indicator')} whose link with the "
+                         f"outcome could not be measured, or run the review over more agents{have}: the link is a "
                          "correlation across agents and needs 10 or more by default.", "health"))
         if (review & ~no_r).any():
-            acts.append((f"Decide on the {plural(int((review & ~no_r).sum()), 'indicator')} left for review with the "
-                         "client: the data do not settle whether their link with the outcome reaches the threshold "
+            acts.append((f"Decide with the client on the {plural(int((review & ~no_r).sum()), 'indicator')} left for "
+                         "review: the data do not settle whether their link with the outcome reaches the threshold "
                          "(or it points the wrong way).", "health"))
     rf = robustness_facts(data)
     if rf is not None and rf.top_inputs is not None and len(rf.top_inputs):
