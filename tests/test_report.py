@@ -530,3 +530,17 @@ def test_an_indicator_pruned_without_a_correlation_is_not_said_to_have_a_weak_li
                "run the review over more agents" in i for i in items), items
     assert any("Decide with the client on the 2 indicators left for review: the data do not settle" in i
                for i in items), items
+
+
+def test_a_grade_holding_nearly_every_agent_is_explained(tmp_path, full):
+    """Every agent in E (the PwC log: 8 of 8): the summary says the grades are fixed bands of the score,
+    so the crowd measures the distance to the targets; a spread of grades gets no such sentence."""
+    run = make_run(tmp_path)
+    path = run / "tables" / "scores.csv"
+    sc = pd.read_csv(path)
+    sc["grade"], sc["index"] = "E", 50.0
+    sc.to_csv(path, index=False)
+    text = parse(build(run)).section_text("summary")
+    assert ("All agents are in grade E (median score 50 points): the grades are fixed bands of the 0-100 score "
+            "(A from 90, B from 80, C from 70 and D from 60)") in text, text
+    assert "fixed bands" not in full.section_text("summary")

@@ -9,6 +9,8 @@ section that supports it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from kpilab.formatting import format_count, format_number, format_period, format_value, format_weight
@@ -88,6 +90,29 @@ def traffic_table(data: RunData, status: pd.DataFrame):  # noqa: ANN201 - return
                        classes=cls, max_rows=None, small=True)
     table.numeric = {2, 3}  # target and actual: right-aligned, never wrapped inside a value
     return table
+
+
+#: a grade holding at least this share of the agents is explained (grades are fixed bands, not ranks)
+CROWDED_GRADE_SHARE = 0.75
+
+
+def crowded_grade_text(data: RunData, grades: pd.DataFrame, sf: Any) -> str:
+    """A sentence when one grade holds most agents (e.g. all eight in E): the bands are fixed points on the
+    0-100 score, so a crowded grade measures the distance to the framework's targets, not the agents
+    against each other. Empty otherwise."""
+    total = int(grades["agents"].sum())
+    if total < 5 or not len(grades):
+        return ""
+    top = grades.sort_values("agents", ascending=False).iloc[0]
+    if top["agents"] / total < CROWDED_GRADE_SHARE:
+        return ""
+    bands = [f"{b.grade} from {format_number(b.min, 0)}" for b in data.framework.grades if b.min > 0]
+    median = pd.to_numeric(sf.latest.get("index"), errors="coerce").median() if "index" in sf.latest else None
+    who = "All" if int(top["agents"]) == total else f"{format_count(int(top['agents']))} of {format_count(total)}"
+    where = f" (median score {format_number(median, 1)} points)" if median is not None and pd.notna(median) else ""
+    return (f" {who} agents are in grade {top['grade']}{where}: the grades are fixed bands of the 0-100 score "
+            f"({join(bands)}), so a grade that holds nearly everyone says how far the centre is from the "
+            "framework's targets, not how its agents compare (section 6 lists them by score).")
 
 
 def recommended_actions(data: RunData, status: pd.DataFrame) -> list[tuple[str, str]]:
@@ -246,7 +271,7 @@ def summary_section(data: RunData) -> Section:
         s.add(Subhead("Grades"))
         parts = join(f"{g} {format_count(n)}" for g, n in zip(gt["grade"], gt["agents"], strict=False))
         s.para(f"Grades in {format_period(sf.period, data.period_kind)}: {parts} (A is the best); "
-               f"{plural(sf.unsettled, 'grade')} of {sf.n:,d} are not settled.")
+               f"{plural(sf.unsettled, 'grade')} of {sf.n:,d} are not settled." + crowded_grade_text(data, gt, sf))
     s.add(Subhead("Since the previous review"))
     summary = data.json("diff/summary.json")
     if isinstance(summary, dict):
