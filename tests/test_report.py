@@ -544,3 +544,26 @@ def test_a_grade_holding_nearly_every_agent_is_explained(tmp_path, full):
     assert ("All agents are in grade E (median score 50 points): the grades are fixed bands of the 0-100 score "
             "(A from 90, B from 80, C from 70 and D from 60)") in text, text
     assert "fixed bands" not in full.section_text("summary")
+
+
+def test_uncomputed_rank_agreement_and_negative_sobol_estimates_read_plainly(tmp_path, full):
+    """Rank agreement not computed (8 agents, as on the PwC log): no 'rank agents alike ... from – to –';
+    a Sobol' estimate below zero (sampling noise) shows as 0.00 with a note, all to two decimals."""
+    run = make_run(tmp_path)
+    t = run / "tables"
+    pd.DataFrame({"set_a": ["equal"], "set_b": ["critic"], "spearman": [np.nan], "n": [8],
+                  "flag": ["too_few_units"]}).to_csv(t / "rank_agreement.csv", index=False)
+    sens = pd.read_csv(t / "sensitivity.csv")
+    sens.loc[sens.index[-1], "S1"] = -0.0052
+    sens.to_csv(t / "sensitivity.csv", index=False)
+    rep = parse(build(run))
+    weights = rep.section_text("weights")
+    assert ("How alike the weight sets rank agents could not be computed: a rank correlation needs more agents "
+            "with a score under each set (this review had 8 agents).") in weights
+    assert "rank agents alike" not in weights
+    rob = rep.section_text("robustness")
+    assert "estimates below zero are sampling noise, shown as 0.00" in rob and "-0.0052" not in rob
+    assert "0.80" in rob  # two decimals throughout
+    assert "rank agents alike: Spearman rank correlations between pairs of sets range from 0.95 to 0.95" in \
+        full.section_text("weights")
+    assert "sampling noise" not in full.section_text("robustness")

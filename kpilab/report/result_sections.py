@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kpilab.formatting import format_count, format_number, format_period, format_share
+from kpilab.formatting import MISSING, format_count, format_number, format_period, format_share
 from kpilab.report.collect import RunData
 from kpilab.report.findings import SETTLED_P, describe_input, robustness_facts, score_facts
 from kpilab.report.model import Section, make_table
@@ -114,13 +114,21 @@ def robustness_section(data: RunData) -> Section:
                "choices drawn.")
     if rf.top_inputs is not None and len(rf.top_inputs):
         t = rf.top_inputs
-        df = pd.DataFrame({"input": [describe_input(i, fw) for i in t["input"]], "S1": t.get("S1"),
-                           "ST": t["ST"]})
-        s.add(make_table(df, "The design choices that move ranks most (Sobol' indices of the mean rank shift: "
-                             "first-order alone, total with interactions)",
-                         formats={"input": "text", "S1": "number", "ST": "number"},
-                         names={"input": "Design choice", "S1": "First-order index", "ST": "Total index"},
-                         csv="sensitivity.csv"))
+        # two decimals: the estimators' own noise is larger than that; a slightly negative estimate is that
+        # noise around zero, shown as 0
+        raw = {k: pd.to_numeric(t[k], errors="coerce") for k in ("S1", "ST") if k in t}
+        clipped = any(bool((v < 0).any()) for v in raw.values())
+        df = pd.DataFrame({"input": [describe_input(i, fw) for i in t["input"]],
+                           **{k: [MISSING if pd.isna(x) else f"{x:.2f}" for x in v.clip(lower=0)]
+                              for k, v in raw.items()}})
+        table = make_table(df, "The design choices that move ranks most (Sobol' indices of the mean rank shift: "
+                               "first-order alone, total with interactions"
+                               + ("; estimates below zero are sampling noise, shown as 0.00)" if clipped else ")"),
+                           formats={"input": "text", "S1": "text", "ST": "text"},
+                           names={"input": "Design choice", "S1": "First-order index", "ST": "Total index"},
+                           csv="sensitivity.csv")
+        table.numeric = set(range(1, len(df.columns)))  # text of numbers: right-aligned like the others
+        s.add(table)
     add_figure(s, data, "grade_probabilities", "Probability of each grade per agent over the design choices "
                "drawn.", wide=True)
     return s

@@ -253,9 +253,22 @@ def weights_section(data: RunData) -> Section:
                          small=True, widths=["28%"] + [f"{72 / max(len(sets), 1):.0f}%"] * len(sets)))
     ra = data.table("rank_agreement")
     if ra is not None and "spearman" in ra and len(ra):
-        lo, hi = float(ra["spearman"].min()), float(ra["spearman"].max())
-        s.para(f"The weight sets rank agents alike: Spearman rank correlations between pairs of sets range from "
-               f"{format_number(lo, 2)} to {format_number(hi, 2)} over {plural(int(ra['n'].max()), 'agent')}.")
+        rho = pd.to_numeric(ra["spearman"], errors="coerce")
+        if rho.notna().any():
+            lo, hi = float(rho.min()), float(rho.max())
+            # 0.9 / 0.7: the usual reading of a rank correlation as very strong / strong agreement
+            verdict = ("rank agents alike" if lo >= 0.9 else "rank agents much alike" if lo >= 0.7
+                       else "rank agents differently")
+            n = pd.to_numeric(ra.loc[rho.notna(), "n"], errors="coerce").max() if "n" in ra else None
+            over = f" over {plural(int(n), 'agent')}" if n is not None and pd.notna(n) else ""
+            s.para(f"The weight sets {verdict}: Spearman rank correlations between pairs of sets range from "
+                   f"{format_number(lo, 2)} to {format_number(hi, 2)}{over}.")
+        else:
+            n = pd.to_numeric(ra["n"], errors="coerce").max() if "n" in ra else None
+            few = "flag" in ra and ra["flag"].astype(str).str.contains("too_few_units").any()
+            had = f" (this review had {plural(int(n), 'agent')})" if n is not None and pd.notna(n) else ""
+            s.para("How alike the weight sets rank agents could not be computed"
+                   + (f": a rank correlation needs more agents with a score under each set{had}." if few else "."))
     if weights is None:
         add_figure(s, data, "weights", "Weights of each indicator under each weight set.")
     return s
