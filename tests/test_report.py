@@ -541,7 +541,7 @@ def test_a_grade_holding_nearly_every_agent_is_explained(tmp_path, full):
     sc["grade"], sc["index"] = "E", 50.0
     sc.to_csv(path, index=False)
     text = parse(build(run)).section_text("summary")
-    assert ("All agents are in grade E (median score 50 points): the grades are fixed bands of the 0-100 score "
+    assert ("All agents are in grade E (median score 50.0 points): the grades are fixed bands of the 0-100 score "
             "(A from 90, B from 80, C from 70 and D from 60)") in text, text
     assert "fixed bands" not in full.section_text("summary")
 

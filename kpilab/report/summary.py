@@ -109,7 +109,7 @@ def crowded_grade_text(data: RunData, grades: pd.DataFrame, sf: Any) -> str:
     bands = [f"{b.grade} from {format_number(b.min, 0)}" for b in data.framework.grades if b.min > 0]
     median = pd.to_numeric(sf.latest.get("index"), errors="coerce").median() if "index" in sf.latest else None
     who = "All" if int(top["agents"]) == total else f"{format_count(int(top['agents']))} of {format_count(total)}"
-    where = f" (median score {format_number(median, 1)} points)" if median is not None and pd.notna(median) else ""
+    where = f" (median score {format_number(median, 3)} points)" if median is not None and pd.notna(median) else ""
     return (f" {who} agents are in grade {top['grade']}{where}: the grades are fixed bands of the 0-100 score "
             f"({join(bands)}), so a grade that holds nearly everyone says how far the centre is from the "
             "framework's targets, not how its agents compare (section 6 lists them by score).")
