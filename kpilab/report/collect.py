@@ -30,6 +30,8 @@ STEP_TITLES = {
     "04": "scores, grades and tiers",
     "05": "robustness",
     "06": "operations",
+    "07": "customer value",
+    "08": "training effect",
 }
 
 # kinds whose centre value is scale * numerator / denominator, so periods pool exactly
