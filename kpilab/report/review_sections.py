@@ -258,7 +258,7 @@ def weights_section(data: RunData) -> Section:
             lo, hi = float(rho.min()), float(rho.max())
             # 0.9 / 0.7: the usual reading of a rank correlation as very strong / strong agreement
             verdict = ("rank agents alike" if lo >= 0.9 else "rank agents much alike" if lo >= 0.7
-                       else "rank agents differently")
+                       else "do not all rank agents alike")
             n = pd.to_numeric(ra.loc[rho.notna(), "n"], errors="coerce").max() if "n" in ra else None
             over = f" over {plural(int(n), 'agent')}" if n is not None and pd.notna(n) else ""
             s.para(f"The weight sets {verdict}: Spearman rank correlations between pairs of sets range from "
