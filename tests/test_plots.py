@@ -293,6 +293,10 @@ def test_score_figures_readable(scores):
 
     for fig in (plot_score_distribution(scores), plot_grade_mix(scores), plot_tier_transitions(scores)):
         assert_readable(fig)
+    fig = plot_score_distribution(scores)
+    fig.canvas.draw()
+    ticks = fig.axes[0].get_yticks()
+    assert all(float(t).is_integer() for t in ticks), ticks  # counts of agents
     fig = plot_grade_mix(scores)
     assert all(t.get_text().endswith("%") for t in fig.axes[0].get_xticklabels() if t.get_text())
     latest = scores.grades_by_team[scores.grades_by_team["period"] == scores.grades_by_team["period"].max()]

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from kpilab.formatting import format_period, format_value, indicator_name, unit_of
 from kpilab.scoring.result import ScoreResult
@@ -34,6 +34,7 @@ def plot_score_distribution(res: ScoreResult, period: str | None = None) -> plt.
     sns.histplot(x, bins=30, ax=ax, color="#4c72b0")
     ax.set_xlabel(f"score (index, points), {format_period(period)}")
     ax.set_ylabel("agents")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of agents: no 0.25 of an agent
     ax.set_xlim(lo, 100)
     fig.tight_layout()
     return fig
