@@ -530,6 +530,15 @@ def test_an_indicator_pruned_without_a_correlation_is_not_said_to_have_a_weak_li
                "run the review over more agents" in i for i in items), items
     assert any("Decide with the client on the 2 indicators left for review: the data do not settle" in i
                for i in items), items
+    # enough agents, yet no r (the outcome does not vary among them): no advice to add agents
+    path = short / "tables" / "decisions.csv"
+    dec = pd.read_csv(path).assign(n_units=40)
+    dec.to_csv(path, index=False)
+    summary = re.search(r'id="summary".*?</section>', parse(build(short))._html, re.S).group(0)
+    items = re.findall(r"<li>(.*?)</li>", re.findall(r"<ol>(.*?)</ol>", summary, re.S)[-1], re.S)
+    assert any("Decide with the client on the 1 indicator whose link with the outcome could not be computed" in i
+               for i in items), items
+    assert not any("more agents" in i for i in items)
 
 
 def test_a_grade_holding_nearly_every_agent_is_explained(tmp_path, full):
@@ -567,3 +576,10 @@ def test_uncomputed_rank_agreement_and_negative_sobol_estimates_read_plainly(tmp
     assert "rank agents alike: Spearman rank correlations between pairs of sets range from 0.95 to 0.95" in \
         full.section_text("weights")
     assert "sampling noise" not in full.section_text("robustness")
+
+
+def test_the_report_knows_the_health_reviews_minimum_of_units():
+    from kpilab.health.matrix import MIN_UNITS
+    from kpilab.report import summary
+
+    assert summary.MIN_UNITS == MIN_UNITS

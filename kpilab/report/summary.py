@@ -92,6 +92,9 @@ def traffic_table(data: RunData, status: pd.DataFrame):  # noqa: ANN201 - return
     return table
 
 
+#: kpilab.health.matrix.MIN_UNITS, the units a correlation needs by default (a test keeps the two equal; not
+#: imported, as the health package costs the report most of a second of imports)
+MIN_UNITS = 10
 #: a grade holding at least this share of the agents is explained (grades are fixed bands, not ranks)
 CROWDED_GRADE_SHARE = 0.75
 
@@ -186,12 +189,18 @@ def recommended_actions(data: RunData, status: pd.DataFrame) -> list[tuple[str, 
         dec = hf.decisions
         review = dec["decision"] == "review"
         no_r = review & (dec["r"].isna() if "r" in dec.columns else False)
-        if no_r.any():
-            units = pd.to_numeric(dec.loc[no_r, "n_units"], errors="coerce").max() if "n_units" in dec.columns else None
-            have = f" (this review had {format_number(units, 0)})" if units is not None and pd.notna(units) else ""
-            acts.append((f"Decide with the client on the {plural(int(no_r.sum()), 'indicator')} whose link with the "
+        units = pd.to_numeric(dec["n_units"], errors="coerce") if "n_units" in dec.columns else None
+        # without the units column (an older run), a missing r is taken to be for want of agents
+        few = no_r & (units < MIN_UNITS if units is not None else True)
+        if few.any():
+            most = units[few].max() if units is not None else None
+            have = f" (this review had {format_number(most, 0)})" if most is not None and pd.notna(most) else ""
+            acts.append((f"Decide with the client on the {plural(int(few.sum()), 'indicator')} whose link with the "
                          f"outcome could not be measured, or run the review over more agents{have}: the link is a "
-                         "correlation across agents and needs 10 or more by default.", "health"))
+                         f"correlation across agents and needs {MIN_UNITS} or more by default.", "health"))
+        if (no_r & ~few).any():
+            acts.append((f"Decide with the client on the {plural(int((no_r & ~few).sum()), 'indicator')} whose link "
+                         "with the outcome could not be computed (the health review gives each reason).", "health"))
         if (review & ~no_r).any():
             acts.append((f"Decide with the client on the {plural(int((review & ~no_r).sum()), 'indicator')} left for "
                          "review: the data do not settle whether their link with the outcome reaches the threshold "
