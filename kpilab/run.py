@@ -308,7 +308,12 @@ def execute(
     notebooks = resolve_target(target)
     parameters = dict(parameters or {})
     declared: dict[str, dict[str, dict[str, Any]]] = {nb.name: notebook_parameters(nb) for nb in notebooks}
-    from kpilab.quarterly.hooks import RUNNER_PARAMETERS, SECRET_PARAMETERS, check_runner_parameters
+    from kpilab.quarterly.hooks import (
+        RUNNER_PARAMETERS,
+        SECRET_PARAMETERS,
+        check_outcome,
+        check_runner_parameters,
+    )
 
     known = set().union(*(set(d) for d in declared.values())) - RESERVED
     reserved = sorted(set(parameters) & RESERVED)
@@ -329,6 +334,7 @@ def execute(
             f"No data folder given ({', '.join(needs_data)} need data_dir): pass -p data_dir DIR, the folder of "
             "canonical tables (for the demo data: -p data_dir data/demo). Nothing was run."
         )
+    check_outcome(parameters, declared)
 
     kernel = kernel or default_kernel()
     run_dir = new_run_dir(name or Path(target).stem, output_root)

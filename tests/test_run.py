@@ -135,3 +135,57 @@ def test_malformed_parameter_files_name_line_and_column(tmp_path, capsys, name, 
     assert main(["run", "review", "-f", str(f), "--output-root", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and not (tmp_path / "o").exists()
+
+
+def _pwc_like(folder: Path, *, retained: bool) -> Path:
+    """A tiny canonical folder: contacts (with or without `retained`) and surveys."""
+    import pandas as pd
+
+    folder.mkdir(parents=True, exist_ok=True)
+    t = pd.Timestamp("2025-03-03 08:00")
+    contacts = pd.DataFrame({"contact_id": ["c1", "c2"], "channel": "phone", "agent_id": ["a1", "a2"],
+                             "customer_id": ["k1", "k2"], "arrived_at": [t, t], "answered_at": [t, t],
+                             "ended_at": [t + pd.Timedelta(minutes=3)] * 2, "talk_s": [100.0, 120.0],
+                             "abandoned": False})
+    if retained:
+        contacts["retained"] = True
+    contacts.to_parquet(folder / "contacts.parquet", index=False)
+    pd.DataFrame({"survey_id": ["s1"], "contact_id": ["c1"], "responded_at": ["2025-03-03 09:00"],
+                  "csat": [4]}).to_csv(folder / "surveys.csv", index=False)
+    return folder
+
+
+def test_an_outcome_the_data_cannot_give_stops_the_review_before_anything_runs(tmp_path):
+    """The default outcome needs contacts.retained: without it (the PwC log) the review stopped at notebook 02
+    after two notebooks had run; now it stops at once, names what is missing and what the data can give."""
+    data = _pwc_like(tmp_path / "data", retained=False)
+    root = tmp_path / "outputs"
+    with pytest.raises(RunError, match=r"The outcome 'retention_rate' cannot be computed from .*: table 'contacts' "
+                                       r"has no column\(s\) retained\. Pass -p outcome CODE with one the data "
+                                       r"support \(agent indicators these data can give: csat, .*aht.*\).*Nothing "
+                                       r"was run\."):
+        execute("review", {"data_dir": str(data)}, output_root=root)
+    with pytest.raises(RunError, match=r"The outcome 'cst' is not an indicator of the framework"):
+        execute("review", {"data_dir": str(data), "outcome": "cst"}, output_root=root)
+    with pytest.raises(RunError, match=r"The outcome 'nps' cannot be computed .*table 'surveys' has no "
+                                       r"column\(s\) nps") as err:
+        execute("review", {"data_dir": str(data), "outcome": "nps"}, output_root=root)
+    assert "service_level" not in str(err.value)  # an indicator of the queue has no agent rows to judge
+    assert not root.exists() or not any(root.iterdir())
+
+
+def test_indicator_availability_gives_the_panels_own_reasons(tmp_path):
+    """indicator_availability (column names only) and compute_panel (which reads the rows) skip the same
+    indicators for the same reasons; a folder read through a column mapping is left undecided (None)."""
+    from kpilab.indicators import compute_panel, indicator_availability
+
+    data = _pwc_like(tmp_path / "data", retained=False)
+    avail = indicator_availability(data)
+    notices = compute_panel(data, period="month", unit="agent").notices
+    skipped = {n.split(":", 1)[0]: n for n in notices if ": skipped, " in n}
+    assert {r.indicator: r.reason for r in avail.itertuples() if not r.available} == skipped
+    assert avail.set_index("indicator").loc["service_level", "level"] == "queue"
+    with_outcome = indicator_availability(_pwc_like(tmp_path / "data2", retained=True))
+    assert with_outcome.set_index("indicator").loc["retention_rate", "available"]
+    (data / "surveys.mapping.yaml").write_text("table: surveys\ncolumns: {}\n")
+    assert indicator_availability(data) is None

@@ -7,7 +7,13 @@
 
 from kpilab.indicators.accounting import ACCOUNTING_COLUMNS, check_accounting
 from kpilab.indicators.catalogue import CATALOGUE, Definition, catalogue_frame, definition_from_compute
-from kpilab.indicators.engine import PanelResult, compute_panel, resolve_definitions, wait_profile
+from kpilab.indicators.engine import (
+    PanelResult,
+    compute_panel,
+    indicator_availability,
+    resolve_definitions,
+    wait_profile,
+)
 
 __all__ = [
     "compute_panel",
@@ -18,6 +24,7 @@ __all__ = [
     "definition_from_compute",
     "resolve_definitions",
     "wait_profile",
+    "indicator_availability",
     "check_accounting",
     "ACCOUNTING_COLUMNS",
 ]

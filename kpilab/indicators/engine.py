@@ -56,7 +56,7 @@ from kpilab.schema import (
     validate_table,
 )
 
-__all__ = ["compute_panel", "PanelResult", "wait_profile", "resolve_definitions"]
+__all__ = ["compute_panel", "PanelResult", "wait_profile", "resolve_definitions", "indicator_availability"]
 
 SOURCE_TIME = {"contacts": "arrived_at", "qa_reviews": "reviewed_at", "tickets": "created_at"}
 _UNIT_COL = {"agent": "agent_id", "team": "team", "role": "role", "site": "site", "queue": "queue",
@@ -283,6 +283,65 @@ def _load_sources(data: Any, notices: list[str] | None = None) -> dict[str, _Sou
         src.loaded = obj  # keeps a converted file alive while the engine reads it
         out[name] = src
     return out
+
+
+def _unavailable(d: Definition, present: Mapping[str, set[str]]) -> tuple[str | None, set[str]]:
+    """Why ``d`` cannot be computed from tables with these columns (``{table: columns}``), as the panel's
+    notice, or None; and the column names its expressions read."""
+    if d.table not in present:
+        return f"{d.code}: skipped, table {d.table!r} is absent.", set()
+    words = set().union(*(_words(getattr(d, k)) for k in ("where", "condition", "value", "numerator",
+                                                           "denominator")), *(_words(c) for c, _ in d.exclude))
+    if d.channels is not None:
+        words.add("channel")
+    spec_cols = {c.name for c in TABLES[d.table].columns if not c.required}
+    # hold_s / acw_s count as 0 inside handle time (AHT, cost), but an indicator *about* hold or ACW
+    # (hold_rate, acw_time) cannot be computed from a log that does not record them
+    missing = sorted((words & spec_cols) - present[d.table])
+    for derived, cols in _DERIVED_NEEDS.items():
+        if derived in words:
+            missing += [c for c in cols if c not in present[d.table]]
+    if d.table == "surveys" and "contacts" not in present:
+        missing.append("(contacts table, to attribute surveys)")
+    if "has_survey" in words and "surveys" not in present:
+        return f"{d.code}: skipped, table 'surveys' is absent.", words
+    if missing:
+        return f"{d.code}: skipped, table {d.table!r} has no column(s) {', '.join(sorted(set(missing)))}.", words
+    return None, words
+
+
+def indicator_availability(data: str | Path, framework: Framework | str | Path | None = None) -> pd.DataFrame | None:
+    """Which indicators a data folder can give, from its tables' column names alone (no row is read).
+
+    One row per framework indicator: ``indicator``, ``table``, ``level`` (``agent``, or ``queue`` for an
+    indicator of the queue with no agent rows), ``available`` and ``reason`` (the panel's notice when
+    not available). None when the folder's columns cannot be known without reading
+    it: a table comes through a column mapping, or is a workbook. :func:`compute_panel` applies the same
+    rules (and reports the same reasons) when it computes.
+    """
+    import pyarrow.parquet as pq
+
+    from kpilab.ingest import _csv_header, find_sources
+
+    present: dict[str, set[str]] = {}
+    for name, (path, mapping) in find_sources(data).items():
+        if mapping is not None:
+            return None
+        suffix = path.suffix.lower()
+        if suffix == ".parquet":
+            present[name] = set(pq.read_schema(path).names)
+        elif suffix == ".csv":
+            present[name] = set(_csv_header(path, "utf-8-sig"))
+        else:
+            return None
+    fw = framework if isinstance(framework, Framework) else (
+        _default_framework() if framework is None else load_framework(framework))
+    rows = []
+    for code, d in resolve_definitions(fw).items():
+        reason, _ = _unavailable(d, present)
+        rows.append({"indicator": code, "table": d.table, "level": d.level, "available": reason is None,
+                     "reason": reason})
+    return pd.DataFrame(rows)
 
 
 # ============================================================================ SQL helpers
@@ -1392,27 +1451,9 @@ def compute_panel(
     needs: dict[str, set[str]] = {}
     present_cols = {n: set(s.columns) for n, s in sources.items()}
     for d in defs.values():
-        if d.table not in sources:
-            notices.append(f"{d.code}: skipped, table {d.table!r} is absent.")
-            continue
-        words = set().union(*(_words(getattr(d, k)) for k in ("where", "condition", "value", "numerator",
-                                                               "denominator")), *(_words(c) for c, _ in d.exclude))
-        if d.channels is not None:
-            words.add("channel")
-        spec_cols = {c.name for c in TABLES[d.table].columns if not c.required}
-        # hold_s / acw_s count as 0 inside handle time (AHT, cost), but an indicator *about* hold or ACW
-        # (hold_rate, acw_time) cannot be computed from a log that does not record them
-        missing = sorted((words & spec_cols) - present_cols[d.table])
-        for derived, cols in _DERIVED_NEEDS.items():
-            if derived in words:
-                missing += [c for c in cols if c not in present_cols[d.table]]
-        if d.table == "surveys" and "contacts" not in sources:
-            missing.append("(contacts table, to attribute surveys)")
-        if "has_survey" in words and "surveys" not in sources:
-            notices.append(f"{d.code}: skipped, table 'surveys' is absent.")
-            continue
-        if missing:
-            notices.append(f"{d.code}: skipped, table {d.table!r} has no column(s) {', '.join(sorted(set(missing)))}.")
+        skipped, words = _unavailable(d, present_cols)
+        if skipped:
+            notices.append(skipped)
             continue
         by_table.setdefault(d.table, []).append(d)
         needs.setdefault(d.table, set()).update(words)

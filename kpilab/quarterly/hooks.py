@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kpilab.errors import KpilabError, ParameterError
+from kpilab.errors import KpilabError, ParameterError, RunError
 from kpilab.outputs import PROJ_ROOT
 
 __all__ = ["RUNNER_PARAMETERS", "RunnerSetup", "check_runner_parameters", "prepare_inputs", "after_notebooks"]
@@ -122,6 +122,55 @@ def check_runner_parameters(parameters: dict[str, Any], *, output_root: str | Pa
             raise ParameterError("The actions file lists what was agreed at the previous review; pass previous_run "
                                  "too, so the review can check them.")
     return setup
+
+
+def check_outcome(parameters: dict[str, Any], declared: dict[str, dict[str, Any]]) -> None:
+    """Stop before any notebook runs when the outcome cannot come from the data folder.
+
+    The health review and the regression weights judge indicators against the outcome, which must be in
+    the panel; an outcome the data cannot give (the default ``retention_rate`` without a ``retained``
+    column, a misspelt code) used to stop the run at notebook 02, after the overview and the panel.
+    Decided from the tables' column names (:func:`kpilab.indicators.indicator_availability`); a folder
+    whose columns need reading (a column mapping, a workbook) is left to the notebooks.
+
+    Raises
+    ------
+    RunError
+        The outcome is not an indicator of the framework, or the data lack what it needs.
+    """
+    import ast
+
+    defaults = [d["outcome"].get("default") for d in declared.values() if "outcome" in d]
+    data_dir = parameters.get("data_dir")
+    if not defaults or not data_dir or not _path(data_dir).is_dir():
+        return
+    outcome = parameters.get("outcome")
+    if outcome is None:
+        try:
+            outcome = ast.literal_eval(str(defaults[0]))
+        except (ValueError, SyntaxError):
+            return
+    from kpilab.indicators import indicator_availability
+
+    fp = parameters.get("framework_path") or None
+    try:
+        avail = indicator_availability(_path(data_dir), _path(fp) if fp else None)
+    except KpilabError:
+        return  # unreadable data or framework: the notebooks say so in their own words
+    if avail is None:
+        return
+    # an outcome is judged across agents: indicators of the queue (service level...) have no agent rows
+    ok = avail.loc[avail["available"] & (avail["level"] != "queue"), "indicator"].tolist()
+    supported = (f"agent indicators these data can give: {', '.join(ok)}" if ok
+                 else "these data can give no agent indicator of the framework")
+    row = avail[avail["indicator"] == outcome]
+    if row.empty:
+        raise RunError(f"The outcome {outcome!r} is not an indicator of the framework; {supported}. Pass "
+                       "-p outcome CODE. Nothing was run.")
+    if not bool(row["available"].iloc[0]):
+        why = str(row["reason"].iloc[0]).split(": skipped, ", 1)[-1].rstrip(".")
+        raise RunError(f"The outcome {outcome!r} cannot be computed from {data_dir}: {why}. Pass -p outcome CODE "
+                       f"with one the data support ({supported}), or add what it needs to the data. Nothing was run.")
 
 
 def prepare_inputs(setup: RunnerSetup, run_dir: Path, parameters: dict[str, Any],
