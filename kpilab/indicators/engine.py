@@ -1376,10 +1376,11 @@ def compute_panel(
         the process as a whole stays near it; DuckDB spills to disk beyond its limit. Other forms
         (``"80%"``) go to DuckDB as given; None: DuckDB's default.
     check_duplicate_ids : bool, default True
-        Exclude repeated ids (``duplicate id``). The exact check is one extra scan of
-        each id column (about 1.2 s per 10 million contacts); pass False only when the
-        source guarantees unique ids (e.g. a warehouse primary key). The choice is
-        recorded in ``params`` and in a notice.
+        Exclude repeated ids (``duplicate id``). The check is one extra scan of each id
+        column (:mod:`kpilab.id_screen`: about 0.3 s per 10 million integer ids, 0.5 s for
+        text ids on two cores; the exact grouping runs only when the screen finds a
+        repeat); pass False only when the source guarantees unique ids (e.g. a warehouse
+        primary key). The choice is recorded in ``params`` and in a notice.
     engine : {"duckdb", "spark"}, default "duckdb"
         Where the rows are aggregated. ``"spark"`` runs the same generated SQL on Apache Spark
         (:mod:`kpilab.indicators.spark_engine`; needs ``pip install 'kpilab[spark]'`` and Java);
