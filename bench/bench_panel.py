@@ -308,13 +308,6 @@ def _run_wrapped(cmd: list[str]) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _median_ratio(num: list[dict], den: list[dict]) -> float:
-    """The median over repeats of ``num[i]`` seconds / ``den[i]`` seconds."""
-    import statistics
-
-    return statistics.median(a["seconds"] / b["seconds"] for a, b in zip(num, den, strict=True))
-
-
 def _ratio_interval(num: list[dict], den: list[dict], level: float = 0.95, draws: int = 4000) -> str:
     """The paired median ratio with its percentile bootstrap interval (Efron & Tibshirani 1993, ch. 13),
     e.g. ``1.36 [1.22, 1.54]``; just the median below 5 repeats (too few to resample)."""

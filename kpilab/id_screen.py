@@ -90,7 +90,19 @@ def hashes_distinct(con: Any, relation: str, column: str, n_rows: int, threads: 
     DuckDB's ``COUNT(DISTINCT)``), at most about :data:`_SORT_SCREEN_ROWS` at a time (8 bytes each).
     """
     x = quote_ident(column)
-    sql = f"SELECT hash({x}) AS h FROM {relation} WHERE {x} IS NOT NULL"
+    return _hashes_all_distinct(con, f"SELECT hash({x}) AS h FROM {relation} WHERE {x} IS NOT NULL", n_rows, threads)
+
+
+def rows_distinct(con: Any, relation: str, columns: list[str], n_rows: int, threads: int = 1) -> bool:
+    """Whether no row of ``relation`` repeats another in ``columns`` (its 64-bit row hashes all differ; a
+    collision is a false alarm); ``n_rows`` bounds the rows. For tables without an id column, whose
+    exact repeats are duplicates."""
+    cols = ", ".join(quote_ident(c) for c in columns)
+    return _hashes_all_distinct(con, f"SELECT hash({cols}) AS h FROM {relation}", n_rows, threads)
+
+
+def _hashes_all_distinct(con: Any, sql: str, n_rows: int, threads: int) -> bool:
+    """Whether the hashes ``sql`` returns (one column, at most about ``n_rows``) are all distinct."""
     parts = max(1, -(-n_rows // _SORT_SCREEN_ROWS))
     if parts == 1:
         return all_distinct(fetch_column(con, sql, n_rows, np.uint64), threads)

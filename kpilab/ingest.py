@@ -120,21 +120,6 @@ _SUFFIXES = (".parquet", ".csv", ".xlsx")
 _ID_COLUMNS = ("contact_id", "agent_id", "customer_id", "ticket_id", "reviewer_id")
 _PHANTOM_CHECK = ("agent_id", "reviewer_id")
 
-
-def id_spelling_notice(label: str, column: str, values: Iterable[Any], hint: str) -> str | None:
-    """The notice for ids of ``column`` that differ only by spaces or case (``'A7'``, ``'a7 '``), which
-    count as different units; None when there are none. ``values``: the column's distinct ids."""
-    groups: dict[str, list[str]] = {}
-    for v in values:
-        if isinstance(v, str):
-            groups.setdefault(v.strip(" ").lower(), []).append(v)
-    rows = [sorted(set(vs)) for _, vs in sorted(groups.items()) if len(set(vs)) > 1]
-    if not rows:
-        return None
-    shown = "; ".join(" = ".join(repr(v) for v in vs) for vs in rows[:3])
-    return (f"{label}: {column} has {sum(len(v) for v in rows)} ids that differ only by spaces or case and look "
-            f"like {len(rows)} id(s) ({shown}{' ...' if len(rows) > 3 else ''}); they count as different units. "
-            f"Set normalise_ids: true in {hint} (and the other tables' mappings) to merge them.")
 # tables of events, whose dates are checked for plausibility, and the column that dates them
 _EVENT_TIME = {"contacts": "arrived_at", "tickets": "created_at", "qa_reviews": "reviewed_at",
                "surveys": "responded_at"}
@@ -693,6 +678,35 @@ def _excel_column(vals: list[Any]) -> pd.Series:
         return str(v)
 
     return pd.Series([text(v) for v in vals], dtype=object)
+
+
+def id_spelling_notice(label: str, column: str, values: Iterable[Any], hint: str) -> str | None:
+    """The notice for ids of ``column`` that differ only by spaces or case (``'A7'``, ``'a7 '``), which
+    count as different units; None when there are none. ``values``: the column's distinct ids."""
+    groups: dict[str, list[str]] = {}
+    for v in values:
+        if isinstance(v, str):
+            groups.setdefault(v.strip(" ").lower(), []).append(v)
+    rows = [sorted(set(vs)) for _, vs in sorted(groups.items()) if len(set(vs)) > 1]
+    if not rows:
+        return None
+    shown = "; ".join(" = ".join(repr(v) for v in vs) for vs in rows[:3])
+    return (f"{label}: {column} has {sum(len(v) for v in rows)} ids that differ only by spaces or case and look "
+            f"like {len(rows)} id(s) ({shown}{' ...' if len(rows) > 3 else ''}); they count as different units. "
+            f"Set normalise_ids: true in {hint} (and the other tables' mappings) to merge them.")
+
+
+def deferred_spelling_notice(lt: LoadedTable, column: str, values: Iterable[Any]) -> str | None:
+    """:func:`id_spelling_notice` for a column whose check :func:`load_source` left to the caller
+    (:attr:`LoadedTable.unchecked_spelling`; only files read without a column mapping)."""
+    return id_spelling_notice(lt.label, column, values, _hint(lt.name, None))
+
+
+def _hint(name: str, mapping: ColumnMapping | None) -> str:
+    """Where a user changes how a table is read: its mapping file, named in notices."""
+    if mapping is None:
+        return f"{name}.mapping.yaml"
+    return mapping.label if mapping.label != "(mapping)" else "the column mapping"
 
 
 # ============================================================================ SQL helpers
@@ -1362,7 +1376,7 @@ def _check_spelling_later(lt: LoadedTable, columns: list[str]) -> LoadedTable:
             x = _ident(c)
             values = [v for (v,) in con.execute(f"SELECT DISTINCT {x} FROM read_parquet({_q(str(lt.path))}) "
                                                 f"WHERE {x} IS NOT NULL").fetchall()]
-            note = id_spelling_notice(lt.label, c, values, f"{lt.name}.mapping.yaml")  # deferred only without a mapping
+            note = deferred_spelling_notice(lt, c, values)
             if note:
                 notes.append(note)
     finally:
@@ -1374,8 +1388,7 @@ def _check_spelling_later(lt: LoadedTable, columns: list[str]) -> LoadedTable:
 def _load_file(path: Path, name: str, mapping: ColumnMapping | None, plausible: Any,
                defer_spelling: tuple[str, ...] = ()) -> LoadedTable:
     label = path.name
-    hint = f"{name}.mapping.yaml" if mapping is None else (mapping.label if mapping.label != "(mapping)"
-                                                            else "the column mapping")
+    hint = _hint(name, mapping)
     kind = _sniff(path)
     notices: list[str] = []
     suffix = path.suffix.lower()
@@ -1497,17 +1510,16 @@ def _run(con: Any, name: str, label: str, mapping: ColumnMapping | None, plausib
                     "file_row_number=true)")
     norm.changed = False
     norm.checked(plausible)
-    passed_through = original is not None or keep is not None
-    unchecked = norm.check_spelling(defer_spelling if passed_through and not typed_changed else ())
-    if not norm.changed and not typed_changed:
+    # deferred only for a table passed through as it is: the caller reads these very values
+    unchanged = not norm.changed and not typed_changed
+    unchecked = norm.check_spelling(defer_spelling if unchanged else ())
+    if unchanged:
         n = con.execute("SELECT COUNT(*) FROM _in").fetchone()[0]
         cols = [c for c in norm._types("_in") if c != "_row"]
         tz = table_timezone(keep, name) if keep is not None else (
             "UTC" if any(norm.aware.get(c) for c in norm.time_cols) else None)
         return LoadedTable(name, label, int(n), cols, tz, notices=norm.notices, path=original, frame=keep,
                            unchecked_spelling=tuple(unchecked))
-    if unchecked:  # changed after all (implausible dates): the caller reads another file, so check here
-        norm.check_spelling()
     if not norm.changed:
         n = con.execute(f"SELECT COUNT(*) FROM read_parquet({_q(str(typed_path))})").fetchone()[0]
         cols = list(norm._types(f"read_parquet({_q(str(typed_path))})"))

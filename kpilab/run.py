@@ -123,6 +123,17 @@ def notebook_parameters(notebook: Path) -> dict[str, dict[str, Any]]:
     }
 
 
+def default_value(raw: Any) -> Any:
+    """The Python value of a parameter default as :func:`notebook_parameters` reports it (its source
+    text, e.g. ``'"retention_rate"'``); the text itself when it is not a literal."""
+    import ast
+
+    try:
+        return ast.literal_eval(raw) if isinstance(raw, str) and raw else raw
+    except (ValueError, SyntaxError):
+        return raw
+
+
 def parse_cli_value(text: str) -> Any:
     """Papermill's ``-p`` conversion: ints, floats, booleans and None; else the string."""
     low = text.strip().lower()

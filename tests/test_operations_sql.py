@@ -199,10 +199,10 @@ def test_qa_sample_on_tz_aware_data_with_reviews(messy):
 
 def test_repeated_id_screen_in_several_passes(messy, monkeypatch):
     """With a few ids per pass (one pass per hash residue class) the screen still finds every repeat."""
-    import kpilab.operations._data as data_module
+    from kpilab import id_screen
 
     expected = {name: open_tables(messy).issues(name) for name in ("contacts", "qa_reviews")}
-    monkeypatch.setattr(data_module, "_SORT_ROWS", 50)
+    monkeypatch.setattr(id_screen, "_SORT_SCREEN_ROWS", 50)
     t = open_tables(messy)
     for name, exp in expected.items():
         pd.testing.assert_frame_equal(t.issues(name), exp)

@@ -1520,14 +1520,12 @@ def compute_panel(
                                    f"the {lv} rows (the centre counts them).")
                 if r:
                     rows.append(r)
-        from kpilab.ingest import id_spelling_notice
+        from kpilab.ingest import deferred_spelling_notice
 
         for table, src in sources.items():
             loaded = getattr(src, "loaded", None)
             for column in getattr(loaded, "unchecked_spelling", ()):
-                # deferred by _load_sources, which reads files without a mapping: hence the hint
-                note = id_spelling_notice(loaded.label, column, eng.id_values(table, column),
-                                          f"{table}.mapping.yaml")
+                note = deferred_spelling_notice(loaded, column, eng.id_values(table, column))
                 if note:
                     notices.append(note)
         flagged = {}

@@ -47,12 +47,6 @@ _PERIOD_COLUMNS = {"contacts": "arrived_at", "surveys": "responded_at", "qa_revi
                    "tickets": "created_at"}
 
 
-#: hashes sorted at once by the repeated-id screen (8 bytes each; more take several passes)
-_SORT_ROWS = 20_000_000
-
-
-
-
 def _ts(ts: pd.Timestamp) -> str:
     return f"TIMESTAMP {_q(pd.Timestamp(ts).strftime('%Y-%m-%d %H:%M:%S.%f'))}"
 
@@ -332,7 +326,7 @@ class SourceTables:
             cols = ", ".join(_ident(c) for c in self._cols[name])
             dup_reason = "duplicate row"
             if self._rows[name] > 1:
-                if not self._hashes_unique(f"hash({cols})", t, "TRUE"):
+                if not id_screen.rows_distinct(self.con, t, self._cols[name], self._rows[name], self._threads):
                     self.con.execute(
                         f"INSERT INTO _dup_{name} SELECT _row FROM (SELECT _row, row_number() OVER (PARTITION BY "
                         f"{cols} ORDER BY _row) AS _k FROM {t}) WHERE _k > 1")
@@ -352,24 +346,6 @@ class SourceTables:
         else:
             self.con.execute(f"CREATE OR REPLACE TEMP VIEW v_{name} AS SELECT * FROM {t}")
         self._valid_done.add(name)
-
-    def _hashes_unique(self, expr: str, src: str, where: str) -> bool:
-        """True when no two rows of ``src`` share the 64-bit hash ``expr``: then no value repeats.
-
-        An exact screen (a collision only sends the caller to the exact check): the hashes are sorted
-        in numpy, at most :data:`_SORT_ROWS` at a time (one pass per hash residue class; a repeat
-        shares its class), which is three times faster than DuckDB's ``count(DISTINCT ...)``.
-        """
-        n = int(self.scalar(f"SELECT count(*) FROM {src} WHERE {where}"))
-        passes = max(1, -(-n // _SORT_ROWS))
-        for r in range(passes):
-            cond = where if passes == 1 else f"({where}) AND {expr} % {passes} = {r}"
-            h = self.con.sql(f"SELECT {expr} AS h FROM {src} WHERE {cond}").fetchnumpy()["h"]
-            h = np.asarray(h, dtype=np.uint64)
-            h.sort()
-            if len(h) > 1 and bool((h[1:] == h[:-1]).any()):
-                return False
-        return True
 
     def issues(self, name: str) -> pd.DataFrame:
         """Rows of the review period of ``name`` that break a rule: ``row, id, reason`` (row order).

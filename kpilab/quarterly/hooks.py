@@ -138,18 +138,13 @@ def check_outcome(parameters: dict[str, Any], declared: dict[str, dict[str, Any]
     RunError
         The outcome is not an indicator of the framework, or the data lack what it needs.
     """
-    import ast
+    from kpilab.run import default_value
 
     defaults = [d["outcome"].get("default") for d in declared.values() if "outcome" in d]
     data_dir = parameters.get("data_dir")
     if not defaults or not data_dir or not _path(data_dir).is_dir():
         return
-    outcome = parameters.get("outcome")
-    if outcome is None:
-        try:
-            outcome = ast.literal_eval(str(defaults[0]))
-        except (ValueError, SyntaxError):
-            return
+    outcome = parameters.get("outcome", default_value(defaults[0]))
     from kpilab.indicators import indicator_availability
 
     fp = parameters.get("framework_path") or None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -130,7 +129,7 @@ class RunFolder:
 
 def _declared_defaults(nb: Path) -> dict[str, Any]:
     """Defaults of a notebook's ``parameters`` cell (the papermill convention), read without a kernel."""
-    from kpilab.run import import_papermill
+    from kpilab.run import default_value, import_papermill
 
     pm = import_papermill()
 
@@ -138,14 +137,7 @@ def _declared_defaults(nb: Path) -> dict[str, Any]:
         found = pm.inspect_notebook(str(nb))
     except Exception:  # noqa: BLE001 - an unreadable notebook gives no defaults; the record still counts
         return {}
-    out: dict[str, Any] = {}
-    for name, info in found.items():
-        raw = info.get("default")
-        try:
-            out[name] = ast.literal_eval(raw) if isinstance(raw, str) and raw else raw
-        except (ValueError, SyntaxError):
-            out[name] = raw
-    return out
+    return {name: default_value(info.get("default")) for name, info in found.items()}
 
 
 def open_run(path: str | Path, *, record: dict[str, Any] | None = None, role: str = "run") -> RunFolder:

@@ -9,13 +9,12 @@ section that supports it.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from kpilab.formatting import format_count, format_number, format_period, format_value, format_weight
 from kpilab.report.collect import RunData
 from kpilab.report.findings import (
+    ScoreFacts,
     describe_input,
     health_facts,
     indicator_status,
@@ -99,7 +98,7 @@ MIN_UNITS = 10
 CROWDED_GRADE_SHARE = 0.75
 
 
-def crowded_grade_text(data: RunData, grades: pd.DataFrame, sf: Any) -> str:
+def crowded_grade_text(data: RunData, grades: pd.DataFrame, sf: ScoreFacts) -> str:
     """A sentence when one grade holds most agents (e.g. all eight in E): the bands are fixed points on the
     0-100 score, so a crowded grade measures the distance to the framework's targets, not the agents
     against each other. Empty otherwise."""
@@ -110,9 +109,9 @@ def crowded_grade_text(data: RunData, grades: pd.DataFrame, sf: Any) -> str:
     if top["agents"] / total < CROWDED_GRADE_SHARE:
         return ""
     bands = [f"{b.grade} from {format_number(b.min, 0)}" for b in data.framework.grades if b.min > 0]
-    median = pd.to_numeric(sf.latest.get("index"), errors="coerce").median() if "index" in sf.latest else None
+    median = sf.latest["index"].median()  # score_facts keeps only scores with an index
     who = "All" if int(top["agents"]) == total else f"{format_count(int(top['agents']))} of {format_count(total)}"
-    where = f" (median score {format_number(median, 3)} points)" if median is not None and pd.notna(median) else ""
+    where = f" (median score {format_number(median, 3)} points)" if pd.notna(median) else ""
     return (f" {who} agents are in grade {top['grade']}{where}: the grades are fixed bands of the 0-100 score "
             f"({join(bands)}), so a grade that holds nearly everyone says how far the centre is from the "
             "framework's targets, not how its agents compare (section 6 lists them by score).")
